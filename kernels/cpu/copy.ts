@@ -1,0 +1,11 @@
+import type { Shape, StridedView, TypedArray } from '../../src/backend/backend';
+import { forEachRow } from './strided';
+
+export function copy(src: StridedView<TypedArray>, shape: Shape, dst: StridedView<TypedArray>): void {
+  const s = src.buffer, d = dst.buffer;
+  forEachRow(shape, [src.strides, dst.strides], [src.offset, dst.offset], (offs, n, inner) => {
+    let si = offs[0]!, di = offs[1]!;
+    const ss = inner[0]!, ds = inner[1]!;
+    for (let j = 0; j < n; j++, si += ss, di += ds) d[di] = s[si]!;
+  });
+}

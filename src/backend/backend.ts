@@ -1,0 +1,115 @@
+// The Backend interface: the primitive kernels every backend implements.
+// Buffers are opaque to everything above this layer; all shapes arrive as plain numbers, and
+// every buffer handed to a kernel is contiguous row-major unless strides are passed with it.
+
+export type DType = 'float32' | 'float64';
+export type Shape = readonly number[];
+export type TypedArray = Float32Array | Float64Array;
+
+export const UNARY_OPS = [
+  'neg', 'exp', 'log', 'sin', 'cos', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'sign',
+  'silu', 'reciprocal', 'square',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne',
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export type ReduceOp = 'sum' | 'max';
+
+/** A strided view of a buffer: element (i0, i1, ...) lives at offset + sum(ik * strides[k]). */
+export interface StridedView<B> {
+  buffer: B;
+  offset: number;
+  strides: readonly number[];
+}
+
+export interface MatmulGeometry {
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** Elements between consecutive batch matrices; 0 broadcasts one matrix over the batch. */
+  aBatchStride: number;
+  bBatchStride: number;
+  /** a is stored as [k, m] (per batch) and read transposed. */
+  transA: boolean;
+  /** b is stored as [n, k] (per batch) and read transposed. */
+  transB: boolean;
+}
+
+export interface Conv2dGeometry {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  outH: number;
+  outW: number;
+}
+
+export interface GroupNormGeometry {
+  n: number;
+  c: number;
+  /** Spatial size per channel (H*W). */
+  hw: number;
+  groups: number;
+  eps: number;
+}
+
+export interface Backend<B = unknown> {
+  readonly name: string;
+  supportsDType(dtype: DType): boolean;
+
+  alloc(size: number, dtype: DType): B;
+  fromArray(data: ArrayLike<number>, dtype: DType): B;
+  /** A fresh host copy of the buffer's contents. */
+  read(buffer: B): TypedArray;
+  size(buffer: B): number;
+  dtype(buffer: B): DType;
+  /** Releases device memory; the CPU backend leaves this to the garbage collector. */
+  dispose(buffer: B): void;
+
+  fill(out: B, value: number): void;
+  cast(x: B, dtype: DType): B;
+  unary(op: UnaryOp, x: B, out: B): void;
+  /** out[idx] = op(a[idx], b[idx]) over outShape; broadcasting is a stride of 0. */
+  binary(op: BinaryOp, a: StridedView<B>, b: StridedView<B>, outShape: Shape, out: B): void;
+  /** out = cond != 0 ? a : b, broadcast like binary. */
+  where(cond: StridedView<B>, a: StridedView<B>, b: StridedView<B>, outShape: Shape, out: B): void;
+  /** Reduces x (shape inShape) over `axes`; out has inShape with those axes set to 1. */
+  reduce(op: ReduceOp, x: B, inShape: Shape, axes: readonly number[], out: B): void;
+  /** Copies the view src (shape `shape`) into the view dst. Covers permute, slice, expand, pad, concat. */
+  copy(src: StridedView<B>, shape: Shape, dst: StridedView<B>): void;
+
+  matmul(a: B, b: B, out: B, g: MatmulGeometry): void;
+  conv2d(x: B, weight: B, out: B, g: Conv2dGeometry): void;
+  conv2dGradInput(gradOut: B, weight: B, gradInput: B, g: Conv2dGeometry): void;
+  conv2dGradWeight(x: B, gradOut: B, gradWeight: B, g: Conv2dGeometry): void;
+
+  /** y = (x - mean) * rstd * gamma[c] + beta[c]; also writes mean and rstd, each [n * groups]. */
+  groupNorm(x: B, gamma: B, beta: B, out: B, mean: B, rstd: B, g: GroupNormGeometry): void;
+  groupNormBackward(
+    gradOut: B, x: B, gamma: B, mean: B, rstd: B,
+    gradInput: B, gradGamma: B, gradBeta: B, g: GroupNormGeometry,
+  ): void;
+
+  /** Nearest-neighbour x2 up-sampling of [planes, h, w] into [planes, 2h, 2w]. */
+  upsampleNearest2x(x: B, out: B, planes: number, h: number, w: number): void;
+  /** Its adjoint: sums each 2x2 block of gradOut [planes, 2h, 2w] into [planes, h, w]. */
+  upsampleNearest2xBackward(gradOut: B, gradInput: B, planes: number, h: number, w: number): void;
+}
+
+/** The full list of primitive kernels; a backend that lacks one fails to compile. */
+export type PrimOp = Exclude<
+  keyof Backend,
+  'name' | 'supportsDType' | 'alloc' | 'fromArray' | 'read' | 'size' | 'dtype' | 'dispose'
+>;

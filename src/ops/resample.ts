@@ -1,0 +1,52 @@
+import { apply, Fn } from '../autograd/fn';
+import type { RawTensor } from '../tensor/raw';
+import { contiguousStrides, formatShape } from '../tensor/shape';
+import type { Tensor } from '../tensor/tensor';
+
+class UpsampleNearest2x extends Fn {
+  forward(x: RawTensor): RawTensor { return x.upsample2x(); }
+  backward(g: RawTensor) { return [g.upsample2xBackward()]; }
+}
+
+/** Strides that read every other row and column of a [..., H, W] buffer. */
+function everyOther(shape: readonly number[]): number[] {
+  const own = contiguousStrides(shape);
+  return own.map((s, d) => (d >= shape.length - 2 ? 2 * s : s));
+}
+
+// PyTorch's nearest with scale 0.5 reads source index floor(2 * i): a strided copy, whose adjoint
+// writes the gradient back to those positions and zero elsewhere.
+class DownsampleNearest2x extends Fn {
+  private inShape!: readonly number[];
+  forward(x: RawTensor): RawTensor {
+    this.inShape = x.shape;
+    const [h, w] = x.shape.slice(-2) as [number, number];
+    return x.gather([...x.shape.slice(0, -2), Math.floor(h / 2), Math.floor(w / 2)], everyOther(x.shape));
+  }
+  backward(g: RawTensor) {
+    const out = g.filled(this.inShape, 0);
+    out.scatterInto(g, everyOther(this.inShape));
+    return [out];
+  }
+}
+
+export interface InterpolateOptions {
+  scaleFactor: number;
+  mode?: 'nearest';
+}
+
+/** F.interpolate(x, scale_factor=2 or 0.5, mode='nearest') over the last two dimensions of NCHW. */
+export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
+  if ((opts.mode ?? 'nearest') !== 'nearest') throw new Error(`interpolate: mode '${opts.mode}' is not supported; use 'nearest'.`);
+  if (x.ndim < 3) throw new Error(`interpolate: input must be [N, C, H, W] (or at least 3-d), got ${formatShape(x.shape)}.`);
+  if (opts.scaleFactor === 2) return apply(new UpsampleNearest2x(), x);
+  if (opts.scaleFactor === 0.5) {
+    const [h, w] = x.shape.slice(-2) as [number, number];
+    if (h < 2 || w < 2) throw new Error(`interpolate: cannot halve spatial size ${h}x${w} of ${formatShape(x.shape)}.`);
+    return apply(new DownsampleNearest2x(), x);
+  }
+  throw new Error(`interpolate: scaleFactor ${opts.scaleFactor} is not supported; use 2 or 0.5.`);
+}
+
+export const upsampleNearest2x = (x: Tensor): Tensor => interpolate(x, { scaleFactor: 2 });
+export const downsampleNearest2x = (x: Tensor): Tensor => interpolate(x, { scaleFactor: 0.5 });
