@@ -1,0 +1,187 @@
+// A small WebAssembly module builder: enough of the binary format (core spec section 5 and the
+// SIMD proposal's BinarySIMD.md) to emit straight-line SIMD kernels with loops at run time.
+// Every module imports one shared memory as env.memory, so the same bytes run on all threads.
+
+export type ValType = 'i32' | 'f32' | 'v128';
+
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** The body of one function: methods append instructions; locals are indices from `local()`. */
+export class FunctionBody {
+  readonly code: number[] = [];
+  private readonly localTypes: ValType[] = [];
+
+  constructor(readonly params: readonly ValType[]) {}
+
+  local(type: ValType): number {
+    this.localTypes.push(type);
+    return this.params.length + this.localTypes.length - 1;
+  }
+
+  private op(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  private simd(opcode: number, memarg?: { align: number; offset: number }): this {
+    this.code.push(0xfd);
+    uleb(opcode, this.code);
+    if (memarg) {
+      uleb(memarg.align, this.code);
+      uleb(memarg.offset, this.code);
+    }
+    return this;
+  }
+
+  get(i: number): this { this.code.push(0x20); uleb(i, this.code); return this; }
+  set(i: number): this { this.code.push(0x21); uleb(i, this.code); return this; }
+  tee(i: number): this { this.code.push(0x22); uleb(i, this.code); return this; }
+  i32(v: number): this { this.code.push(0x41); sleb(v | 0, this.code); return this; }
+  f32(v: number): this {
+    const b = new Uint8Array(new Float32Array([v]).buffer);
+    return this.op(0x43, ...b);
+  }
+
+  i32Add(): this { return this.op(0x6a); }
+  i32Sub(): this { return this.op(0x6b); }
+  i32Mul(): this { return this.op(0x6c); }
+  i32Shl(): this { return this.op(0x74); }
+  i32LtU(): this { return this.op(0x49); }
+  i32GeU(): this { return this.op(0x4f); }
+  i32Eqz(): this { return this.op(0x45); }
+  i32Ne(): this { return this.op(0x47); }
+
+  f32Load(offset = 0): this { this.code.push(0x2a, 2); uleb(offset, this.code); return this; }
+  f32Store(offset = 0): this { this.code.push(0x38, 2); uleb(offset, this.code); return this; }
+  f32Add(): this { return this.op(0x92); }
+  f32Mul(): this { return this.op(0x94); }
+
+  v128Load(offset = 0): this { return this.simd(0x00, { align: 4, offset }); }
+  v128Load32Splat(offset = 0): this { return this.simd(0x09, { align: 2, offset }); }
+  v128Store(offset = 0): this { return this.simd(0x0b, { align: 4, offset }); }
+  f32x4Splat(): this { return this.simd(0x13); }
+  f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Sub(): this { return this.simd(0xe5); }
+  f32x4Mul(): this { return this.simd(0xe6); }
+  f32x4Max(): this { return this.simd(0xe9); }
+
+  /** block ... end; `br` to it jumps past its end. */
+  block(body: () => void): this { this.op(0x02, 0x40); body(); return this.op(0x0b); }
+  /** loop ... end; `br` to it jumps back to its start. */
+  loop(body: () => void): this { this.op(0x03, 0x40); body(); return this.op(0x0b); }
+  if(body: () => void, orElse?: () => void): this {
+    this.op(0x04, 0x40);
+    body();
+    if (orElse) {
+      this.op(0x05);
+      orElse();
+    }
+    return this.op(0x0b);
+  }
+  br(depth: number): this { this.code.push(0x0c); uleb(depth, this.code); return this; }
+  brIf(depth: number): this { this.code.push(0x0d); uleb(depth, this.code); return this; }
+
+  /** for (i = from; i < to; i += step) body(), with `i`, `to` i32 locals; to is read each turn. */
+  forRange(i: number, from: () => void, to: number, step: number, body: () => void): this {
+    from();
+    this.set(i);
+    return this.block(() => {
+      this.get(i).get(to).i32GeU().brIf(0);
+      this.loop(() => {
+        body();
+        this.get(i).i32(step).i32Add().tee(i).get(to).i32LtU().brIf(0);
+      });
+    });
+  }
+
+  encode(): number[] {
+    const out: number[] = [];
+    const groups: [number, ValType][] = [];
+    for (const t of this.localTypes) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else groups.push([1, t]);
+    }
+    uleb(groups.length, out);
+    for (const [n, t] of groups) {
+      uleb(n, out);
+      out.push(VALTYPE[t]);
+    }
+    out.push(...this.code, 0x0b);
+    const sized: number[] = [];
+    uleb(out.length, sized);
+    return [...sized, ...out];
+  }
+}
+
+interface FunctionDef {
+  name: string;
+  params: readonly ValType[];
+  body: FunctionBody;
+}
+
+export class ModuleBuilder {
+  private readonly functions: FunctionDef[] = [];
+
+  /** Adds an exported function of i32/f32 params and no result; `build` writes its body. */
+  function(name: string, params: readonly ValType[], build: (f: FunctionBody) => void): this {
+    const body = new FunctionBody(params);
+    build(body);
+    this.functions.push({ name, params, body });
+    return this;
+  }
+
+  encode(): Uint8Array {
+    const section = (id: number, content: number[]): number[] => {
+      const out = [id];
+      uleb(content.length, out);
+      return [...out, ...content];
+    };
+    const vec = (items: number[][]): number[] => {
+      const out: number[] = [];
+      uleb(items.length, out);
+      for (const it of items) out.push(...it);
+      return out;
+    };
+    const name = (s: string): number[] => {
+      const bytes = [...Buffer.from(s, 'utf8')];
+      const out: number[] = [];
+      uleb(bytes.length, out);
+      return [...out, ...bytes];
+    };
+    const types = vec(this.functions.map((f) => [0x60, ...vec(f.params.map((p) => [VALTYPE[p]])), 0]));
+    // (import "env" "memory" (memory 1 65536 shared)): limits flag 3 = shared with a maximum.
+    const memLimits: number[] = [0x03];
+    uleb(1, memLimits);
+    uleb(65536, memLimits);
+    const imports = vec([[...name('env'), ...name('memory'), 0x02, ...memLimits]]);
+    const funcs = vec(this.functions.map((_, i) => { const o: number[] = []; uleb(i, o); return o; }));
+    const exports = vec(this.functions.map((f, i) => { const o = [...name(f.name), 0x00]; uleb(i, o); return o; }));
+    const code = vec(this.functions.map((f) => f.body.encode()));
+    return new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      ...section(1, types), ...section(2, imports), ...section(3, funcs), ...section(7, exports), ...section(10, code),
+    ]);
+  }
+}

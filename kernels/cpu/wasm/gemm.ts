@@ -1,0 +1,85 @@
+import type { MatmulGeometry } from '../../../src/backend/backend';
+import { KC, MR, NR } from './gemm-module';
+import { getRuntime } from './runtime';
+
+const ceilTo = (x: number, m: number): number => Math.ceil(x / m) * m;
+
+/**
+ * Packs the m x k matrix A (element (i, p) at src[off + i*rs + p*cs]) into MR-row panels per
+ * K block, zero-padding rows up to mp (see gemm-module.ts for the layout).
+ */
+function packA(src: Float32Array, off: number, rs: number, cs: number, m: number, k: number, mp: number, dst: Float32Array, at: number): void {
+  for (let ks = 0; ks < k; ks += KC) {
+    const kcb = Math.min(KC, k - ks);
+    for (let mt = 0; mt < mp / MR; mt++) {
+      const o = at + ks * mp + mt * MR * kcb;
+      for (let r = 0; r < MR; r++) {
+        const i = mt * MR + r;
+        let d = o + r;
+        if (i >= m) {
+          for (let kk = 0; kk < kcb; kk++, d += MR) dst[d] = 0;
+          continue;
+        }
+        let s = off + i * rs + ks * cs;
+        for (let kk = 0; kk < kcb; kk++, d += MR, s += cs) dst[d] = src[s]!;
+      }
+    }
+  }
+}
+
+/** Packs the k x n matrix B (element (p, j) at src[off + p*rs + j*cs]) into NR-column panels. */
+function packB(src: Float32Array, off: number, rs: number, cs: number, k: number, n: number, np: number, dst: Float32Array, at: number): void {
+  for (let ks = 0; ks < k; ks += KC) {
+    const kcb = Math.min(KC, k - ks);
+    for (let nt = 0; nt < np / NR; nt++) {
+      const base = at + ks * np + nt * NR * kcb;
+      const j0 = nt * NR;
+      const cols = Math.min(NR, n - j0);
+      for (let kk = 0; kk < kcb; kk++) {
+        const d = base + kk * NR;
+        const s = off + (ks + kk) * rs + j0 * cs;
+        if (cols === NR && cs === 1) {
+          dst.set(src.subarray(s, s + NR), d);
+        } else {
+          for (let c = 0; c < cols; c++) dst[d + c] = src[s + c * cs]!;
+          for (let c = cols; c < NR; c++) dst[d + c] = 0;
+        }
+      }
+    }
+  }
+}
+
+/** Splits [0, tiles) into at most `threads` contiguous ranges of near-equal size. */
+function split(tiles: number, threads: number): [number, number][] {
+  const parts = Math.max(1, Math.min(threads, tiles));
+  return Array.from({ length: parts }, (_, t) => [Math.floor((t * tiles) / parts), Math.floor(((t + 1) * tiles) / parts)]);
+}
+
+/** Below this many multiply-adds a second thread costs more than it saves. */
+const PARALLEL_MIN_MACS = 1 << 18;
+
+/** Batched float32 GEMM through the WebAssembly SIMD micro-kernel, on all threads. */
+export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: MatmulGeometry): void {
+  const { batch, m, k, n } = g;
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    out.fill(0, 0, batch * m * n);
+    return;
+  }
+  const rt = getRuntime();
+  const mp = ceilTo(m, MR), np = ceilTo(n, NR);
+  const aAt = 0, bAt = aAt + mp * k, cAt = bAt + k * np;
+  const mem = rt.reserve((cAt + mp * np) * 4);
+  const aRs = g.transA ? 1 : k, aCs = g.transA ? m : 1;
+  const bRs = g.transB ? 1 : n, bCs = g.transB ? k : 1;
+  const threads = m * n * k >= PARALLEL_MIN_MACS ? rt.threads : 1;
+  const ranges = split(mp / MR, threads);
+  for (let t = 0; t < batch; t++) {
+    packA(a, t * g.aBatchStride, aRs, aCs, m, k, mp, mem, aAt);
+    packB(b, t * g.bBatchStride, bRs, bCs, k, n, np, mem, bAt);
+    rt.parallel('gemm', ranges.map(([t0, t1]) => [aAt * 4, bAt * 4, cAt * 4, t0, t1, np / NR, k, mp * 4, np * 4]));
+    const o = t * m * n;
+    if (np === n) out.set(mem.subarray(cAt, cAt + m * n), o);
+    else for (let i = 0; i < m; i++) out.set(mem.subarray(cAt + i * np, cAt + i * np + n), o + i * n);
+  }
+}
