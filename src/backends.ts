@@ -1,11 +1,12 @@
 // Backend selection: the one module that names concrete kernels.
-import { cpuBackend } from '../kernels/cpu/index';
+import { cpuBackend, cpuReferenceBackend } from '../kernels/cpu/index';
 import type { Backend, DType } from './backend/backend';
 
-export type BackendName = 'cpu';
+export type BackendName = 'cpu' | 'cpu-reference';
 
 const BACKENDS: Record<BackendName, () => Backend> = {
   cpu: () => cpuBackend as Backend,
+  'cpu-reference': () => cpuReferenceBackend as Backend,
 };
 
 let current: Backend | null = null;
@@ -35,5 +36,5 @@ export function getBackend(): Backend {
 /** The backend that holds tensors of `dtype`: the current one, or the CPU reference if it lacks the dtype. */
 export function backendFor(dtype: DType): Backend {
   const b = getBackend();
-  return b.supportsDType(dtype) ? b : (cpuBackend as Backend);
+  return b.supportsDType(dtype) ? b : (cpuReferenceBackend as Backend);
 }

@@ -1,4 +1,4 @@
-import type { Backend, DType, TypedArray } from '../../src/backend/backend';
+import type { Backend, Conv2dGeometry, DType, MatmulGeometry, TypedArray } from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
 import { copy } from './copy';
 import { binary, cast, fill, unary, where } from './elementwise';
@@ -6,10 +6,12 @@ import { matmul } from './matmul';
 import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
+import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
+import { gemmF32 } from './wasm/gemm';
 
-/** The reference backend: plain loops over Float32Array / Float64Array. */
-export const cpuBackend = {
-  name: 'cpu',
+/** The reference backend: plain loops over Float32Array / Float64Array, the readable definition. */
+export const cpuReferenceBackend = {
+  name: 'cpu-reference',
   supportsDType: () => true,
   alloc: (size: number, dtype: DType): TypedArray => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size)),
   fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray =>
@@ -33,4 +35,36 @@ export const cpuBackend = {
   groupNormBackward,
   upsampleNearest2x,
   upsampleNearest2xBackward,
+} satisfies Backend<TypedArray>;
+
+// Below this many multiply-adds, packing and thread hand-off cost more than the loops they save.
+const FAST_MIN_MACS = 32 * 32 * 32;
+
+const f32 = (...xs: TypedArray[]): boolean => xs.every((x) => x instanceof Float32Array);
+const convMacs = (g: Conv2dGeometry): number => g.n * g.cOut * g.cIn * g.kh * g.kw * g.outH * g.outW;
+const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
+
+/**
+ * The CPU backend: the reference kernels, with float32 GEMM and convolutions replaced by the
+ * WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64 stays on the reference).
+ */
+export const cpuBackend = {
+  ...cpuReferenceBackend,
+  name: 'cpu',
+  matmul: (a: TypedArray, b: TypedArray, out: TypedArray, g: MatmulGeometry): void =>
+    f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS
+      ? gemmF32(a as Float32Array, b as Float32Array, out as Float32Array, g)
+      : matmul(a, b, out, g),
+  conv2d: (x: TypedArray, w: TypedArray, out: TypedArray, g: Conv2dGeometry): void =>
+    f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS
+      ? conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g)
+      : conv2d(x, w, out, g),
+  conv2dGradInput: (gy: TypedArray, w: TypedArray, gx: TypedArray, g: Conv2dGeometry): void =>
+    f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
+      ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
+      : conv2dGradInput(gy, w, gx, g),
+  conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
+    f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS
+      ? conv2dGradWeightF32(x as Float32Array, gy as Float32Array, gw as Float32Array, g)
+      : conv2dGradWeight(x, gy, gw, g),
 } satisfies Backend<TypedArray>;

@@ -67,6 +67,9 @@ export class FunctionBody {
   i32Sub(): this { return this.op(0x6b); }
   i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
+  i32DivU(): this { return this.op(0x6e); }
+  i32RemU(): this { return this.op(0x70); }
+  i32And(): this { return this.op(0x71); }
   i32LtU(): this { return this.op(0x49); }
   i32GeU(): this { return this.op(0x4f); }
   i32Eqz(): this { return this.op(0x45); }

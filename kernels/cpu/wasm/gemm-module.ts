@@ -8,22 +8,26 @@ export const NR = 8;
 export const KC = 256;
 
 /**
- * gemm(a, b, c, mt0, mt1, nTiles, k, mp4, np4): C[tiles mt0..mt1) x [0..nTiles) = A B, on packed
+ * gemm(a, b, c, mt0, mt1, nt0, nt1, k, mp4, np4, accumulate): C tiles [mt0, mt1) x [nt0, nt1)
+ * = A B (or += A B when accumulate is 1), on packed
  * panels (byte addresses). For K block ks (size kcb = min(KC, k - ks)):
  *   A panel (ks, mt) at a + 4 (ks Mp + mt MR kcb), laid out [kcb][MR];
  *   B panel (ks, nt) at b + 4 (ks Np + nt NR kcb), laid out [kcb][NR];
  * C is row-major Mp x Np (np4 = 4 Np bytes per row). mp4 = 4 Mp.
- * The first K block stores, later ones accumulate. Each tile keeps MR x NR/4 f32x4 accumulators
+ * The first K block stores (unless accumulate), later ones accumulate. Each tile keeps MR x NR/4 f32x4 accumulators
  * in locals (registers): per k, NR/4 vector loads of B, MR splat loads of A, MR NR/4 mul + add.
  */
-export function buildGemmModule(): Uint8Array {
+export function buildKernelModule(): Uint8Array {
+  const i32 = (n: number) => new Array<'i32'>(n).fill('i32');
   const m = new ModuleBuilder();
-  m.function('gemm', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], (f) => emitGemm(f));
+  m.function('gemm', i32(11), (f) => emitGemm(f));
+  m.function('im2col', i32(16), (f) => emitIm2col(f, false));
+  m.function('im2colT', i32(16), (f) => emitIm2col(f, true));
   return m.encode();
 }
 
 function emitGemm(f: FunctionBody): void {
-  const [a, b, c, mt0, mt1, nTiles, k, mp4, np4] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [a, b, c, mt0, mt1, nt0, nt1, k, mp4, np4, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const ks = f.local('i32'), kcb = f.local('i32'), aBlk = f.local('i32'), bBlk = f.local('i32');
   const jt = f.local('i32'), it = f.local('i32'), aP = f.local('i32'), bP = f.local('i32'), cP = f.local('i32');
   const kk = f.local('i32'), kEnd = f.local('i32');
@@ -40,14 +44,14 @@ function emitGemm(f: FunctionBody): void {
     f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
     f.get(a).get(ks).get(mp4).i32Mul().i32Add().set(aBlk);
     f.get(b).get(ks).get(np4).i32Mul().i32Add().set(bBlk);
-    f.forRange(jt, () => f.i32(0), nTiles, 1, () => {
+    f.forRange(jt, () => f.get(nt0), nt1, 1, () => {
       f.forRange(it, () => f.get(mt0), mt1, 1, () => {
         // aP = aBlk + it * MR * kcb * 4; bP = bBlk + jt * NR * kcb * 4; cP = c + it MR np4 + jt NR 4
         f.get(aBlk).get(it).get(kcb).i32Mul().i32(MR * 4).i32Mul().i32Add().set(aP);
         f.get(bBlk).get(jt).get(kcb).i32Mul().i32(NR * 4).i32Mul().i32Add().set(bP);
         f.get(c).get(it).i32(MR).i32Mul().get(np4).i32Mul().i32Add().get(jt).i32(NR * 4).i32Mul().i32Add().set(cP);
-        // accumulators: zero on the first K block, else the partial sums in C
-        f.get(ks).i32Eqz().if(
+        // accumulators: zero on the first K block (unless accumulating), else the partial sums in C
+        f.get(ks).i32Eqz().get(accumulate).i32Eqz().i32And().if(
           () => {
             for (const x of acc) f.f32(0).f32x4Splat().set(x);
           },
@@ -80,6 +84,120 @@ function emitGemm(f: FunctionBody): void {
             if (r > 0) f.get(np4).i32(r).i32Mul().i32Add();
             f.get(acc[r * vecs + v]!).v128Store(16 * v);
           }
+        }
+      });
+    });
+  });
+}
+
+/**
+ * Packs a convolution's im2col matrix straight into GEMM B panels (layout as in emitGemm), for
+ * panels [nt0, nt1), from one image x = [cIn, h, w] (byte address). Args:
+ * (x, dst, h, w, kh, kw, strideH, strideW, padH, padW, outW, P, K, np, nt0, nt1), P = outH outW,
+ * K = cIn kh kw.
+ * - forward (transposed = false): B = col [K x P], B(kidx, p) = x[ci, oy sH - pH + ky, ox sW - pW + kx];
+ *   GEMM depth K, width P.
+ * - weight gradient (transposed = true): B = col^T [P x K]; GEMM depth P, width K.
+ * Positions outside the image (padding) and columns past the width read as zero.
+ */
+function emitIm2col(f: FunctionBody, transposed: boolean): void {
+  const [x, dst, h, w, kh, kw, strideH, strideW, padH, padW, outW, P, K, np, nt0, nt1] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const depth = transposed ? P : K; // the GEMM's inner dimension
+  const width = transposed ? K : P; // the GEMM's N
+  const nt = f.local('i32'), ks = f.local('i32'), kcb = f.local('i32'), kk = f.local('i32'), d = f.local('i32');
+  const idx = f.local('i32'), t = f.local('i32');
+  // per panel column c: the (row, column) offsets that do not change along the depth
+  const colY: number[] = [], colX: number[] = [], colOff: number[] = [];
+  for (let c = 0; c < NR; c++) {
+    colY.push(f.local('i32'));
+    colX.push(f.local('i32'));
+    colOff.push(f.local('i32'));
+  }
+  // along the depth: forward walks kidx = (ci, ky, kx); transposed walks p = (oy, ox)
+  const ci = f.local('i32'), ky = f.local('i32'), kx = f.local('i32'), rowY = f.local('i32'), rowX = f.local('i32'), rowOff = f.local('i32');
+  const hw = f.local('i32'), khw = f.local('i32');
+  const INVALID = 0x40000000;
+  f.get(h).get(w).i32Mul().set(hw);
+  f.get(kh).get(kw).i32Mul().set(khw);
+
+  f.forRange(nt, () => f.get(nt0), nt1, 1, () => {
+    for (let c = 0; c < NR; c++) {
+      f.get(nt).i32(NR).i32Mul().i32(c).i32Add().set(idx);
+      f.get(idx).get(width).i32LtU().if(
+        () => {
+          if (!transposed) {
+            // p -> (oy, ox); row offset in the image sy = oy sH - pH, sx = ox sW - pW
+            f.get(idx).get(outW).i32DivU().get(strideH).i32Mul().get(padH).i32Sub().set(colY[c]!);
+            f.get(idx).get(outW).i32RemU().get(strideW).i32Mul().get(padW).i32Sub().set(colX[c]!);
+            f.get(colY[c]!).get(w).i32Mul().get(colX[c]!).i32Add().set(colOff[c]!);
+          } else {
+            // kidx -> (ci, ky, kx); offsets ky - pH, kx - pW and ci h w + (ky - pH) w + (kx - pW)
+            f.get(idx).get(khw).i32RemU().set(t);
+            f.get(t).get(kw).i32DivU().get(padH).i32Sub().set(colY[c]!);
+            f.get(t).get(kw).i32RemU().get(padW).i32Sub().set(colX[c]!);
+            f.get(idx).get(khw).i32DivU().get(hw).i32Mul().get(colY[c]!).get(w).i32Mul().i32Add().get(colX[c]!).i32Add().set(colOff[c]!);
+          }
+        },
+        () => {
+          f.i32(INVALID).set(colY[c]!);
+        },
+      );
+    }
+    f.forRange(ks, () => f.i32(0), depth, KC, () => {
+      f.get(depth).get(ks).i32Sub().set(kcb);
+      f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+      // d = dst + 4 (ks np + nt NR kcb)
+      f.get(dst).get(ks).get(np).i32Mul().get(nt).i32(NR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
+      if (!transposed) {
+        f.get(ks).get(khw).i32DivU().set(ci);
+        f.get(ks).get(khw).i32RemU().set(t);
+        f.get(t).get(kw).i32DivU().set(ky);
+        f.get(t).get(kw).i32RemU().set(kx);
+      } else {
+        f.get(ks).get(outW).i32DivU().set(ky); // oy
+        f.get(ks).get(outW).i32RemU().set(kx); // ox
+      }
+      f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+        if (!transposed) {
+          f.get(ky).set(rowY);
+          f.get(kx).set(rowX);
+          f.get(ci).get(hw).i32Mul().get(ky).get(w).i32Mul().i32Add().get(kx).i32Add().set(rowOff);
+        } else {
+          f.get(ky).get(strideH).i32Mul().set(rowY);
+          f.get(kx).get(strideW).i32Mul().set(rowX);
+          f.get(rowY).get(w).i32Mul().get(rowX).i32Add().set(rowOff);
+        }
+        for (let c = 0; c < NR; c++) {
+          // valid when 0 <= rowY + colY < h and 0 <= rowX + colX < w (unsigned compares)
+          f.get(rowY).get(colY[c]!).i32Add().get(h).i32LtU();
+          f.get(rowX).get(colX[c]!).i32Add().get(w).i32LtU();
+          f.i32And().if(
+            () => {
+              f.get(d).get(x).get(rowOff).get(colOff[c]!).i32Add().i32(2).i32Shl().i32Add().f32Load().f32Store(4 * c);
+            },
+            () => {
+              f.get(d).f32(0).f32Store(4 * c);
+            },
+          );
+        }
+        f.get(d).i32(NR * 4).i32Add().set(d);
+        // next position along the depth
+        f.get(kx).i32(1).i32Add().set(kx);
+        if (!transposed) {
+          f.get(kx).get(kw).i32GeU().if(() => {
+            f.i32(0).set(kx);
+            f.get(ky).i32(1).i32Add().set(ky);
+            f.get(ky).get(kh).i32GeU().if(() => {
+              f.i32(0).set(ky);
+              f.get(ci).i32(1).i32Add().set(ci);
+            });
+          });
+        } else {
+          f.get(kx).get(outW).i32GeU().if(() => {
+            f.i32(0).set(kx);
+            f.get(ky).i32(1).i32Add().set(ky);
+          });
         }
       });
     });

@@ -2,7 +2,7 @@ import type { MatmulGeometry } from '../../../src/backend/backend';
 import { KC, MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 
-const ceilTo = (x: number, m: number): number => Math.ceil(x / m) * m;
+export const ceilTo = (x: number, m: number): number => Math.ceil(x / m) * m;
 
 /**
  * Packs the m x k matrix A (element (i, p) at src[off + i*rs + p*cs]) into MR-row panels per
@@ -50,10 +50,28 @@ function packB(src: Float32Array, off: number, rs: number, cs: number, k: number
 }
 
 /** Splits [0, tiles) into at most `threads` contiguous ranges of near-equal size. */
-function split(tiles: number, threads: number): [number, number][] {
+export function split(tiles: number, threads: number): [number, number][] {
   const parts = Math.max(1, Math.min(threads, tiles));
   return Array.from({ length: parts }, (_, t) => [Math.floor((t * tiles) / parts), Math.floor(((t + 1) * tiles) / parts)]);
 }
+
+/** Tile ranges [mt0, mt1, nt0, nt1] per thread, splitting whichever of M and N has more tiles. */
+export function splitTiles(mTiles: number, nTiles: number, threads: number): [number, number, number, number][] {
+  if (mTiles >= nTiles) return split(mTiles, threads).map(([a, b]) => [a, b, 0, nTiles]);
+  return split(nTiles, threads).map(([a, b]) => [0, mTiles, a, b]);
+}
+
+/**
+ * Runs the packed GEMM C (mp x np at cAt) = A (at aAt) B (at bAt) with depth k on all threads;
+ * addresses in floats. With accumulate, C += A B.
+ */
+export function runPackedGemm(mp: number, np: number, k: number, aAt: number, bAt: number, cAt: number, accumulate: boolean, parallel = true): void {
+  const rt = getRuntime();
+  const tiles = splitTiles(mp / MR, np / NR, parallel ? rt.threads : 1);
+  rt.parallel('gemm', tiles.map(([m0, m1, n0, n1]) => [aAt * 4, bAt * 4, cAt * 4, m0, m1, n0, n1, k, mp * 4, np * 4, accumulate ? 1 : 0]));
+}
+
+export { packA };
 
 /** Below this many multiply-adds a second thread costs more than it saves. */
 const PARALLEL_MIN_MACS = 1 << 18;
@@ -72,12 +90,11 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
   const mem = rt.reserve((cAt + mp * np) * 4);
   const aRs = g.transA ? 1 : k, aCs = g.transA ? m : 1;
   const bRs = g.transB ? 1 : n, bCs = g.transB ? k : 1;
-  const threads = m * n * k >= PARALLEL_MIN_MACS ? rt.threads : 1;
-  const ranges = split(mp / MR, threads);
+  const parallel = m * n * k >= PARALLEL_MIN_MACS;
   for (let t = 0; t < batch; t++) {
     packA(a, t * g.aBatchStride, aRs, aCs, m, k, mp, mem, aAt);
     packB(b, t * g.bBatchStride, bRs, bCs, k, n, np, mem, bAt);
-    rt.parallel('gemm', ranges.map(([t0, t1]) => [aAt * 4, bAt * 4, cAt * 4, t0, t1, np / NR, k, mp * 4, np * 4]));
+    runPackedGemm(mp, np, k, aAt, bAt, cAt, false, parallel);
     const o = t * m * n;
     if (np === n) out.set(mem.subarray(cAt, cAt + m * n), o);
     else for (let i = 0; i < m; i++) out.set(mem.subarray(cAt + i * np, cAt + i * np + n), o + i * n);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { buildGemmModule } from './gemm-module';
+import { buildKernelModule } from './gemm-module';
 
 // One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
 // kernel module is instantiated on the main thread and on (threads - 1) workers; a parallel call
@@ -37,7 +37,7 @@ for (;;) {
 }
 `;
 
-export const KERNEL_NAMES = ['gemm'] as const;
+export const KERNEL_NAMES = ['gemm', 'im2col', 'im2colT'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 interface WorkerSlot {
@@ -54,7 +54,7 @@ class WasmRuntime {
 
   constructor(threads: number) {
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
-    const module = new WebAssembly.Module(buildGemmModule());
+    const module = new WebAssembly.Module(buildKernelModule());
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.kernels = Object.fromEntries(KERNEL_NAMES.map((n) => [n, instance.exports[n]])) as typeof this.kernels;
     this.threads = threads;

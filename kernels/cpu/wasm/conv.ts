@@ -1,0 +1,73 @@
+import type { Conv2dGeometry } from '../../../src/backend/backend';
+import { ceilTo, packA, runPackedGemm, split } from './gemm';
+import { MR, NR } from './gemm-module';
+import { getRuntime } from './runtime';
+
+// conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly:
+//   forward:      out_b [cOut x P]  = W [cOut x K] @ col_b [K x P]
+//   weight grad:  dW    [cOut x K] += dy_b [cOut x P] @ col_b^T [P x K]   (summed over the batch)
+//   input grad (stride 1): a forward conv of dy with W flipped and transposed, padding k - 1 - p.
+// K = cIn kh kw, P = outH outW. Layout of packed panels: gemm-module.ts.
+
+function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, range: [number, number]): number[] {
+  return [xAt * 4, bAt * 4, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outW, g.outH * g.outW, g.cIn * g.kh * g.kw, np, range[0], range[1]];
+}
+
+export function conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
+  const rt = getRuntime();
+  const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
+  const mp = ceilTo(g.cOut, MR), np = ceilTo(P, NR);
+  const aAt = 0, xAt = aAt + mp * K, bAt = xAt + image, cAt = bAt + K * np;
+  const mem = rt.reserve((cAt + mp * np) * 4);
+  packA(w, 0, K, 1, g.cOut, K, mp, mem, aAt);
+  const panels = split(np / NR, rt.threads);
+  for (let b = 0; b < g.n; b++) {
+    mem.set(x.subarray(b * image, (b + 1) * image), xAt);
+    rt.parallel('im2col', panels.map((r) => im2colArgs(g, xAt, bAt, np, r)));
+    runPackedGemm(mp, np, K, aAt, bAt, cAt, false);
+    const o = b * g.cOut * P;
+    if (np === P) out.set(mem.subarray(cAt, cAt + g.cOut * P), o);
+    else for (let co = 0; co < g.cOut; co++) out.set(mem.subarray(cAt + co * np, cAt + co * np + P), o + co * P);
+  }
+}
+
+export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
+  const rt = getRuntime();
+  const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
+  const mp = ceilTo(g.cOut, MR), np = ceilTo(K, NR);
+  const aAt = 0, xAt = aAt + mp * P, bAt = xAt + image, cAt = bAt + P * np;
+  const mem = rt.reserve((cAt + mp * np) * 4);
+  const panels = split(np / NR, rt.threads);
+  for (let b = 0; b < g.n; b++) {
+    packA(gy, b * g.cOut * P, P, 1, g.cOut, P, mp, mem, aAt);
+    mem.set(x.subarray(b * image, (b + 1) * image), xAt);
+    rt.parallel('im2colT', panels.map((r) => im2colArgs(g, xAt, bAt, np, r)));
+    runPackedGemm(mp, np, P, aAt, bAt, cAt, b > 0);
+  }
+  if (np === K) gw.set(mem.subarray(cAt, cAt + g.cOut * K));
+  else for (let co = 0; co < g.cOut; co++) gw.set(mem.subarray(cAt + co * np, cAt + co * np + K), co * K);
+}
+
+/** Whether the input gradient can run as a forward convolution (stride 1, padding < kernel). */
+export function gradInputAsConv(g: Conv2dGeometry): boolean {
+  return g.strideH === 1 && g.strideW === 1 && g.padH <= g.kh - 1 && g.padW <= g.kw - 1;
+}
+
+export function conv2dGradInputF32(gy: Float32Array, w: Float32Array, gx: Float32Array, g: Conv2dGeometry): void {
+  if (!gradInputAsConv(g)) throw new Error('conv2dGradInputF32: needs stride 1 and padding < kernel size.');
+  const { cIn, cOut, kh, kw } = g;
+  const flipped = new Float32Array(w.length);
+  for (let co = 0; co < cOut; co++) {
+    for (let ci = 0; ci < cIn; ci++) {
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          flipped[((ci * cOut + co) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)] = w[((co * cIn + ci) * kh + ky) * kw + kx]!;
+        }
+      }
+    }
+  }
+  conv2dF32(gy, flipped, gx, {
+    n: g.n, cIn: cOut, h: g.outH, w: g.outW, cOut: cIn, kh, kw, strideH: 1, strideW: 1,
+    padH: kh - 1 - g.padH, padW: kw - 1 - g.padW, outH: g.h, outW: g.w,
+  });
+}

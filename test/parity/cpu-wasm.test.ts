@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { conv2d, conv2dGradInput, conv2dGradWeight } from '../../kernels/cpu/conv';
+import { matmul } from '../../kernels/cpu/matmul';
+import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
+import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
+import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
+import { Generator } from '../../src/index';
+
+// The WebAssembly SIMD kernels against the reference loops. The reference sums in float64, the
+// fast path in float32 (K-blocked), so each output may differ by a small multiple of float32
+// epsilon times the sum of |terms| it adds up: compare against the same kernel run on |inputs|.
+
+const random = (n: number, seed: number): Float32Array => {
+  const g = new Generator(seed);
+  return Float32Array.from({ length: n }, () => g.uniform() * 2 - 1);
+};
+const abs = (x: Float32Array): Float32Array => x.map(Math.abs);
+
+function expectClose(actual: Float32Array, expected: Float32Array, magnitude: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i]! - expected[i]!);
+    if (!(err <= 1e-5 * magnitude[i]! + 1e-7)) {
+      throw new Error(`element ${i}: fast ${actual[i]}, reference ${expected[i]}, |diff| ${err}, sum of |terms| ${magnitude[i]}`);
+    }
+  }
+}
+
+describe('WebAssembly GEMM matches the reference', () => {
+  it('over ragged sizes, transposes, batches and broadcast batch operands', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          batch: fc.integer({ min: 1, max: 3 }),
+          m: fc.integer({ min: 1, max: 70 }),
+          k: fc.integer({ min: 1, max: 600 }),
+          n: fc.integer({ min: 1, max: 70 }),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+          broadcastA: fc.boolean(),
+          broadcastB: fc.boolean(),
+          seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
+        (p) => {
+          const g: MatmulGeometry = {
+            batch: p.batch, m: p.m, k: p.k, n: p.n, transA: p.transA, transB: p.transB,
+            aBatchStride: p.broadcastA ? 0 : p.m * p.k, bBatchStride: p.broadcastB ? 0 : p.k * p.n,
+          };
+          const a = random((p.broadcastA ? 1 : p.batch) * p.m * p.k, p.seed);
+          const b = random((p.broadcastB ? 1 : p.batch) * p.k * p.n, p.seed + 1);
+          const fast = new Float32Array(p.batch * p.m * p.n), ref = new Float32Array(fast.length), mag = new Float32Array(fast.length);
+          gemmF32(a, b, fast, g);
+          matmul(a, b, ref, g);
+          matmul(abs(a), abs(b), mag, g);
+          expectClose(fast, ref, mag);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('at a size that splits across threads along M and along N', () => {
+    for (const [m, k, n] of [[131, 300, 37], [9, 517, 203]] as const) {
+      const g: MatmulGeometry = { batch: 1, m, k, n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+      const a = random(m * k, m), b = random(k * n, n);
+      const fast = new Float32Array(m * n), ref = new Float32Array(m * n), mag = new Float32Array(m * n);
+      gemmF32(a, b, fast, g);
+      matmul(a, b, ref, g);
+      matmul(abs(a), abs(b), mag, g);
+      expectClose(fast, ref, mag);
+    }
+  });
+});
+
+const convArb = fc
+  .record({
+    n: fc.integer({ min: 1, max: 3 }), cIn: fc.integer({ min: 1, max: 9 }), cOut: fc.integer({ min: 1, max: 11 }),
+    h: fc.integer({ min: 1, max: 12 }), w: fc.integer({ min: 1, max: 12 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
+    strideH: fc.integer({ min: 1, max: 2 }), strideW: fc.integer({ min: 1, max: 2 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  })
+  .map((p) => ({ ...p, outH: Math.floor((p.h + 2 * p.padH - p.kh) / p.strideH) + 1, outW: Math.floor((p.w + 2 * p.padW - p.kw) / p.strideW) + 1 }))
+  .filter((p) => p.outH >= 1 && p.outW >= 1);
+
+describe('WebAssembly conv2d matches the reference', () => {
+  it('forward, weight gradient and (stride 1) input gradient over random geometry', () => {
+    fc.assert(
+      fc.property(convArb, (p) => {
+        const g: Conv2dGeometry = p;
+        const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * g.kh * g.kw, p.seed + 1);
+        const gy = random(g.n * g.cOut * g.outH * g.outW, p.seed + 2);
+        const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array, Float32Array];
+        conv2dF32(x, w, fast, g);
+        conv2d(x, w, ref, g);
+        conv2d(abs(x), abs(w), mag, g);
+        expectClose(fast, ref, mag);
+
+        const [fw, rw, mw] = [0, 1, 2].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array, Float32Array];
+        conv2dGradWeightF32(x, gy, fw, g);
+        conv2dGradWeight(x, gy, rw, g);
+        conv2dGradWeight(abs(x), abs(gy), mw, g);
+        expectClose(fw, rw, mw);
+
+        if (gradInputAsConv(g)) {
+          const [fx, rx, mx] = [0, 1, 2].map(() => new Float32Array(x.length)) as [Float32Array, Float32Array, Float32Array];
+          conv2dGradInputF32(gy, w, fx, g);
+          conv2dGradInput(gy, w, rx, g);
+          conv2dGradInput(abs(gy), abs(w), mx, g);
+          expectClose(fx, rx, mx);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('at the U-Net shape 64 -> 64 channels, 16x16, 3x3, batch 2', () => {
+    const g: Conv2dGeometry = { n: 2, cIn: 64, h: 16, w: 16, cOut: 64, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 16, outW: 16 };
+    const x = random(2 * 64 * 256, 1), w = random(64 * 64 * 9, 2), gy = random(2 * 64 * 256, 3);
+    const run = (f: (o: Float32Array) => void, n: number) => { const o = new Float32Array(n); f(o); return o; };
+    expectClose(run((o) => conv2dF32(x, w, o, g), gy.length), run((o) => conv2d(x, w, o, g), gy.length), run((o) => conv2d(abs(x), abs(w), o, g), gy.length));
+    expectClose(run((o) => conv2dGradInputF32(gy, w, o, g), x.length), run((o) => conv2dGradInput(gy, w, o, g), x.length), run((o) => conv2dGradInput(abs(gy), abs(w), o, g), x.length));
+    expectClose(run((o) => conv2dGradWeightF32(x, gy, o, g), w.length), run((o) => conv2dGradWeight(x, gy, o, g), w.length), run((o) => conv2dGradWeight(abs(x), abs(gy), o, g), w.length));
+  });
+});
