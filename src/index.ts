@@ -13,3 +13,8 @@ export * from './ops/index';
 export * as ops from './ops/index';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './io/safetensors';
 export type { SafetensorsFile, TensorRecord } from './io/safetensors';
+export { Module } from './nn/module';
+export { Conv2d, Linear, GroupNorm, SiLU, Sequential, type Layer, type InitOptions } from './nn/layers';
+export { SimpleUNet, type SimpleUNetConfig } from './nn/simple-unet';
+export { AdamW, type AdamWOptions } from './optim/adamw';
+export { emaUpdate } from './optim/ema';

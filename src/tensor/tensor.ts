@@ -18,13 +18,18 @@ export class Tensor {
   grad: Tensor | null = null;
 
   constructor(
-    readonly raw: RawTensor,
+    private _raw: RawTensor,
     public requiresGrad = false,
     readonly gradFn: GradNode | null = null,
   ) {}
 
+  /** The values: a backend buffer with its shape and dtype. */
+  get raw(): RawTensor {
+    return this._raw;
+  }
+
   get shape(): readonly number[] {
-    return this.raw.shape;
+    return this._raw.shape;
   }
 
   get dtype(): DType {
@@ -83,6 +88,27 @@ export class Tensor {
 
   zeroGrad(): void {
     this.grad = null;
+  }
+
+  /**
+   * Replaces a leaf's values in place (optimiser steps, EMA updates, loading weights); the tape of
+   * earlier steps keeps the buffers it saved. Shape and dtype must stay the same.
+   */
+  assign(values: RawTensor): this {
+    if (!this.isLeaf) throw new Error(`assign: only leaf tensors can be updated in place; this one comes from ${this.gradFn!.name}.`);
+    if (values.dtype !== this.dtype || values.shape.length !== this.ndim || values.shape.some((s, i) => s !== this.shape[i])) {
+      throw new Error(`assign: values of shape ${formatShape(values.shape)} (${values.dtype}) cannot replace a tensor of shape ${formatShape(this.shape)} (${this.dtype}).`);
+    }
+    this._raw = values;
+    return this;
+  }
+
+  /** Converts a leaf's values to another dtype in place (e.g. a model to float64 for gradient checks). */
+  castInPlace(dtype: DType): this {
+    if (!this.isLeaf) throw new Error(`castInPlace: only leaf tensors can change dtype; this one comes from ${this.gradFn!.name}.`);
+    this._raw = this._raw.cast(dtype);
+    this.grad = null;
+    return this;
   }
 
   toString(): string {

@@ -102,6 +102,8 @@ export class FunctionBody {
     }
     return this.op(0x0b);
   }
+  /** Calls the module's function number `index` (functions count in the order they were added). */
+  call(index: number): this { this.code.push(0x10); uleb(index, this.code); return this; }
   br(depth: number): this { this.code.push(0x0c); uleb(depth, this.code); return this; }
   brIf(depth: number): this { this.code.push(0x0d); uleb(depth, this.code); return this; }
 

@@ -3,7 +3,9 @@ import { ceilTo, packA, runPackedGemm, split } from './gemm';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 
-// conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly:
+// conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly.
+// With at least as many images as threads, each thread takes whole images (one hand-off per
+// call); otherwise the threads share each image's panels and tiles.
 //   forward:      out_b [cOut x P]  = W [cOut x K] @ col_b [K x P]
 //   weight grad:  dW    [cOut x K] += dy_b [cOut x P] @ col_b^T [P x K]   (summed over the batch)
 //   input grad (stride 1): a forward conv of dy with W flipped and transposed, padding k - 1 - p.
@@ -13,10 +15,34 @@ function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, ran
   return [xAt * 4, bAt * 4, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outW, g.outH * g.outW, g.cIn * g.kh * g.kw, np, range[0], range[1]];
 }
 
+function imageArgs(g: Conv2dGeometry, np: number, mp: number): number[] {
+  return [g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outW, g.outH * g.outW, g.cIn * g.kh * g.kw, np, mp];
+}
+
 export function conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
   const rt = getRuntime();
   const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
   const mp = ceilTo(g.cOut, MR), np = ceilTo(P, NR);
+  if (g.n >= rt.threads) {
+    const ranges = split(g.n, rt.threads);
+    const aAt = 0, xAt = aAt + mp * K, bAt = xAt + g.n * image, cAt = bAt + ranges.length * K * np;
+    const mem = rt.reserve((cAt + g.n * mp * np) * 4);
+    packA(w, 0, K, 1, g.cOut, K, mp, mem, aAt);
+    mem.set(x.subarray(0, g.n * image), xAt);
+    rt.parallel('convImages', ranges.map(([b0, b1], t) => [
+      xAt * 4, image * 4, aAt * 4, 0, (bAt + t * K * np) * 4, cAt * 4, mp * np * 4, b0, b1, ...imageArgs(g, np, mp), g.cOut, 0,
+    ]));
+    if (mp === g.cOut && np === P) out.set(mem.subarray(cAt, cAt + g.n * g.cOut * P));
+    else {
+      for (let b = 0; b < g.n; b++) {
+        for (let co = 0; co < g.cOut; co++) {
+          const src = cAt + (b * mp + co) * np;
+          out.set(mem.subarray(src, src + P), (b * g.cOut + co) * P);
+        }
+      }
+    }
+    return;
+  }
   const aAt = 0, xAt = aAt + mp * K, bAt = xAt + image, cAt = bAt + K * np;
   const mem = rt.reserve((cAt + mp * np) * 4);
   packA(w, 0, K, 1, g.cOut, K, mp, mem, aAt);
@@ -35,6 +61,27 @@ export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float
   const rt = getRuntime();
   const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
   const mp = ceilTo(g.cOut, MR), np = ceilTo(K, NR);
+  const writeOut = (mem: Float32Array, cAt: number, add: boolean) => {
+    for (let co = 0; co < g.cOut; co++) {
+      for (let j = 0; j < K; j++) {
+        const v = mem[cAt + co * np + j]!;
+        gw[co * K + j] = add ? gw[co * K + j]! + v : v;
+      }
+    }
+  };
+  if (g.n >= rt.threads) {
+    const ranges = split(g.n, rt.threads), T = ranges.length;
+    const xAt = 0, dyAt = xAt + g.n * image, aAt = dyAt + g.n * g.cOut * P, bAt = aAt + T * mp * P, cAt = bAt + T * P * np;
+    const mem = rt.reserve((cAt + T * mp * np) * 4);
+    mem.set(x.subarray(0, g.n * image), xAt);
+    mem.set(gy.subarray(0, g.n * g.cOut * P), dyAt);
+    rt.parallel('convGradWeightImages', ranges.map(([b0, b1], t) => [
+      xAt * 4, image * 4, dyAt * 4, g.cOut * P * 4, (bAt + t * P * np) * 4, (cAt + t * mp * np) * 4, 0, b0, b1,
+      ...imageArgs(g, np, mp), g.cOut, (aAt + t * mp * P) * 4,
+    ]));
+    for (let t = 0; t < T; t++) writeOut(mem, cAt + t * mp * np, t > 0);
+    return;
+  }
   const aAt = 0, xAt = aAt + mp * P, bAt = xAt + image, cAt = bAt + P * np;
   const mem = rt.reserve((cAt + mp * np) * 4);
   const panels = split(np / NR, rt.threads);
@@ -44,8 +91,7 @@ export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float
     rt.parallel('im2colT', panels.map((r) => im2colArgs(g, xAt, bAt, np, r)));
     runPackedGemm(mp, np, P, aAt, bAt, cAt, b > 0);
   }
-  if (np === K) gw.set(mem.subarray(cAt, cAt + g.cOut * K));
-  else for (let co = 0; co < g.cOut; co++) gw.set(mem.subarray(cAt + co * np, cAt + co * np + K), co * K);
+  writeOut(mem, cAt, false);
 }
 
 /** Whether the input gradient can run as a forward convolution (stride 1, padding < kernel). */

@@ -23,7 +23,74 @@ export function buildKernelModule(): Uint8Array {
   m.function('gemm', i32(11), (f) => emitGemm(f));
   m.function('im2col', i32(16), (f) => emitIm2col(f, false));
   m.function('im2colT', i32(16), (f) => emitIm2col(f, true));
+  m.function('packA', i32(8), (f) => emitPackA(f));
+  m.function('convImages', i32(24), (f) => emitConvImages(f, false));
+  m.function('convGradWeightImages', i32(24), (f) => emitConvImages(f, true));
   return m.encode();
+}
+
+const FN_GEMM = 0, FN_IM2COL = 1, FN_IM2COLT = 2, FN_PACK_A = 3;
+
+/**
+ * packA(src, dst, rs, cs, m, k, mp, unused): the A-panel packing of gemm.ts's packA, in wasm,
+ * for the per-image loop below (element (i, p) at src + 4 (i rs + p cs), byte addresses).
+ */
+function emitPackA(f: FunctionBody): void {
+  const [src, dst, rs, cs, m, k, mp] = [0, 1, 2, 3, 4, 5, 6];
+  const ks = f.local('i32'), kcb = f.local('i32'), mt = f.local('i32'), mTiles = f.local('i32'), kk = f.local('i32');
+  const d = f.local('i32'), s = f.local('i32'), row = f.local('i32');
+  f.get(mp).i32(MR).i32DivU().set(mTiles);
+  f.forRange(ks, () => f.i32(0), k, KC, () => {
+    f.get(k).get(ks).i32Sub().set(kcb);
+    f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+    f.forRange(mt, () => f.i32(0), mTiles, 1, () => {
+      // d = dst + 4 (ks mp + mt MR kcb)
+      f.get(dst).get(ks).get(mp).i32Mul().get(mt).i32(MR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
+      f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+        for (let r = 0; r < MR; r++) {
+          f.get(mt).i32(MR).i32Mul().i32(r).i32Add().set(row);
+          f.get(row).get(m).i32LtU().if(
+            () => {
+              f.get(src).get(row).get(rs).i32Mul().get(ks).get(kk).i32Add().get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().set(s);
+              f.get(d).get(s).f32Load().f32Store(4 * r);
+            },
+            () => { f.get(d).f32(0).f32Store(4 * r); },
+          );
+        }
+        f.get(d).i32(MR * 4).i32Add().set(d);
+      });
+    });
+  });
+}
+
+/**
+ * Convolution over images [b0, b1) on one thread, im2col + GEMM per image, byte addresses:
+ * (x, xStride, a, aStride, bBuf, c, cStride, b0, b1, h, w, kh, kw, strideH, strideW, padH, padW,
+ *  outW, P, K, np, mp, m, aBuf); x + b xStride is image b.
+ * - forward (gradWeight = false): a = packed weights [cOut x K]; image b's C [mp x np] (its output
+ *   with padding) at c + b cStride. aStride, m and aBuf are unused.
+ * - weight gradient: a + b aStride = dy_b [m = cOut rows x P], packed into aBuf per image; C at c
+ *   accumulates dy_b col_b^T over the images ([mp x np], np = K padded). cStride is unused.
+ */
+function emitConvImages(f: FunctionBody, gradWeight: boolean): void {
+  const [x, xStride, a, aStride, bBuf, c, cStride, b0, b1, h, w, kh, kw, strideH, strideW, padH, padW, outW, P, K, np, mp, m, aBuf] =
+    Array.from({ length: 24 }, (_, i) => i) as number[];
+  const b = f.local('i32');
+  f.forRange(b!, () => f.get(b0!), b1!, 1, () => {
+    f.get(x!).get(b!).get(xStride!).i32Mul().i32Add().get(bBuf!);
+    for (const arg of [h, w, kh, kw, strideH, strideW, padH, padW, outW, P, K, np]) f.get(arg!);
+    f.i32(0).get(np!).i32(NR).i32DivU();
+    f.call(gradWeight ? FN_IM2COLT : FN_IM2COL);
+    if (!gradWeight) {
+      f.get(a!).get(bBuf!).get(c!).get(b!).get(cStride!).i32Mul().i32Add();
+      f.i32(0).get(mp!).i32(MR).i32DivU().i32(0).get(np!).i32(NR).i32DivU();
+      f.get(K!).get(mp!).i32(4).i32Mul().get(np!).i32(4).i32Mul().i32(0).call(FN_GEMM);
+    } else {
+      f.get(a!).get(b!).get(aStride!).i32Mul().i32Add().get(aBuf!).get(P!).i32(1).get(m!).get(P!).get(mp!).i32(0).call(FN_PACK_A);
+      f.get(aBuf!).get(bBuf!).get(c!).i32(0).get(mp!).i32(MR).i32DivU().i32(0).get(np!).i32(NR).i32DivU();
+      f.get(P!).get(mp!).i32(4).i32Mul().get(np!).i32(4).i32Mul().get(b!).get(b0!).i32Ne().call(FN_GEMM);
+    }
+  });
 }
 
 function emitGemm(f: FunctionBody): void {

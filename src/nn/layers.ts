@@ -1,0 +1,87 @@
+import type { Generator } from '../tensor/random';
+import { ones, rand, zeros } from '../tensor/create';
+import type { Tensor } from '../tensor/tensor';
+import { conv2d } from '../ops/conv';
+import { silu } from '../ops/elementwise';
+import { linear } from '../ops/matmul';
+import { groupNorm } from '../ops/norm';
+import { Module } from './module';
+
+export interface InitOptions {
+  generator?: Generator;
+}
+
+/** U(-bound, bound): PyTorch's default for Linear/Conv weights and biases, bound = 1/sqrt(fan_in). */
+function uniform(shape: number[], bound: number, opts: InitOptions): Tensor {
+  return rand(shape, { generator: opts.generator }).mul(2 * bound).sub(bound);
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | undefined;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly opts: InitOptions & { stride?: number; padding?: number; bias?: boolean } = {},
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
+    this.weight = this.addParameter('weight', uniform([outChannels, inChannels, kernelSize, kernelSize], bound, opts).detach());
+    this.bias = opts.bias === false ? undefined : this.addParameter('bias', uniform([outChannels], bound, opts).detach());
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.opts.stride ?? 1, padding: this.opts.padding ?? 0 });
+  }
+}
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | undefined;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: InitOptions & { bias?: boolean } = {}) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.addParameter('weight', uniform([outFeatures, inFeatures], bound, opts).detach());
+    this.bias = opts.bias === false ? undefined : this.addParameter('bias', uniform([outFeatures], bound, opts).detach());
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+export class GroupNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(readonly groups: number, readonly channels: number, readonly eps = 1e-5) {
+    super();
+    if (channels % groups !== 0) throw new Error(`GroupNorm: ${channels} channels cannot be split into ${groups} groups.`);
+    this.weight = this.addParameter('weight', ones([channels]));
+    this.bias = this.addParameter('bias', zeros([channels]));
+  }
+  forward(x: Tensor): Tensor {
+    return groupNorm(x, this.groups, this.weight, this.bias, this.eps);
+  }
+}
+
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
+/** A module that maps one tensor to one tensor. */
+export interface Layer extends Module {
+  forward(x: Tensor): Tensor;
+}
+
+/** Children named "0", "1", ... applied in order. */
+export class Sequential extends Module {
+  readonly layers: Layer[];
+  constructor(...layers: Layer[]) {
+    super();
+    this.layers = layers.map((l, i) => this.addModule(String(i), l));
+  }
+  forward(x: Tensor): Tensor {
+    return this.layers.reduce((h, l) => l.forward(h), x);
+  }
+}

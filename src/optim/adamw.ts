@@ -1,0 +1,55 @@
+import { noGrad } from '../autograd/grad-mode';
+import type { RawTensor } from '../tensor/raw';
+import type { Tensor } from '../tensor/tensor';
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/**
+ * AdamW with PyTorch's semantics (torch.optim.AdamW): p <- p (1 - lr wd), then
+ * p <- p - lr m_hat / (sqrt(v_hat) + eps) with bias-corrected first and second moments.
+ */
+export class AdamW {
+  lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  step_ = 0;
+  private readonly m = new Map<Tensor, RawTensor>();
+  private readonly v = new Map<Tensor, RawTensor>();
+
+  constructor(readonly params: readonly Tensor[], opts: AdamWOptions = {}) {
+    this.lr = opts.lr ?? 1e-3;
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 1e-2;
+    if (!(this.lr >= 0)) throw new Error(`AdamW: learning rate must be >= 0, got ${this.lr}.`);
+  }
+
+  step(): void {
+    this.step_++;
+    const [b1, b2] = this.betas;
+    const c1 = 1 - b1 ** this.step_, c2 = 1 - b2 ** this.step_;
+    noGrad(() => {
+      for (const p of this.params) {
+        if (!p.grad) continue;
+        const g = p.grad.raw;
+        const m = (this.m.get(p) ?? g.filled(g.shape, 0)).mulScalar(b1).add(g.mulScalar(1 - b1));
+        const v = (this.v.get(p) ?? g.filled(g.shape, 0)).mulScalar(b2).add(g.unary('square').mulScalar(1 - b2));
+        this.m.set(p, m);
+        this.v.set(p, v);
+        const denom = v.mulScalar(1 / c2).unary('sqrt').addScalar(this.eps);
+        const update = m.mulScalar(this.lr / c1).div(denom);
+        p.assign(p.raw.mulScalar(1 - this.lr * this.weightDecay).sub(update));
+      }
+    });
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.zeroGrad();
+  }
+}
