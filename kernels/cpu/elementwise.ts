@@ -1,4 +1,4 @@
-import type { BinaryOp, DType, Shape, StridedView, TypedArray, UnaryOp } from '../../src/backend/backend';
+import type { BinaryOp, DifferentiableUnaryOp, DType, Shape, StridedView, TypedArray, UnaryOp } from '../../src/backend/backend';
 import { forEachRow } from './strided';
 
 type UnaryRow = (out: TypedArray, x: TypedArray, n: number) => void;
@@ -21,6 +21,24 @@ const UNARY: Record<UnaryOp, UnaryRow> = {
   reciprocal: (o, x, n) => { for (let i = 0; i < n; i++) o[i] = 1 / x[i]!; },
   square: (o, x, n) => { for (let i = 0; i < n; i++) o[i] = x[i]! * x[i]!; },
 };
+
+type UnaryGradRow = (out: TypedArray, x: TypedArray, g: TypedArray, n: number) => void;
+
+// Derivatives: sin' = cos, cos' = -sin, tanh' = 1 - tanh^2, sigmoid' = s (1 - s),
+// silu' = s (1 + x (1 - s)), relu' = [x > 0], abs' = sign(x).
+const UNARY_GRAD: Record<DifferentiableUnaryOp, UnaryGradRow> = {
+  sin: (o, x, g, n) => { for (let i = 0; i < n; i++) o[i] = g[i]! * Math.cos(x[i]!); },
+  cos: (o, x, g, n) => { for (let i = 0; i < n; i++) o[i] = -g[i]! * Math.sin(x[i]!); },
+  tanh: (o, x, g, n) => { for (let i = 0; i < n; i++) { const t = Math.tanh(x[i]!); o[i] = g[i]! * (1 - t * t); } },
+  sigmoid: (o, x, g, n) => { for (let i = 0; i < n; i++) { const s = sigmoid(x[i]!); o[i] = g[i]! * s * (1 - s); } },
+  silu: (o, x, g, n) => { for (let i = 0; i < n; i++) { const v = x[i]!, s = sigmoid(v); o[i] = g[i]! * s * (1 + v * (1 - s)); } },
+  relu: (o, x, g, n) => { for (let i = 0; i < n; i++) o[i] = x[i]! > 0 ? g[i]! : 0; },
+  abs: (o, x, g, n) => { for (let i = 0; i < n; i++) o[i] = x[i]! > 0 ? g[i]! : x[i]! < 0 ? -g[i]! : 0; },
+};
+
+export function unaryGrad(op: DifferentiableUnaryOp, x: TypedArray, grad: TypedArray, out: TypedArray): void {
+  UNARY_GRAD[op](out, x, grad, out.length);
+}
 
 type BinaryRow = (
   o: TypedArray, oi: number, a: TypedArray, ai: number, as: number, b: TypedArray, bi: number, bs: number, n: number,

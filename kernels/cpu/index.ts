@@ -1,7 +1,7 @@
 import type { Backend, Conv2dGeometry, DType, MatmulGeometry, TypedArray } from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
 import { copy } from './copy';
-import { binary, cast, fill, unary, where } from './elementwise';
+import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
 import { matmul } from './matmul';
 import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
@@ -23,6 +23,7 @@ export const cpuReferenceBackend = {
   fill,
   cast,
   unary,
+  unaryGrad,
   binary,
   where,
   reduce,

@@ -12,6 +12,10 @@ export const UNARY_OPS = [
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
+/** Unary ops whose derivative has a fused kernel. */
+export const DIFFERENTIABLE_UNARY_OPS = ['sin', 'cos', 'tanh', 'sigmoid', 'silu', 'relu', 'abs'] as const;
+export type DifferentiableUnaryOp = (typeof DIFFERENTIABLE_UNARY_OPS)[number];
+
 export const BINARY_OPS = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'lt', 'le', 'gt', 'ge', 'eq', 'ne',
 ] as const;
@@ -81,6 +85,8 @@ export interface Backend<B = unknown> {
   fill(out: B, value: number): void;
   cast(x: B, dtype: DType): B;
   unary(op: UnaryOp, x: B, out: B): void;
+  /** out = grad * f'(x) for the unary op f, in one pass (the activations' backward). */
+  unaryGrad(op: DifferentiableUnaryOp, x: B, grad: B, out: B): void;
   /** out[idx] = op(a[idx], b[idx]) over outShape; broadcasting is a stride of 0. */
   binary(op: BinaryOp, a: StridedView<B>, b: StridedView<B>, outShape: Shape, out: B): void;
   /** out = cond != 0 ? a : b, broadcast like binary. */

@@ -1,5 +1,5 @@
 import { apply, Fn } from '../autograd/fn';
-import type { BinaryOp, UnaryOp } from '../backend/backend';
+import type { BinaryOp, DifferentiableUnaryOp, UnaryOp } from '../backend/backend';
 import { RawTensor } from '../tensor/raw';
 import { Tensor } from '../tensor/tensor';
 
@@ -43,41 +43,15 @@ class Log extends Unary {
   constructor() { super('log'); }
   backward(g: RawTensor) { return [g.div(this.x)]; }
 }
-class Sin extends Unary {
-  constructor() { super('sin'); }
-  backward(g: RawTensor) { return [g.mul(this.x.unary('cos'))]; }
-}
-class Cos extends Unary {
-  constructor() { super('cos'); }
-  backward(g: RawTensor) { return [g.mul(this.x.unary('sin')).neg()]; }
+/** A unary op whose backward is the fused kernel grad * f'(x). */
+class FusedGradUnary extends Unary {
+  constructor(private readonly f: DifferentiableUnaryOp) { super(f); }
+  override get name(): string { return this.f; }
+  backward(g: RawTensor) { return [this.x.unaryGrad(this.f, g)]; }
 }
 class Sqrt extends Unary {
   constructor() { super('sqrt'); }
   backward(g: RawTensor) { return [g.div(this.out.mulScalar(2))]; }
-}
-class Tanh extends Unary {
-  constructor() { super('tanh'); }
-  backward(g: RawTensor) { return [g.mul(this.out.unary('square').neg().addScalar(1))]; }
-}
-class Sigmoid extends Unary {
-  constructor() { super('sigmoid'); }
-  backward(g: RawTensor) { return [g.mul(this.out.mul(this.out.neg().addScalar(1)))]; }
-}
-// silu'(x) = s + x s (1 - s), s = sigmoid(x)
-class Silu extends Unary {
-  constructor() { super('silu'); }
-  backward(g: RawTensor) {
-    const s = this.x.unary('sigmoid');
-    return [g.mul(s.add(this.x.mul(s).mul(s.neg().addScalar(1))))];
-  }
-}
-class Relu extends Unary {
-  constructor() { super('relu'); }
-  backward(g: RawTensor) { return [g.mul(this.x.binary('gt', this.x.scalar(0)))]; }
-}
-class Abs extends Unary {
-  constructor() { super('abs'); }
-  backward(g: RawTensor) { return [g.mul(this.x.unary('sign'))]; }
 }
 class Square extends Unary {
   constructor() { super('square'); }
@@ -91,14 +65,14 @@ class Reciprocal extends Unary {
 export const neg = (x: Tensor): Tensor => apply(new Neg(), x);
 export const exp = (x: Tensor): Tensor => apply(new Exp(), x);
 export const log = (x: Tensor): Tensor => apply(new Log(), x);
-export const sin = (x: Tensor): Tensor => apply(new Sin(), x);
-export const cos = (x: Tensor): Tensor => apply(new Cos(), x);
+export const sin = (x: Tensor): Tensor => apply(new FusedGradUnary('sin'), x);
+export const cos = (x: Tensor): Tensor => apply(new FusedGradUnary('cos'), x);
 export const sqrt = (x: Tensor): Tensor => apply(new Sqrt(), x);
-export const tanh = (x: Tensor): Tensor => apply(new Tanh(), x);
-export const sigmoid = (x: Tensor): Tensor => apply(new Sigmoid(), x);
-export const silu = (x: Tensor): Tensor => apply(new Silu(), x);
-export const relu = (x: Tensor): Tensor => apply(new Relu(), x);
-export const abs = (x: Tensor): Tensor => apply(new Abs(), x);
+export const tanh = (x: Tensor): Tensor => apply(new FusedGradUnary('tanh'), x);
+export const sigmoid = (x: Tensor): Tensor => apply(new FusedGradUnary('sigmoid'), x);
+export const silu = (x: Tensor): Tensor => apply(new FusedGradUnary('silu'), x);
+export const relu = (x: Tensor): Tensor => apply(new FusedGradUnary('relu'), x);
+export const abs = (x: Tensor): Tensor => apply(new FusedGradUnary('abs'), x);
 export const square = (x: Tensor): Tensor => apply(new Square(), x);
 export const reciprocal = (x: Tensor): Tensor => apply(new Reciprocal(), x);
 

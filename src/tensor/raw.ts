@@ -1,5 +1,5 @@
 import type {
-  Backend, BinaryOp, Conv2dGeometry, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
+  Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
 } from '../backend/backend';
 import { backendFor } from '../backends';
 import {
@@ -89,6 +89,14 @@ export class RawTensor {
   unary(op: UnaryOp): RawTensor {
     const out = this.empty(this.shape);
     this.backend.unary(op, this.buffer, out.buffer);
+    return out;
+  }
+
+  /** grad * f'(this) for the unary op f; grad has this tensor's shape. */
+  unaryGrad(op: DifferentiableUnaryOp, grad: RawTensor): RawTensor {
+    this.checkPeer(op, grad);
+    const out = this.empty(this.shape);
+    this.backend.unaryGrad(op, this.buffer, grad.buffer, out.buffer);
     return out;
   }
 
