@@ -1,6 +1,7 @@
 import { cpuBackend, cpuReferenceBackend } from '../kernels/cpu/index';
 import type { Backend, Conv2dGeometry } from '../src/backend/backend';
 import type { BenchCase } from './harness';
+import { ctStepCase, sampleCase } from './step-cases';
 
 // The hot kernels through the Backend interface (no autograd, inputs prepared outside the timing).
 
@@ -87,7 +88,12 @@ export function elementwiseCases(be: Backend, n: number): BenchCase[] {
 /** The rows `--quick` runs: the figures the fast CPU path is judged by. */
 export function engineQuickCases(): BenchCase[] {
   const be = cpuBackend as Backend;
-  return [gemmCase(be, 1024, 1024, 1024, 'gemm-1024'), ...(['fwd', 'dgrad', 'wgrad'] as const).map((k) => convCase(be, k, 32, 64, 32))];
+  return [
+    gemmCase(be, 1024, 1024, 1024, 'gemm-1024'),
+    ...(['fwd', 'dgrad', 'wgrad'] as const).map((k) => convCase(be, k, 32, 64, 32)),
+    ctStepCase(),
+    sampleCase(),
+  ];
 }
 
 export function engineFullCases(): BenchCase[] {

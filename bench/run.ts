@@ -19,7 +19,8 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   console.log(`npm run bench [-- options]
-  --quick     only the headline rows (gemm-1024, conv2d c64 32x32 batch 32), fewer samples
+  --quick     only the headline rows (gemm-1024, conv2d c64 32x32 batch 32, the SimpleUNet
+              consistency-training step and 1-step sampling), fewer samples
   --no-tfjs   skip the TensorFlow.js wasm rows
 Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps }].`);
   process.exit(0);
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   console.table(rows.map((r) => ({
     name: r.name, backend: r.backend, 'median ms': r.median_ms.toFixed(2),
     'GFLOP/s': r.gflops?.toFixed(1) ?? '', 'GB/s': r.gbps?.toFixed(2) ?? '',
+    'images/s': r.name.startsWith('sample-') ? (32 / (r.median_ms / 1e3)).toFixed(0) : '',
   })));
   const ratios = rows
     .filter((r) => r.backend === 'tfjs-wasm')

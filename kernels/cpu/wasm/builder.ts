@@ -74,6 +74,7 @@ export class FunctionBody {
   i32GeU(): this { return this.op(0x4f); }
   i32Eqz(): this { return this.op(0x45); }
   i32Ne(): this { return this.op(0x47); }
+  i32Eq(): this { return this.op(0x46); }
 
   f32Load(offset = 0): this { this.code.push(0x2a, 2); uleb(offset, this.code); return this; }
   f32Store(offset = 0): this { this.code.push(0x38, 2); uleb(offset, this.code); return this; }

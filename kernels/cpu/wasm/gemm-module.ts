@@ -183,7 +183,7 @@ function emitIm2col(f: FunctionBody, transposed: boolean): void {
   }
   // along the depth: forward walks kidx = (ci, ky, kx); transposed walks p = (oy, ox)
   const ci = f.local('i32'), ky = f.local('i32'), kx = f.local('i32'), rowY = f.local('i32'), rowX = f.local('i32'), rowOff = f.local('i32');
-  const hw = f.local('i32'), khw = f.local('i32');
+  const hw = f.local('i32'), khw = f.local('i32'), fast = f.local('i32'), ix0 = f.local('i32');
   const INVALID = 0x40000000;
   f.get(h).get(w).i32Mul().set(hw);
   f.get(kh).get(kw).i32Mul().set(khw);
@@ -211,6 +211,10 @@ function emitIm2col(f: FunctionBody, transposed: boolean): void {
         },
       );
     }
+    if (!transposed) {
+      // Fast panels: stride 1 and all NR columns on one output row (so NR contiguous input pixels).
+      f.get(strideW).i32(1).i32Eq().get(colY[0]!).get(colY[NR - 1]!).i32Eq().i32And().set(fast);
+    }
     f.forRange(ks, () => f.i32(0), depth, KC, () => {
       f.get(depth).get(ks).i32Sub().set(kcb);
       f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
@@ -235,17 +239,37 @@ function emitIm2col(f: FunctionBody, transposed: boolean): void {
           f.get(kx).get(strideW).i32Mul().set(rowX);
           f.get(rowY).get(w).i32Mul().get(rowX).i32Add().set(rowOff);
         }
-        for (let c = 0; c < NR; c++) {
-          // valid when 0 <= rowY + colY < h and 0 <= rowX + colX < w (unsigned compares)
-          f.get(rowY).get(colY[c]!).i32Add().get(h).i32LtU();
-          f.get(rowX).get(colX[c]!).i32Add().get(w).i32LtU();
-          f.i32And().if(
+        const scalarColumns = () => {
+          for (let c = 0; c < NR; c++) {
+            // valid when 0 <= rowY + colY < h and 0 <= rowX + colX < w (unsigned compares)
+            f.get(rowY).get(colY[c]!).i32Add().get(h).i32LtU();
+            f.get(rowX).get(colX[c]!).i32Add().get(w).i32LtU();
+            f.i32And().if(
+              () => {
+                f.get(d).get(x).get(rowOff).get(colOff[c]!).i32Add().i32(2).i32Shl().i32Add().f32Load().f32Store(4 * c);
+              },
+              () => {
+                f.get(d).f32(0).f32Store(4 * c);
+              },
+            );
+          }
+        };
+        if (transposed) scalarColumns();
+        else {
+          // a fast panel whose row and NR columns all lie inside the image: two vector copies
+          f.get(rowX).get(colX[0]!).i32Add().set(ix0);
+          f.get(fast).get(rowY).get(colY[0]!).i32Add().get(h).i32LtU().i32And();
+          f.get(ix0).get(w).i32LtU().i32And().get(ix0).i32(NR - 1).i32Add().get(w).i32LtU().i32And();
+          f.if(
             () => {
-              f.get(d).get(x).get(rowOff).get(colOff[c]!).i32Add().i32(2).i32Shl().i32Add().f32Load().f32Store(4 * c);
+              const addr = () => f.get(x).get(rowOff).get(colOff[0]!).i32Add().i32(2).i32Shl().i32Add();
+              for (let v = 0; v < NR / 4; v++) {
+                f.get(d);
+                addr();
+                f.v128Load(16 * v).v128Store(16 * v);
+              }
             },
-            () => {
-              f.get(d).f32(0).f32Store(4 * c);
-            },
+            scalarColumns,
           );
         }
         f.get(d).i32(NR * 4).i32Add().set(d);
