@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { convFlops, convName, type ConvKind } from './engine-cases';
 import type { BenchCase } from './harness';
+import { tfjsCtStepCase, tfjsSampleCase } from './tfjs-step';
 
 export async function initTfjsWasm(): Promise<string> {
   const require = createRequire(import.meta.url);
@@ -64,5 +65,10 @@ export function tfjsConvCase(kind: ConvKind, n: number, c: number, size: number)
 }
 
 export function tfjsQuickCases(): BenchCase[] {
-  return [tfjsGemmCase(1024, 'gemm-1024'), ...(['fwd', 'dgrad', 'wgrad'] as const).map((k) => tfjsConvCase(k, 32, 64, 32))];
+  return [
+    tfjsGemmCase(1024, 'gemm-1024'),
+    ...(['fwd', 'dgrad', 'wgrad'] as const).map((k) => tfjsConvCase(k, 32, 64, 32)),
+    tfjsCtStepCase(),
+    tfjsSampleCase(),
+  ];
 }
