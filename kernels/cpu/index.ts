@@ -1,4 +1,4 @@
-import type { Backend, Conv2dGeometry, DType, MatmulGeometry, TypedArray } from '../../src/backend/backend';
+import type { Backend, Conv2dGeometry, DifferentiableUnaryOp, DType, MatmulGeometry, TypedArray, UnaryOp } from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
 import { copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
@@ -6,6 +6,7 @@ import { matmul } from './matmul';
 import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
+import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
 import { gemmF32 } from './wasm/gemm';
 
@@ -40,18 +41,29 @@ export const cpuReferenceBackend = {
 
 // Below this many multiply-adds, packing and thread hand-off cost more than the loops they save.
 const FAST_MIN_MACS = 32 * 32 * 32;
+// Likewise for elementwise kernels, in elements.
+const FAST_MIN_ELEMENTS = 1 << 14;
 
 const f32 = (...xs: TypedArray[]): boolean => xs.every((x) => x instanceof Float32Array);
 const convMacs = (g: Conv2dGeometry): number => g.n * g.cOut * g.cIn * g.kh * g.kw * g.outH * g.outW;
 const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
 
 /**
- * The CPU backend: the reference kernels, with float32 GEMM and convolutions replaced by the
- * WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64 stays on the reference).
+ * The CPU backend: the reference kernels, with float32 GEMM, convolutions and SiLU (forward and
+ * gradient) replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
+ * and small tensors stay on the reference).
  */
 export const cpuBackend = {
   ...cpuReferenceBackend,
   name: 'cpu',
+  unary: (op: UnaryOp, x: TypedArray, out: TypedArray): void =>
+    op === 'silu' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS
+      ? siluF32(x as Float32Array, out as Float32Array)
+      : unary(op, x, out),
+  unaryGrad: (op: DifferentiableUnaryOp, x: TypedArray, grad: TypedArray, out: TypedArray): void =>
+    op === 'silu' && f32(x, grad, out) && x.length >= FAST_MIN_ELEMENTS
+      ? siluGradF32(x as Float32Array, grad as Float32Array, out as Float32Array)
+      : unaryGrad(op, x, grad, out),
   matmul: (a: TypedArray, b: TypedArray, out: TypedArray, g: MatmulGeometry): void =>
     f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS
       ? gemmF32(a as Float32Array, b as Float32Array, out as Float32Array, g)

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conv2d, conv2dGradInput, conv2dGradWeight } from '../../kernels/cpu/conv';
+import { unary, unaryGrad } from '../../kernels/cpu/elementwise';
 import { matmul } from '../../kernels/cpu/matmul';
+import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
@@ -121,5 +123,39 @@ describe('WebAssembly conv2d matches the reference', () => {
     expectClose(run((o) => conv2dF32(x, w, o, g), gy.length), run((o) => conv2d(x, w, o, g), gy.length), run((o) => conv2d(abs(x), abs(w), o, g), gy.length));
     expectClose(run((o) => conv2dGradInputF32(gy, w, o, g), x.length), run((o) => conv2dGradInput(gy, w, o, g), x.length), run((o) => conv2dGradInput(abs(gy), abs(w), o, g), x.length));
     expectClose(run((o) => conv2dGradWeightF32(x, gy, o, g), w.length), run((o) => conv2dGradWeight(x, gy, o, g), w.length), run((o) => conv2dGradWeight(abs(x), abs(gy), o, g), w.length));
+  });
+});
+
+describe('WebAssembly SiLU and its gradient match the reference', () => {
+  // The float32 range reduction rounds v log2(e), so the relative error grows with |x|: allow
+  // 6e-8 (|x| + 4) of the size of the terms (4 ulp at 0); values under 1e-30 (the clamped far tail) are equal.
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  const inputs = fc.integer({ min: 1, max: 5000 }).chain((n) =>
+    fc.tuple(
+      fc.array(fc.oneof(fc.double({ min: -30, max: 30, noNaN: true }), fc.constantFrom(0, -0, 100, -100, 87, -87, 1e-30, -1.2785)), { minLength: n, maxLength: n }),
+      fc.integer({ min: 0, max: 1e6 }),
+    ),
+  );
+  it('forward and gradient over random sizes and values, tails included', () => {
+    fc.assert(
+      fc.property(inputs, ([values, seed]) => {
+        const x = Float32Array.from(values), g = random(x.length, seed);
+        const [fast, ref] = [new Float32Array(x.length), new Float32Array(x.length)];
+        siluF32(x, fast);
+        unary('silu', x, ref);
+        x.forEach((v, i) => {
+          const tol = 6e-8 * (Math.abs(v) + 4) * Math.abs(ref[i]!) + 1e-30;
+          if (!(Math.abs(fast[i]! - ref[i]!) <= tol)) throw new Error(`silu(${v}): fast ${fast[i]}, reference ${ref[i]}`);
+        });
+        siluGradF32(x, g, fast);
+        unaryGrad('silu', x, g, ref);
+        x.forEach((v, i) => {
+          const s = sigmoid(v);
+          const tol = 6e-8 * (Math.abs(v) + 4) * Math.abs(g[i]!) * s * (1 + Math.abs(v) * (1 - s)) + 1e-30;
+          if (!(Math.abs(fast[i]! - ref[i]!) <= tol)) throw new Error(`silu'(${v}) * ${g[i]}: fast ${fast[i]}, reference ${ref[i]}`);
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
 });

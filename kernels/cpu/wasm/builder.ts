@@ -89,6 +89,11 @@ export class FunctionBody {
   f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }
   f32x4Max(): this { return this.simd(0xe9); }
+  f32x4Min(): this { return this.simd(0xe8); }
+  f32x4Div(): this { return this.simd(0xe7); }
+  i32x4Splat(): this { return this.simd(0x11); }
+  i32x4Shl(): this { return this.simd(0xab); }
+  i32x4Add(): this { return this.simd(0xae); }
 
   /** block ... end; `br` to it jumps past its end. */
   block(body: () => void): this { this.op(0x02, 0x40); body(); return this.op(0x0b); }

@@ -1,3 +1,4 @@
+import { emitSilu, emitSiluGrad } from './activation-module';
 import { FunctionBody, ModuleBuilder } from './builder';
 
 /** Rows of C per micro-kernel tile. */
@@ -26,6 +27,8 @@ export function buildKernelModule(): Uint8Array {
   m.function('packA', i32(8), (f) => emitPackA(f));
   m.function('convImages', i32(24), (f) => emitConvImages(f, false));
   m.function('convGradWeightImages', i32(24), (f) => emitConvImages(f, true));
+  m.function('silu', i32(4), (f) => emitSilu(f));
+  m.function('siluGrad', i32(5), (f) => emitSiluGrad(f));
   return m.encode();
 }
 
