@@ -52,4 +52,18 @@ export class AdamW {
   zeroGrad(): void {
     for (const p of this.params) p.zeroGrad();
   }
+
+  /** The moment estimates of each parameter (by index), for checkpoints; absent before its first step. */
+  moments(): { m: (RawTensor | undefined)[]; v: (RawTensor | undefined)[] } {
+    return { m: this.params.map((p) => this.m.get(p)), v: this.params.map((p) => this.v.get(p)) };
+  }
+
+  /** Restores moments saved by moments() and the step count, to resume a run exactly. */
+  restore(step: number, m: (RawTensor | undefined)[], v: (RawTensor | undefined)[]): void {
+    this.step_ = step;
+    this.params.forEach((p, i) => {
+      if (m[i]) this.m.set(p, m[i]!);
+      if (v[i]) this.v.set(p, v[i]!);
+    });
+  }
 }

@@ -1,0 +1,33 @@
+import type { SimpleUNet } from '../nn/simple-unet';
+import { log, sqrt, square } from '../ops/elementwise';
+import { reshape } from '../ops/movement';
+import type { Tensor } from '../tensor/tensor';
+import { SIGMA_DATA, SIGMA_MIN } from './schedule';
+
+export type Parametrization = 'official' | 'community';
+
+/** f(x, sigma): the consistency function, sigma [B] per image. */
+export type ConsistencyFunction = (x: Tensor, sigma: Tensor) => Tensor;
+
+/**
+ * The official parametrization around a network body F (DESIGN.md section 7):
+ * f = c_skip x + c_out F(c_in x, cNoiseScale ln sigma) with c_skip = sd^2/((s-eps)^2 + sd^2),
+ * c_out = (s-eps) sd / sqrt(s^2 + sd^2), c_in = 1/sqrt(s^2 + sd^2). c_skip(eps) = 1, c_out(eps) = 0.
+ */
+export function officialConsistency(body: (x: Tensor, t: Tensor) => Tensor, cNoiseScale: number): ConsistencyFunction {
+  return (x, sigma) => {
+    const col = (t: Tensor) => reshape(t, [-1, 1, 1, 1]);
+    const shifted = sigma.sub(SIGMA_MIN);
+    const norm = sqrt(square(sigma).add(SIGMA_DATA ** 2));
+    const cSkip = col(square(shifted).add(SIGMA_DATA ** 2).reciprocal().mul(SIGMA_DATA ** 2));
+    const cOut = col(shifted.mul(SIGMA_DATA).div(norm));
+    const cIn = col(norm.reciprocal());
+    return cSkip.mul(x).add(cOut.mul(body(cIn.mul(x), log(sigma).mul(cNoiseScale))));
+  };
+}
+
+/** The consistency function of a SimpleUNet under either parametrization. */
+export function simpleUNetConsistency(model: SimpleUNet, parametrization: Parametrization, cNoiseScale: number): ConsistencyFunction {
+  if (parametrization === 'community') return (x, sigma) => model.forward(x, sigma);
+  return officialConsistency((x, t) => model.body(x, t), cNoiseScale);
+}

