@@ -1,0 +1,158 @@
+import { noGrad } from '../autograd/grad-mode';
+import { BatchSampler, gatherImages, type ImageDataset } from '../data/dataset';
+import { loadSafetensors, saveSafetensors, type TensorRecord } from '../io/safetensors';
+import { SimpleUNet } from '../nn/simple-unet';
+import { AdamW } from '../optim/adamw';
+import { emaUpdate } from '../optim/ema';
+import type { RawTensor } from '../tensor/raw';
+import { Generator } from '../tensor/random';
+import type { Tensor } from '../tensor/tensor';
+import { simpleUNetConsistency, type ConsistencyFunction, type Parametrization } from './parametrization';
+import { sample } from './sample';
+import { ctStep, type Recipe, type StepResult } from './train';
+
+export interface TrainConfig {
+  recipe: Recipe;
+  width: number;
+  batch: number;
+  /** Total optimiser steps of the run (the ict curriculum is laid out over them). */
+  steps: number;
+  lr: number;
+  seed: number;
+  /** EMA rate of the copy used for sampling. */
+  emaRate: number;
+  /** Multiplies ln(sigma) into the network's time input under the official parametrization. */
+  cNoiseScale: number;
+}
+
+export const DEFAULT_C_NOISE_SCALE = 250;
+
+const FORMAT = 'onestep-ct-checkpoint-1';
+
+/**
+ * A consistency-training run of a SimpleUNet: model, EMA copy for sampling, the seed recipe's
+ * target network, AdamW, the batch order and the random stream, all saved to and restored from
+ * one safetensors checkpoint, so a resumed run continues exactly where it stopped.
+ */
+export class Trainer {
+  readonly model: SimpleUNet;
+  readonly ema: SimpleUNet;
+  /** The seed recipe's target network (EMA at the schedule's rate mu); unused by ict. */
+  readonly target: SimpleUNet;
+  readonly optimizer: AdamW;
+  readonly sampler: BatchSampler;
+  readonly generator: Generator;
+  step = 0;
+
+  constructor(readonly config: TrainConfig, readonly dataset: ImageDataset) {
+    if (!(config.steps >= 1) || !Number.isInteger(config.steps)) throw new Error(`Trainer: steps must be a positive integer, got ${config.steps}.`);
+    if (!(config.lr > 0)) throw new Error(`Trainer: learning rate must be positive, got ${config.lr}.`);
+    if (!(config.emaRate >= 0 && config.emaRate < 1)) throw new Error(`Trainer: EMA rate must be in [0, 1), got ${config.emaRate}.`);
+    const make = () => new SimpleUNet({ channels: dataset.channels, width: config.width }, { generator: new Generator(config.seed) });
+    this.model = make();
+    this.ema = make();
+    this.target = make();
+    this.optimizer = new AdamW(this.model.parameters(), { lr: config.lr, weightDecay: 0 });
+    this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
+    this.generator = new Generator(config.seed + 1);
+  }
+
+  get parametrization(): Parametrization {
+    return this.config.recipe === 'ict' ? 'official' : 'community';
+  }
+
+  consistency(model: SimpleUNet): ConsistencyFunction {
+    return simpleUNetConsistency(model, this.parametrization, this.config.cNoiseScale);
+  }
+
+  get epochs(): number {
+    return Math.max(1, Math.ceil((this.config.steps * this.config.batch) / this.dataset.count));
+  }
+
+  trainStep(): StepResult {
+    const x = gatherImages(this.dataset, this.sampler.next());
+    const result = ctStep(
+      {
+        recipe: this.config.recipe, student: this.consistency(this.model), target: this.consistency(this.target),
+        targetModel: this.target, model: this.model, optimizer: this.optimizer, generator: this.generator,
+        totalSteps: this.config.steps, epoch: this.sampler.state.epoch, epochs: this.epochs,
+      },
+      x,
+      this.step,
+    );
+    noGrad(() => emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate));
+    this.step++;
+    return result;
+  }
+
+  /** Samples from the EMA copy: one step by default, or through the given noise levels. */
+  sample(count: number, seed: number, sigmas?: number[]): Tensor {
+    const { channels, height, width } = this.dataset;
+    return sample(this.consistency(this.ema), { count, shape: [channels, height, width], generator: new Generator(seed), sigmas });
+  }
+
+  metadata(): Record<string, string> {
+    return {
+      model: 'SimpleUNet',
+      width: String(this.config.width),
+      channels: String(this.dataset.channels),
+      height: String(this.dataset.height),
+      parametrization: this.parametrization,
+      c_noise_scale: String(this.config.cNoiseScale),
+      dataset: this.dataset.name,
+    };
+  }
+
+  /** Writes everything needed to resume (atomically: temporary file, then rename). */
+  save(path: string): void {
+    const tensors: Record<string, Tensor | TensorRecord> = {};
+    const record = (raw: RawTensor): TensorRecord => ({ dtype: 'F32', shape: [...raw.shape], data: raw.read() });
+    const { m, v } = this.optimizer.moments();
+    this.model.namedParameters().forEach(([name, p], i) => {
+      tensors[name] = p;
+      if (m[i]) tensors[`optimizer.m.${name}`] = record(m[i]!);
+      if (v[i]) tensors[`optimizer.v.${name}`] = record(v[i]!);
+    });
+    for (const [name, p] of this.ema.namedParameters()) tensors[`ema.${name}`] = p;
+    if (this.config.recipe === 'seed') for (const [name, p] of this.target.namedParameters()) tensors[`target.${name}`] = p;
+    saveSafetensors(path, tensors, {
+      ...this.metadata(),
+      format: FORMAT,
+      step: String(this.step),
+      config: JSON.stringify(this.config),
+      sampler: JSON.stringify(this.sampler.state),
+      generator: JSON.stringify(this.generator.getState().map((x) => (Number.isNaN(x) ? null : x))),
+      optimizer_step: String(this.optimizer.step_),
+    });
+  }
+
+  /** Writes the EMA weights alone under the model's own state-dict names (for sampling elsewhere). */
+  exportEma(path: string): void {
+    saveSafetensors(path, this.ema.stateDict(), { ...this.metadata(), step: String(this.step) });
+  }
+
+  /** Rebuilds a run from a checkpoint written by save(), on the same dataset. */
+  static resume(path: string, dataset: ImageDataset, overrides: Partial<Pick<TrainConfig, 'steps'>> = {}): Trainer {
+    const { tensors, metadata } = loadSafetensors(path);
+    if (metadata.format !== FORMAT) {
+      throw new Error(`resume: ${path} is not a training checkpoint of this version (format '${metadata.format ?? 'none'}'); pass a file written by \`train\` (checkpoint.safetensors), not an exported model.`);
+    }
+    const config = { ...(JSON.parse(metadata.config!) as TrainConfig), ...overrides };
+    const trainer = new Trainer(config, dataset);
+    const pick = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+    const own = Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(ema|target|optimizer)\./.test(k)));
+    trainer.model.loadStateDict(own);
+    trainer.ema.loadStateDict(pick('ema.'));
+    if (config.recipe === 'seed') trainer.target.loadStateDict(pick('target.'));
+    const names = trainer.model.namedParameters().map(([n]) => n);
+    trainer.optimizer.restore(
+      Number(metadata.optimizer_step),
+      names.map((n) => tensors[`optimizer.m.${n}`]?.raw),
+      names.map((n) => tensors[`optimizer.v.${n}`]?.raw),
+    );
+    trainer.step = Number(metadata.step);
+    trainer.sampler.state = JSON.parse(metadata.sampler!);
+    trainer.generator.setState((JSON.parse(metadata.generator!) as (number | null)[]).map((x) => (x === null ? NaN : x)));
+    return trainer;
+  }
+}
