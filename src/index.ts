@@ -18,3 +18,8 @@ export { Conv2d, Linear, GroupNorm, SiLU, Sequential, type Layer, type InitOptio
 export { SimpleUNet, type SimpleUNetConfig } from './nn/simple-unet';
 export { AdamW, type AdamWOptions } from './optim/adamw';
 export { emaUpdate } from './optim/ema';
+export { saveImageGrid } from './io/png';
+export * as cm from './cm/index';
+export * as data from './data/index';
+export * as nn from './nn/index';
+export * as optim from './optim/index';

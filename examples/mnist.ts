@@ -1,0 +1,210 @@
+// npm run mnist -- [train|sample] [flags]: consistency training on MNIST and sampling from a
+// checkpoint. `npm run mnist -- --help` lists every flag.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { cm, data, Generator, getBackend, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
+
+const HELP = `onestep MNIST example: consistency training from data alone, and one-step sampling.
+
+  npm run mnist -- train [flags]      train (the default command)
+  npm run mnist -- sample --ckpt FILE [flags]
+
+train flags
+  --recipe ict|seed        improved CT (official parametrization, pseudo-Huber, lognormal levels,
+                           doubling curriculum) or the community recipe            [ict]
+  --steps N                optimiser steps                                          [1000]
+  --batch N                images per step                                          [32]
+  --width D                SimpleUNet base width, a multiple of 32                  [32]
+  --lr X                   AdamW learning rate                                      [0.0002]
+  --ema X                  EMA rate of the weights used for sampling                [0.995]
+  --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
+  --seed N                 seeds initialisation, batch order and noise              [0]
+  --out DIR                where checkpoints and sample grids go                    [runs/mnist]
+  --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
+  --sample-every N         write sample grids every N steps (0: only at the end)    [250]
+  --checkpoint-every N     write the checkpoint every N steps                       [100]
+  --backend NAME           cpu or cpu-reference                                     [cpu]
+
+sample flags
+  --ckpt FILE              a training checkpoint or exported weights (required)
+  --n N                    how many images                                          [64]
+  --steps K                1 (one step), 2 (80 -> 0.8) or 5 (80, 40, 20, 10, 5)     [1]
+  --sigmas A,B,...         explicit decreasing noise levels (overrides --steps)
+  --seed N                 sampling seed                                            [0]
+  --out DIR                where the grid goes                                      [runs/mnist]
+  --raw FILE               also write the samples as one safetensors tensor 'samples' [N, C, H, W] in [-1, 1]
+`;
+
+const STEP_LEVELS: Record<number, number[]> = { 1: [80], 2: [80, 0.8], 5: [80, 40, 20, 10, 5] };
+
+function fail(message: string): never {
+  console.error(`error: ${message}\nRun \`npm run mnist -- --help\` for the flags.`);
+  process.exit(2);
+}
+
+function int(name: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer >= ${min}, got '${value}'.`);
+  return n;
+}
+
+function num(name: string, value: string | undefined, ok: (x: number) => boolean, what: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || !ok(n)) fail(`--${name} must be ${what}, got '${value}'.`);
+  return n;
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        recipe: { type: 'string', default: 'ict' },
+        steps: { type: 'string' },
+        batch: { type: 'string', default: '32' },
+        width: { type: 'string', default: '32' },
+        lr: { type: 'string', default: '0.0002' },
+        ema: { type: 'string', default: '0.995' },
+        'c-noise-scale': { type: 'string', default: String(cm.DEFAULT_C_NOISE_SCALE) },
+        seed: { type: 'string', default: '0' },
+        out: { type: 'string', default: 'runs/mnist' },
+        resume: { type: 'string' },
+        'sample-every': { type: 'string', default: '250' },
+        'checkpoint-every': { type: 'string', default: '100' },
+        backend: { type: 'string', default: process.env.ONESTEP_BACKEND || 'cpu' },
+        ckpt: { type: 'string' },
+        n: { type: 'string', default: '64' },
+        sigmas: { type: 'string' },
+        raw: { type: 'string' },
+      },
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+function writeGrids(trainer: cm.Trainer, outDir: string, tag: string): string[] {
+  const paths = [join(outDir, `samples-${tag}-1step.png`), join(outDir, `samples-${tag}-2step.png`)];
+  saveImageGrid(paths[0]!, trainer.sample(64, 0), 8);
+  saveImageGrid(paths[1]!, trainer.sample(64, 0, STEP_LEVELS[2]), 8);
+  return paths;
+}
+
+function train(values: ReturnType<typeof parse>['values']): void {
+  const outDir = resolve(values.out!);
+  mkdirSync(outDir, { recursive: true });
+  const dataset = data.loadMnist('train');
+  let trainer: cm.Trainer;
+  if (values.resume) {
+    if (!existsSync(values.resume)) fail(`--resume ${values.resume}: no such file.`);
+    trainer = cm.Trainer.resume(values.resume, dataset, values.steps ? { steps: int('steps', values.steps, 1) } : {});
+    console.log(`resuming ${values.resume} at step ${trainer.step} of ${trainer.config.steps}`);
+  } else {
+    const recipe = values.recipe;
+    if (recipe !== 'ict' && recipe !== 'seed') fail(`--recipe must be 'ict' or 'seed', got '${recipe}'.`);
+    const width = int('width', values.width, 32);
+    if (width % 32 !== 0) fail(`--width must be a multiple of 32 (GroupNorm uses 32 groups), got ${width}.`);
+    trainer = new cm.Trainer({
+      recipe,
+      width,
+      batch: int('batch', values.batch, 1),
+      steps: int('steps', values.steps ?? '1000', 1),
+      lr: num('lr', values.lr, (x) => x > 0, 'a positive number'),
+      seed: int('seed', values.seed, 0),
+      emaRate: num('ema', values.ema, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+      cNoiseScale: num('c-noise-scale', values['c-noise-scale'], (x) => x > 0, 'a positive number'),
+    }, dataset);
+  }
+  const sampleEvery = int('sample-every', values['sample-every'], 0);
+  const checkpointEvery = int('checkpoint-every', values['checkpoint-every'], 1);
+  const checkpoint = join(outDir, 'checkpoint.safetensors');
+  const c = trainer.config;
+  console.log(
+    `training SimpleUNet D=${c.width} (${trainer.model.parameterCount().toLocaleString()} parameters) on ${dataset.name} ` +
+      `(${dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`,
+  );
+  const bar = new cliProgress.SingleBar({
+    format: 'step {value}/{total} [{bar}] loss {loss} | N {n} | {rate} steps/s | ETA {eta_formatted}',
+    hideCursor: true,
+    etaBuffer: 50,
+    noTTYOutput: true, // in logs and CI: one progress line every 10 s
+    notTTYSchedule: 10_000,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(c.steps, trainer.step, { loss: '-', n: '-', rate: '-' });
+  const started = performance.now(), startStep = trainer.step;
+  let smoothed = NaN;
+  const grids: string[] = [];
+  while (trainer.step < c.steps) {
+    const { loss, n } = trainer.trainStep();
+    if (!Number.isFinite(loss)) {
+      bar.stop();
+      fail(`the loss became ${loss} at step ${trainer.step}; the last good checkpoint is ${checkpoint}. Try a lower --lr.`);
+    }
+    smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
+    const rate = (trainer.step - startStep) / ((performance.now() - started) / 1e3);
+    bar.update(trainer.step, { loss: smoothed.toFixed(4), n, rate: rate.toFixed(2) });
+    if (trainer.step % checkpointEvery === 0 || trainer.step === c.steps) trainer.save(checkpoint);
+    if (sampleEvery > 0 && trainer.step % sampleEvery === 0 && trainer.step < c.steps) grids.push(...writeGrids(trainer, outDir, `step${trainer.step}`));
+  }
+  bar.stop();
+  const exported = join(outDir, 'ema.safetensors');
+  trainer.save(checkpoint);
+  trainer.exportEma(exported);
+  const finalGrids = writeGrids(trainer, outDir, 'final');
+  const minutes = (performance.now() - started) / 60e3;
+  console.log(`\ndone: ${trainer.step - startStep} steps in ${minutes.toFixed(1)} min`);
+  console.log(`  checkpoint (resume with --resume): ${checkpoint}`);
+  console.log(`  EMA weights for sampling:          ${exported}`);
+  console.log(`  samples, 1 and 2 steps:            ${finalGrids.join(', ')}`);
+  if (grids.length) console.log(`  samples during training:           ${grids.length} grids in ${outDir}`);
+}
+
+function sampleCommand(values: ReturnType<typeof parse>['values']): void {
+  if (!values.ckpt) fail('sample needs --ckpt FILE (a checkpoint.safetensors or ema.safetensors written by train).');
+  if (!existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt}: no such file.`);
+  const count = int('n', values.n, 1);
+  let sigmas: number[];
+  if (values.sigmas) {
+    sigmas = values.sigmas.split(',').map((s) => num('sigmas', s, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`));
+  } else {
+    const steps = int('steps', values.steps ?? '1', 1);
+    if (!STEP_LEVELS[steps]) fail(`--steps ${steps} has no default noise levels; use 1, 2 or 5, or give --sigmas.`);
+    sigmas = STEP_LEVELS[steps]!;
+  }
+  const seed = int('seed', values.seed, 0);
+  const loaded = cm.loadConsistencyModel(values.ckpt);
+  const started = performance.now();
+  const images = cm.sample(loaded.f, { count, shape: loaded.shape, generator: new Generator(seed), sigmas });
+  const seconds = (performance.now() - started) / 1e3;
+  const outDir = resolve(values.out!);
+  const grid = join(outDir, `samples-${sigmas.length}step-seed${seed}.png`);
+  saveImageGrid(grid, images, Math.ceil(Math.sqrt(count)));
+  console.log(`${count} samples in ${sigmas.length} step(s) (levels ${sigmas.join(', ')}) in ${seconds.toFixed(2)} s: ${grid}`);
+  if (values.raw) {
+    saveSafetensors(resolve(values.raw), { samples: images }, { ...loaded.metadata, sigmas: sigmas.join(','), seed: String(seed) });
+    console.log(`raw samples [${images.shape.join(', ')}] in [-1, 1]: ${resolve(values.raw)}`);
+  }
+}
+
+function main(): void {
+  const { values, positionals } = parse();
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const command = positionals[0] ?? 'train';
+  if (positionals.length > 1) fail(`unexpected arguments: ${positionals.slice(1).join(' ')}.`);
+  try {
+    setBackend(values.backend as BackendName);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (command === 'train') train(values);
+  else if (command === 'sample') sampleCommand(values);
+  else fail(`unknown command '${command}'; use train or sample.`);
+}
+
+main();

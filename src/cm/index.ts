@@ -1,0 +1,7 @@
+export * from './schedule';
+export * from './parametrization';
+export * from './losses';
+export { ctStep, ctLoss, type Recipe, type CtStepContext, type StepResult } from './train';
+export { sample, type SampleOptions } from './sample';
+export { Trainer, DEFAULT_C_NOISE_SCALE, type TrainConfig } from './trainer';
+export { loadConsistencyModel, type LoadedConsistencyModel } from './load';

@@ -1,0 +1,2 @@
+export { AdamW, type AdamWOptions } from './adamw';
+export { emaUpdate } from './ema';
