@@ -1,4 +1,5 @@
 import type { BinaryOp, DifferentiableUnaryOp, DType, Shape, StridedView, TypedArray, UnaryOp } from '../../src/backend/backend';
+import { contiguousStrides } from '../../src/backend/strides';
 import { forEachRow } from './strided';
 
 type UnaryRow = (out: TypedArray, x: TypedArray, n: number) => void;
@@ -64,15 +65,6 @@ export function unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
   UNARY[op](out, x, out.length);
 }
 
-function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
 
 export function binary(
   op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray,
@@ -107,4 +99,3 @@ export function cast(x: TypedArray, dtype: DType): TypedArray {
   return dtype === 'float32' ? Float32Array.from(x) : Float64Array.from(x);
 }
 
-export { contiguousStrides };

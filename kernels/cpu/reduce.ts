@@ -1,5 +1,5 @@
 import type { ReduceOp, Shape, TypedArray } from '../../src/backend/backend';
-import { contiguousStrides } from './elementwise';
+import { contiguousStrides } from '../../src/backend/strides';
 import { forEachRow } from './strided';
 
 /** Sums accumulate in float64 whatever the buffer's dtype, then round once into `out`. */

@@ -14,15 +14,10 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
+import { contiguousStrides } from '../backend/strides';
+
+export { contiguousStrides };
+
 
 /** NumPy broadcasting: align trailing dimensions; each pair must be equal or contain a 1. */
 export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
