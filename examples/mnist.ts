@@ -20,6 +20,7 @@ train flags
   --lr X                   AdamW learning rate                                      [0.0002]
   --ema X                  EMA rate of the weights used for sampling                [0.995]
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
+  --max-intervals N        ict: the curriculum's cap on the number of intervals     [1280]
   --seed N                 seeds initialisation, batch order and noise              [0]
   --out DIR                where checkpoints and sample grids go                    [runs/mnist]
   --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
@@ -69,6 +70,7 @@ function parse() {
         lr: { type: 'string', default: '0.0002' },
         ema: { type: 'string', default: '0.995' },
         'c-noise-scale': { type: 'string', default: String(cm.DEFAULT_C_NOISE_SCALE) },
+        'max-intervals': { type: 'string', default: '1280' },
         seed: { type: 'string', default: '0' },
         out: { type: 'string', default: 'runs/mnist' },
         resume: { type: 'string' },
@@ -116,6 +118,7 @@ function train(values: ReturnType<typeof parse>['values']): void {
       seed: int('seed', values.seed, 0),
       emaRate: num('ema', values.ema, (x) => x >= 0 && x < 1, 'in [0, 1)'),
       cNoiseScale: num('c-noise-scale', values['c-noise-scale'], (x) => x > 0, 'a positive number'),
+      maxIntervals: int('max-intervals', values['max-intervals'], 10),
     }, dataset);
   }
   const sampleEvery = int('sample-every', values['sample-every'], 0);

@@ -32,6 +32,8 @@ export interface CtStepContext {
   /** For the seed recipe's per-epoch schedule. */
   epoch: number;
   epochs: number;
+  /** ict: the curriculum's cap s1 on the number of intervals (default 1280, as the paper). */
+  maxIntervals?: number;
 }
 
 export interface StepResult {
@@ -60,7 +62,7 @@ export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: n
   const batch = x.shape[0]!;
   const g = ctx.generator;
   const { n, mu } = ctx.recipe === 'ict'
-    ? { n: ictDiscretization(step, ctx.totalSteps), mu: 0 }
+    ? { n: ictDiscretization(step, ctx.totalSteps, 10, ctx.maxIntervals ?? 1280), mu: 0 }
     : communitySchedule(ctx.epoch, ctx.epochs);
   const sigmas = karrasSigmas(n);
   let indices: number[];

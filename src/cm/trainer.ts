@@ -23,6 +23,8 @@ export interface TrainConfig {
   emaRate: number;
   /** Multiplies ln(sigma) into the network's time input under the official parametrization. */
   cNoiseScale: number;
+  /** ict: the curriculum's cap on the number of intervals (the paper's s1 = 1280). */
+  maxIntervals?: number;
 }
 
 export const DEFAULT_C_NOISE_SCALE = 250;
@@ -76,6 +78,7 @@ export class Trainer {
         recipe: this.config.recipe, student: this.consistency(this.model), target: this.consistency(this.target),
         targetModel: this.target, model: this.model, optimizer: this.optimizer, generator: this.generator,
         totalSteps: this.config.steps, epoch: this.sampler.state.epoch, epochs: this.epochs,
+        maxIntervals: this.config.maxIntervals,
       },
       x,
       this.step,
