@@ -1,10 +1,12 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Trainer, type TrainConfig } from '../src/cm/trainer';
 import type { ImageDataset } from '../src/data/dataset';
-import { Generator, loadSafetensors, saveSafetensors, tensor } from '../src/index';
+import { loadConsistencyModel } from '../src/cm/load';
+import { sample } from '../src/cm/sample';
+import { Generator, loadSafetensors, saveSafetensors, SimpleUNet, tensor } from '../src/index';
 
 function tinyDataset(): ImageDataset {
   const g = new Generator(3);
@@ -48,5 +50,45 @@ describe('Trainer checkpoints', () => {
     expect(() => Trainer.resume(join(dir, 'ema.safetensors'), tinyDataset())).toThrow(/is not a training checkpoint/);
     saveSafetensors(join(dir, 'other.safetensors'), { x: tensor([1]) });
     expect(() => Trainer.resume(join(dir, 'other.safetensors'), tinyDataset())).toThrow(/format 'none'/);
+  });
+});
+
+describe('loading SimpleUNet weights saved elsewhere', () => {
+  it('reads a file of plain PyTorch state-dict names without metadata (F16, as torch half tensors) and samples', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-torch-'));
+    const source = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(4) });
+    // Hand-encode F16: what safetensors.torch.save_file writes for a half-precision state dict.
+    const toHalf = (v: number): number => {
+      const f = new Float32Array([v]), u = new Uint32Array(f.buffer)[0]!;
+      const sign = (u >>> 16) & 0x8000, exp = ((u >>> 23) & 0xff) - 127 + 15, mant = (u >>> 13) & 0x3ff;
+      return exp <= 0 ? sign : exp >= 31 ? sign | 0x7c00 : sign | (exp << 10) | mant;
+    };
+    const entries = Object.entries(source.stateDict());
+    const header: Record<string, unknown> = {};
+    let offset = 0;
+    for (const [name, t] of entries) {
+      header[name] = { dtype: 'F16', shape: [...t.shape], data_offsets: [offset, offset + 2 * t.size] };
+      offset += 2 * t.size;
+    }
+    const json = Buffer.from(JSON.stringify(header));
+    const bytes = new Uint8Array(8 + json.length + offset);
+    const dv = new DataView(bytes.buffer);
+    dv.setBigUint64(0, BigInt(json.length), true);
+    bytes.set(json, 8);
+    let pos = 8 + json.length;
+    for (const [, t] of entries) for (const v of t.toArray()) { dv.setUint16(pos, toHalf(v), true); pos += 2; }
+    writeFileSync(join(dir, 'torch.safetensors'), bytes);
+
+    const loaded = loadConsistencyModel(join(dir, 'torch.safetensors'));
+    expect(loaded.shape).toEqual([1, 32, 32]);
+    // each weight must read back as exactly the half-precision value written for it
+    const fromHalf = (h: number) => ((h & 0x8000) ? -1 : 1) * ((h >> 10) & 0x1f ? 2 ** (((h >> 10) & 0x1f) - 15) * (1 + (h & 0x3ff) / 1024) : 2 ** -14 * ((h & 0x3ff) / 1024));
+    for (const [name, t] of entries) {
+      const got = Array.from(loaded.model.stateDict()[name]!.toArray());
+      expect(got).toEqual(Array.from(t.toArray()).map((v) => Math.fround(fromHalf(toHalf(v)))));
+    }
+    const images = sample(loaded.f, { count: 2, shape: loaded.shape, generator: new Generator(1) });
+    expect(images.shape).toEqual([2, 1, 32, 32]);
+    expect(Array.from(images.toArray()).every((v) => v >= -1 && v <= 1)).toBe(true);
   });
 });
