@@ -1,9 +1,10 @@
-import { AdamW, emaUpdate, Generator, mul, noGrad, randn, SimpleUNet, tensor, type Tensor } from '../src/index';
+import { AdamW, cm, Generator, noGrad, randn, SimpleUNet, tensor } from '../src/index';
 import type { BenchCase } from './harness';
 
-// A consistency-training step of the default model, as training runs it: the online network at
-// sigma_{i+1} with gradients, the target (EMA) network at sigma_i without, squared distance,
-// backward, AdamW, EMA update. SimpleUNet D=32, batch 32, 1x32x32 images.
+// A consistency-training step as the library runs it (cm.ctStep, the `seed` recipe: the online
+// network at sigma_{i+1} with gradients, the EMA target at sigma_i without, squared distance,
+// backward, AdamW, target EMA update), SimpleUNet D=32, batch 32, 1x32x32 images. tfjs-step.ts
+// does the same in TensorFlow.js.
 
 const BATCH = 32, WIDTH = 32, SIZE = 32;
 
@@ -13,31 +14,21 @@ function models(): { online: SimpleUNet; target: SimpleUNet } {
   return { online, target };
 }
 
-export function ctStep(online: SimpleUNet, target: SimpleUNet, opt: AdamW, x: Tensor, gen: Generator): number {
-  const z = randn([BATCH, 1, SIZE, SIZE], { generator: gen });
-  const s1 = tensor(Array.from({ length: BATCH }, () => 0.5 + 10 * gen.uniform()));
-  const s0 = s1.mul(0.8);
-  const col = (s: Tensor) => s.reshape([BATCH, 1, 1, 1]);
-  const pred = online.forward(x.add(mul(col(s1), z)), s1);
-  const goal = noGrad(() => target.forward(x.add(mul(col(s0), z)), s0));
-  const loss = pred.sub(goal).square().mean();
-  opt.zeroGrad();
-  loss.backward();
-  opt.step();
-  noGrad(() => emaUpdate(target.parameters(), online.parameters(), 0.95));
-  return loss.item();
-}
-
 export function ctStepCase(): BenchCase {
   return {
     name: `ct-step-simpleunet-d${WIDTH}-b${BATCH}`,
     backend: 'cpu',
     setup: () => {
       const { online, target } = models();
-      const opt = new AdamW(online.parameters(), { lr: 1e-4 });
-      const gen = new Generator(2);
-      const x = randn([BATCH, 1, SIZE, SIZE], { generator: gen }).clamp(-1, 1);
-      return () => void ctStep(online, target, opt, x, gen);
+      const optimizer = new AdamW(online.parameters(), { lr: 1e-4 });
+      const generator = new Generator(2);
+      const x = randn([BATCH, 1, SIZE, SIZE], { generator }).clamp(-1, 1);
+      const ctx: cm.CtStepContext = {
+        recipe: 'seed', student: (xs, s) => online.forward(xs, s), target: (xs, s) => target.forward(xs, s), targetModel: target,
+        model: online, optimizer, generator, totalSteps: 1000, epoch: 10, epochs: 100,
+      };
+      let step = 0;
+      return () => void cm.ctStep(ctx, x, step++);
     },
   };
 }
