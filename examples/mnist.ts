@@ -1,10 +1,10 @@
-// npm run mnist -- [train|sample] [flags]: consistency training on MNIST and sampling from a
-// checkpoint. `npm run mnist -- --help` lists every flag.
+// npm run mnist -- [train|sample] [flags]: consistency training on MNIST (or Fashion-MNIST, or a
+// folder of PNGs) and sampling from a checkpoint. `npm run mnist -- --help` lists every flag.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { cm, data, Generator, getBackend, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
+import { cm, data, Generator, getBackend, loadSafetensors, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
 
 const HELP = `onestep MNIST example: consistency training from data alone, and one-step sampling.
 
@@ -12,6 +12,8 @@ const HELP = `onestep MNIST example: consistency training from data alone, and o
   npm run mnist -- sample --ckpt FILE [flags]
 
 train flags
+  --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
+  --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
   --recipe ict|seed        improved CT (official parametrization, pseudo-Huber, lognormal levels,
                            doubling curriculum) or the community recipe            [ict]
   --steps N                optimiser steps                                          [1000]
@@ -63,6 +65,8 @@ function parse() {
       allowPositionals: true,
       options: {
         help: { type: 'boolean', short: 'h' },
+        dataset: { type: 'string', default: 'mnist' },
+        channels: { type: 'string', default: '1' },
         recipe: { type: 'string', default: 'ict' },
         steps: { type: 'string' },
         batch: { type: 'string', default: '32' },
@@ -95,16 +99,28 @@ function writeGrids(trainer: cm.Trainer, outDir: string, tag: string): string[] 
   return paths;
 }
 
+/** mnist, fashion, or a folder of PNGs (as `folder:DIR` in checkpoints). */
+function loadDataset(spec: string, channels: number): data.ImageDataset {
+  if (spec === 'mnist' || spec === 'mnist-train') return data.loadMnist('train');
+  if (spec === 'fashion' || spec === 'fashion-mnist') return data.loadFashionMnist();
+  const dir = spec.startsWith('folder:') ? spec.slice('folder:'.length) : spec;
+  if (!existsSync(dir)) fail(`--dataset '${spec}' is neither mnist, fashion nor an existing folder of PNG images.`);
+  if (channels !== 1 && channels !== 3) fail(`--channels must be 1 or 3, got ${channels}.`);
+  return data.loadImageFolder(resolve(dir), { size: 32, channels: channels as 1 | 3 });
+}
+
 function train(values: ReturnType<typeof parse>['values']): void {
   const outDir = resolve(values.out!);
   mkdirSync(outDir, { recursive: true });
-  const dataset = data.loadMnist('train');
   let trainer: cm.Trainer;
   if (values.resume) {
     if (!existsSync(values.resume)) fail(`--resume ${values.resume}: no such file.`);
+    const saved = loadSafetensors(values.resume).metadata;
+    const dataset = loadDataset(saved.dataset ?? 'mnist', Number(saved.channels ?? 1));
     trainer = cm.Trainer.resume(values.resume, dataset, values.steps ? { steps: int('steps', values.steps, 1) } : {});
     console.log(`resuming ${values.resume} at step ${trainer.step} of ${trainer.config.steps}`);
   } else {
+    const dataset = loadDataset(values.dataset!, int('channels', values.channels, 1));
     const recipe = values.recipe;
     if (recipe !== 'ict' && recipe !== 'seed') fail(`--recipe must be 'ict' or 'seed', got '${recipe}'.`);
     const width = int('width', values.width, 32);
@@ -124,7 +140,7 @@ function train(values: ReturnType<typeof parse>['values']): void {
   const sampleEvery = int('sample-every', values['sample-every'], 0);
   const checkpointEvery = int('checkpoint-every', values['checkpoint-every'], 1);
   const checkpoint = join(outDir, 'checkpoint.safetensors');
-  const c = trainer.config;
+  const c = trainer.config, dataset = trainer.dataset;
   console.log(
     `training SimpleUNet D=${c.width} (${trainer.model.parameterCount().toLocaleString()} parameters) on ${dataset.name} ` +
       `(${dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`,

@@ -1,4 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { loadImageFolder } from '../src/data/image-folder';
 import { BatchSampler, gatherImages } from '../src/data/dataset';
 import { decodeIdx } from '../src/data/idx';
 import { loadMnist } from '../src/data/mnist';
@@ -53,5 +58,34 @@ describe('BatchSampler', () => {
     b.state = state;
     expect([b.next(), b.next()].map((x) => Array.from(x))).toEqual(continued);
     expect(() => new BatchSampler(2, 3, 0)).toThrow(/batch size 3 is larger than the dataset/);
+  });
+});
+
+describe('a folder of PNG images', () => {
+  const write = (dir: string, name: string, w: number, h: number, rgba: (x: number, y: number) => [number, number, number, number]) => {
+    const png = new PNG({ width: w, height: h });
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) png.data.set(rgba(x, y), 4 * (y * w + x));
+    writeFileSync(join(dir, name), PNG.sync.write(png));
+  };
+  it('resizes any size by area averaging, to grey (luminance) or RGB, in [-1, 1]', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-png-'));
+    write(dir, 'a.png', 6, 6, () => [255, 0, 0, 255]); // pure red
+    write(dir, 'b.png', 3, 5, (x) => (x === 0 ? [255, 255, 255, 255] : [0, 0, 0, 255])); // white left third
+    const grey = loadImageFolder(dir, { size: 4, channels: 1 });
+    expect([grey.count, grey.channels, grey.height]).toEqual([2, 1, 4]);
+    expect(grey.images[0]).toBeCloseTo(2 * 0.2989 - 1, 5);
+    // b: columns 0..3 of 4 cover source [0, .75), [.75, 1.5), [1.5, 2.25), [2.25, 3): white fractions 1, 1/3, 0, 0
+    const white = 0.2989 + 0.587 + 0.114;
+    const expected = [white, white / 3, 0, 0];
+    Array.from(grey.images.slice(16, 20)).forEach((v, i) => expect((v + 1) / 2).toBeCloseTo(expected[i]!, 6));
+    const rgb = loadImageFolder(dir, { size: 4, channels: 3 });
+    expect([rgb.images[0], rgb.images[16], rgb.images[32]]).toEqual([1, -1, -1]);
+  });
+  it('names the problem for an empty folder, a missing one and a corrupt file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-png-'));
+    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png files/);
+    expect(() => loadImageFolder(join(dir, 'nope'))).toThrow(/no such folder/);
+    writeFileSync(join(dir, 'bad.png'), 'not a png');
+    expect(() => loadImageFolder(dir)).toThrow(/bad\.png is not a readable PNG/);
   });
 });

@@ -1,3 +1,5 @@
 export { type ImageDataset, gatherImages, BatchSampler, type SamplerState } from './dataset';
 export { decodeIdx, readIdx, type IdxArray } from './idx';
 export { loadMnist, mnistDirectory } from './mnist';
+export { loadFashionMnist } from './fashion';
+export { loadImageFolder, type ImageFolderOptions } from './image-folder';

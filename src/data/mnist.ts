@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readIdx } from './idx';
 import type { ImageDataset } from './dataset';
+import { padAndScale } from './pixels';
 
 const FILES = {
   train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
@@ -30,14 +31,7 @@ export function loadMnist(split: 'train' | 'test' = 'train', dir = mnistDirector
   if (labels.shape.length !== 1 || labels.shape[0] !== count) {
     throw new Error(`MNIST: ${labelFile} holds ${labels.shape[0]} labels for ${count} images in ${imageFile}.`);
   }
-  const size = 32, pad = (size - rows) / 2;
   if (rows !== 28 || cols !== 28) throw new Error(`MNIST: images are ${rows}x${cols}, expected 28x28.`);
-  const out = new Float32Array(count * size * size).fill(-1);
-  for (let n = 0; n < count; n++) {
-    for (let y = 0; y < rows; y++) {
-      const src = (n * rows + y) * cols, dst = (n * size + y + pad) * size + pad;
-      for (let x = 0; x < cols; x++) out[dst + x] = images.data[src + x]! / 127.5 - 1;
-    }
-  }
-  return { images: out, labels: Uint8Array.from(labels.data), count, channels: 1, height: size, width: size, name: `mnist-${split}` };
+  const out = padAndScale(images.data, count, 28, 32);
+  return { images: out, labels: Uint8Array.from(labels.data), count, channels: 1, height: 32, width: 32, name: `mnist-${split}` };
 }
