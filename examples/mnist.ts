@@ -110,7 +110,7 @@ function loadDataset(spec: string, channels: number): data.ImageDataset {
   return data.loadImageFolder(resolve(dir), { size: 32, channels: channels as 1 | 3 });
 }
 
-function train(values: ReturnType<typeof parse>['values']): void {
+async function train(values: ReturnType<typeof parse>['values']): Promise<void> {
   const outDir = resolve(values.out!);
   mkdirSync(outDir, { recursive: true });
   let trainer: cm.Trainer;
@@ -158,6 +158,8 @@ function train(values: ReturnType<typeof parse>['values']): void {
   let smoothed = NaN;
   const grids: string[] = [];
   while (trainer.step < c.steps) {
+    // yield to the event loop once per step: the progress bar redraws on a timer, and Ctrl-C gets through
+    await new Promise((done) => setImmediate(done));
     const { loss, n } = trainer.trainStep();
     if (!Number.isFinite(loss)) {
       bar.stop();
@@ -209,7 +211,7 @@ function sampleCommand(values: ReturnType<typeof parse>['values']): void {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values, positionals } = parse();
   if (values.help) {
     console.log(HELP);
@@ -222,9 +224,9 @@ function main(): void {
   } catch (e) {
     fail((e as Error).message);
   }
-  if (command === 'train') train(values);
+  if (command === 'train') await train(values);
   else if (command === 'sample') sampleCommand(values);
   else fail(`unknown command '${command}'; use train or sample.`);
 }
 
-main();
+await main();
