@@ -1,7 +1,9 @@
-import type { Generator } from '../tensor/random';
-import { ones, rand, zeros } from '../tensor/create';
+import { Generator } from '../tensor/random';
+import { ones, rand, randn, tensor, zeros } from '../tensor/create';
 import type { Tensor } from '../tensor/tensor';
 import { conv2d } from '../ops/conv';
+import { dropout } from '../ops/dropout';
+import { matmul } from '../ops/matmul';
 import { silu } from '../ops/elementwise';
 import { linear } from '../ops/matmul';
 import { groupNorm } from '../ops/norm';
@@ -83,5 +85,42 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     return this.layers.reduce((h, l) => l.forward(h), x);
+  }
+}
+
+/**
+ * Dropout whose mask is drawn from a generator seeded by `seed` (set per pass with setSeed), so
+ * a second pass after the same setSeed drops the same values. Identity in eval mode.
+ */
+export class Dropout extends Module {
+  private generator = new Generator(0);
+  constructor(readonly p: number) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new Error(`Dropout: probability must be in [0, 1), got ${p}.`);
+  }
+  setSeed(seed: number): void {
+    this.generator = new Generator(seed);
+  }
+  forward(x: Tensor): Tensor {
+    return this.training && this.p > 0 ? dropout(x, this.p, this.generator) : x;
+  }
+}
+
+/** A table of vectors looked up by integer index (PyTorch's Embedding: weight [count, dim], N(0, 1) init). */
+export class Embedding extends Module {
+  readonly weight: Tensor;
+  constructor(readonly count: number, readonly dim: number, opts: InitOptions = {}) {
+    super();
+    this.weight = this.addParameter('weight', randn([count, dim], { generator: opts.generator }));
+  }
+  /** Rows for `indices` (integers in 0..count-1): a one-hot product, so the gradient flows to the table. */
+  forward(indices: ArrayLike<number>): Tensor {
+    const oneHot = new Float32Array(indices.length * this.count);
+    for (let i = 0; i < indices.length; i++) {
+      const k = indices[i]!;
+      if (!Number.isInteger(k) || k < 0 || k >= this.count) throw new Error(`Embedding: index ${k} is not in 0..${this.count - 1}.`);
+      oneHot[i * this.count + k] = 1;
+    }
+    return matmul(tensor(oneHot, { shape: [indices.length, this.count], dtype: this.weight.dtype }), this.weight);
   }
 }

@@ -9,3 +9,4 @@ export * from './norm';
 export * from './resample';
 export * from './softmax';
 export * from './loss';
+export * from './dropout';
