@@ -14,11 +14,14 @@ const HELP = `onestep MNIST example: consistency training from data alone, and o
 train flags
   --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
   --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
+  --model NAME             simpleunet (the community model) or unet (ADM-style: channel
+                           multipliers 1,2,2, one ResBlock per level, attention at 16x16,
+                           dropout 0.1; recipe ict only)                            [simpleunet]
   --recipe ict|seed        improved CT (official parametrization, pseudo-Huber, lognormal levels,
                            doubling curriculum) or the community recipe            [ict]
   --steps N                optimiser steps                                          [1000]
   --batch N                images per step                                          [32]
-  --width D                SimpleUNet base width, a multiple of 32                  [32]
+  --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
   --lr X                   AdamW learning rate                                      [0.0006]
   --ema X                  EMA rate of the weights used for sampling                [0.995]
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
@@ -68,6 +71,7 @@ function parse() {
         help: { type: 'boolean', short: 'h' },
         dataset: { type: 'string', default: 'mnist' },
         channels: { type: 'string', default: '1' },
+        model: { type: 'string', default: 'simpleunet' },
         recipe: { type: 'string', default: 'ict' },
         steps: { type: 'string' },
         batch: { type: 'string', default: '32' },
@@ -124,10 +128,14 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
     const dataset = loadDataset(values.dataset!, int('channels', values.channels, 1));
     const recipe = values.recipe;
     if (recipe !== 'ict' && recipe !== 'seed') fail(`--recipe must be 'ict' or 'seed', got '${recipe}'.`);
+    const model = ({ simpleunet: 'SimpleUNet', unet: 'UNet' } as const)[values.model as 'simpleunet' | 'unet'];
+    if (!model) fail(`--model must be 'simpleunet' or 'unet', got '${values.model}'.`);
+    if (model === 'UNet' && recipe !== 'ict') fail("--model unet trains with --recipe ict (the official parametrization).");
     const width = int('width', values.width, 32);
     if (width % 32 !== 0) fail(`--width must be a multiple of 32 (GroupNorm uses 32 groups), got ${width}.`);
     trainer = new cm.Trainer({
       recipe,
+      model,
       width,
       batch: int('batch', values.batch, 1),
       steps: int('steps', values.steps ?? '1000', 1),
@@ -143,7 +151,7 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
   const checkpoint = join(outDir, 'checkpoint.safetensors');
   const c = trainer.config, dataset = trainer.dataset;
   console.log(
-    `training SimpleUNet D=${c.width} (${trainer.model.parameterCount().toLocaleString()} parameters) on ${dataset.name} ` +
+    `training ${c.model ?? 'SimpleUNet'} width ${c.width} (${trainer.model.parameterCount().toLocaleString()} parameters) on ${dataset.name} ` +
       `(${dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`,
   );
   const bar = new cliProgress.SingleBar({

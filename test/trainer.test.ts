@@ -14,9 +14,15 @@ function tinyDataset(): ImageDataset {
   return { name: 'tiny', images, labels: null, count: 12, channels: 1, height: 8, width: 8 };
 }
 
-for (const recipe of ['ict', 'seed'] as const) {
-  describe(`Trainer (${recipe})`, () => {
-    const config: TrainConfig = { recipe, width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 };
+const unet = { channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [2], dropout: 0.1, numHeads: 1 };
+const configs: [string, TrainConfig][] = [
+  ['ict, SimpleUNet', { recipe: 'ict', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
+  ['seed, SimpleUNet', { recipe: 'seed', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
+  ['ict, UNet with dropout', { recipe: 'ict', model: 'UNet', unet, width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
+];
+
+for (const [label, config] of configs) {
+  describe(`Trainer (${label})`, () => {
 
     it('resumed from a checkpoint, follows the same loss curve and weights as an uninterrupted run', () => {
       const dir = mkdtempSync(join(tmpdir(), 'onestep-resume-'));
@@ -50,6 +56,18 @@ describe('Trainer checkpoints', () => {
     expect(() => Trainer.resume(join(dir, 'ema.safetensors'), tinyDataset())).toThrow(/is not a training checkpoint/);
     saveSafetensors(join(dir, 'other.safetensors'), { x: tensor([1]) });
     expect(() => Trainer.resume(join(dir, 'other.safetensors'), tinyDataset())).toThrow(/format 'none'/);
+  });
+
+  it('exports and reloads a UNet for sampling, and refuses the UNet with the community recipe', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-unet-'));
+    const t = new Trainer({ recipe: 'ict', model: 'UNet', unet, width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset());
+    t.trainStep();
+    t.exportEma(join(dir, 'unet.safetensors'));
+    const loaded = loadConsistencyModel(join(dir, 'unet.safetensors'));
+    expect(loaded.metadata).toMatchObject({ model: 'UNet', width: '32', parametrization: 'official' });
+    const ours = Array.from(t.sample(2, 5).toArray());
+    expect(Array.from(sample(loaded.f, { count: 2, shape: loaded.shape, generator: new Generator(5) }).toArray())).toEqual(ours);
+    expect(() => new Trainer({ recipe: 'seed', model: 'UNet', width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset())).toThrow(/UNet trains with recipe 'ict'/);
   });
 });
 

@@ -5,3 +5,4 @@ export { ctStep, ctLoss, type Recipe, type CtStepContext, type StepResult } from
 export { sample, type SampleOptions } from './sample';
 export { Trainer, DEFAULT_C_NOISE_SCALE, type TrainConfig } from './trainer';
 export { loadConsistencyModel, type LoadedConsistencyModel } from './load';
+export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';

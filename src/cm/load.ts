@@ -1,18 +1,18 @@
 import { loadSafetensors } from '../io/safetensors';
-import { SimpleUNet } from '../nn/simple-unet';
 import type { Tensor } from '../tensor/tensor';
-import { simpleUNetConsistency, type ConsistencyFunction, type Parametrization } from './parametrization';
+import { buildNetwork, networkConsistency, type ModelKind, type Network } from './network';
+import type { ConsistencyFunction, Parametrization } from './parametrization';
 import { DEFAULT_C_NOISE_SCALE } from './trainer';
 
 export interface LoadedConsistencyModel {
-  model: SimpleUNet;
+  model: Network;
   f: ConsistencyFunction;
   shape: [number, number, number];
   metadata: Record<string, string>;
 }
 
 /**
- * A SimpleUNet consistency model from safetensors: a training checkpoint (its EMA weights, `ema.*`)
+ * A SimpleUNet or UNet consistency model from safetensors: a training checkpoint (its EMA weights, `ema.*`)
  * or a file of plain state-dict names (an export, or weights saved from PyTorch). Metadata
  * `width`, `channels`, `parametrization`, `c_noise_scale` say what the weights mean; a file without
  * metadata is taken as the community SimpleUNet, its width read from the weights.
@@ -23,11 +23,10 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   const weights: Record<string, Tensor> = hasEma
     ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
     : Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(target|optimizer)\./.test(k)));
-  if (metadata.model && metadata.model !== 'SimpleUNet') {
-    throw new Error(`load: ${path} holds a '${metadata.model}' model; this loader reads SimpleUNet checkpoints.`);
-  }
-  const first = weights['down.0.weight'];
-  if (!first || first.ndim !== 4) throw new Error(`load: ${path} has no 'down.0.weight' of shape [width, channels, 3, 3]; is it a SimpleUNet checkpoint?`);
+  const kind = (metadata.model ?? 'SimpleUNet') as ModelKind;
+  if (kind !== 'SimpleUNet' && kind !== 'UNet') throw new Error(`load: ${path} holds a '${kind}' model; onestep reads SimpleUNet and UNet checkpoints.`);
+  const first = weights[kind === 'SimpleUNet' ? 'down.0.weight' : 'input_blocks.0.0.weight'];
+  if (!first || first.ndim !== 4) throw new Error(`load: ${path} has no first convolution weight of shape [width, channels, 3, 3]; is it a ${kind} checkpoint?`);
   const width = Number(metadata.width ?? first.shape[0]);
   const channels = Number(metadata.channels ?? first.shape[1]);
   const size = Number(metadata.height ?? 32);
@@ -35,8 +34,9 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   if (parametrization !== 'official' && parametrization !== 'community') {
     throw new Error(`load: unknown parametrization '${parametrization}' in ${path}; expected 'official' or 'community'.`);
   }
-  const model = new SimpleUNet({ channels, width });
+  const model = buildNetwork({ model: kind, channels, width, unet: metadata.unet ? JSON.parse(metadata.unet) : undefined });
   model.loadStateDict(weights);
-  const f = simpleUNetConsistency(model, parametrization, Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE));
+  model.eval();
+  const f = networkConsistency(model, parametrization, Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE));
   return { model, f, shape: [channels, size, size], metadata };
 }

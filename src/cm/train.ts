@@ -1,6 +1,6 @@
 import { backward } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
-import type { SimpleUNet } from '../nn/simple-unet';
+import type { Module } from '../nn/module';
 import { mean } from '../ops/reduce';
 import type { AdamW } from '../optim/adamw';
 import { emaUpdate } from '../optim/ema';
@@ -24,8 +24,8 @@ export interface CtStepContext {
   student: ConsistencyFunction;
   /** The seed recipe's target network (EMA of the student at rate mu); ict uses the student itself. */
   target?: ConsistencyFunction;
-  targetModel?: SimpleUNet;
-  model: SimpleUNet;
+  targetModel?: Module;
+  model: Module;
   optimizer: AdamW;
   generator: Generator;
   totalSteps: number;
@@ -34,6 +34,8 @@ export interface CtStepContext {
   epochs: number;
   /** ict: the curriculum's cap s1 on the number of intervals (default 1280, as the paper). */
   maxIntervals?: number;
+  /** For networks with dropout: seeds it before each pass, so online and target passes share masks. */
+  setDropoutSeed?: (seed: number) => void;
 }
 
 export interface StepResult {
@@ -46,7 +48,8 @@ export interface StepResult {
  * - ict: N(k) doubling, i drawn from the lognormal-weighted distribution, loss = mean over the
  *   batch of pseudo-Huber(f(x + s_{i+1} z, s_{i+1}), stopgrad f(x + s_i z, s_i)) / (s_{i+1} - s_i).
  * - seed: the community recipe: N and mu per epoch, i uniform, MSE against the EMA target.
- * Same z for both points. Updates the optimiser; the caller updates EMA copies for sampling.
+ * Same z and the same dropout masks for both points. Updates the optimiser; the caller updates
+ * EMA copies for sampling.
  */
 export function ctStep(ctx: CtStepContext, x: Tensor, step: number): StepResult {
   const { loss, n, mu } = ctLoss(ctx, x, step);
@@ -78,8 +81,11 @@ export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: n
   const sLo = tensor(indices.map((i) => sigmas[i]!));
   const z = randn([...x.shape], { generator: g });
   const col = (s: Tensor) => s.reshape([batch, 1, 1, 1]);
+  const dropoutSeed = ctx.setDropoutSeed ? g.nextUint32() : 0;
+  ctx.setDropoutSeed?.(dropoutSeed);
   const online = ctx.student(x.add(col(sHi).mul(z)), sHi);
   const teacher = ctx.recipe === 'ict' ? ctx.student : ctx.target!;
+  ctx.setDropoutSeed?.(dropoutSeed);
   const target = noGrad(() => teacher(x.add(col(sLo).mul(z)), sLo));
   let loss: Tensor;
   if (ctx.recipe === 'ict') {

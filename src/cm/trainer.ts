@@ -1,19 +1,25 @@
 import { noGrad } from '../autograd/grad-mode';
 import { BatchSampler, gatherImages, type ImageDataset } from '../data/dataset';
 import { loadSafetensors, saveSafetensors, type TensorRecord } from '../io/safetensors';
-import { SimpleUNet } from '../nn/simple-unet';
+import { UNet, type UNetConfig } from '../nn/unet';
 import { AdamW } from '../optim/adamw';
 import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { simpleUNetConsistency, type ConsistencyFunction, type Parametrization } from './parametrization';
+import { buildNetwork, networkConsistency, specMetadata, type ModelKind, type Network, type NetworkSpec } from './network';
+import type { ConsistencyFunction, Parametrization } from './parametrization';
 import { sample } from './sample';
 import { ctStep, type Recipe, type StepResult } from './train';
 
 export interface TrainConfig {
   recipe: Recipe;
+  /** SimpleUNet (default) or the ADM-style UNet (recipe ict only). */
+  model?: ModelKind;
+  /** SimpleUNet's D or the UNet's modelChannels. */
   width: number;
+  /** The UNet's other settings (channel multipliers, attention, dropout, ...). */
+  unet?: Partial<UNetConfig>;
   batch: number;
   /** Total optimiser steps of the run (the ict curriculum is laid out over them). */
   steps: number;
@@ -32,15 +38,15 @@ export const DEFAULT_C_NOISE_SCALE = 250;
 const FORMAT = 'onestep-ct-checkpoint-1';
 
 /**
- * A consistency-training run of a SimpleUNet: model, EMA copy for sampling, the seed recipe's
+ * A consistency-training run of a SimpleUNet or UNet: model, EMA copy for sampling, the seed recipe's
  * target network, AdamW, the batch order and the random stream, all saved to and restored from
  * one safetensors checkpoint, so a resumed run continues exactly where it stopped.
  */
 export class Trainer {
-  readonly model: SimpleUNet;
-  readonly ema: SimpleUNet;
+  readonly model: Network;
+  readonly ema: Network;
   /** The seed recipe's target network (EMA at the schedule's rate mu); unused by ict. */
-  readonly target: SimpleUNet;
+  readonly target: Network;
   readonly optimizer: AdamW;
   readonly sampler: BatchSampler;
   readonly generator: Generator;
@@ -50,21 +56,26 @@ export class Trainer {
     if (!(config.steps >= 1) || !Number.isInteger(config.steps)) throw new Error(`Trainer: steps must be a positive integer, got ${config.steps}.`);
     if (!(config.lr > 0)) throw new Error(`Trainer: learning rate must be positive, got ${config.lr}.`);
     if (!(config.emaRate >= 0 && config.emaRate < 1)) throw new Error(`Trainer: EMA rate must be in [0, 1), got ${config.emaRate}.`);
-    const make = () => new SimpleUNet({ channels: dataset.channels, width: config.width }, { generator: new Generator(config.seed) });
+    if (config.model === 'UNet' && config.recipe !== 'ict') throw new Error("Trainer: the UNet trains with recipe 'ict' (the official parametrization).");
+    const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
     this.model = make();
-    this.ema = make();
+    this.ema = make().eval();
     this.target = make();
     this.optimizer = new AdamW(this.model.parameters(), { lr: config.lr, weightDecay: 0 });
     this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
     this.generator = new Generator(config.seed + 1);
   }
 
+  get spec(): NetworkSpec {
+    return { model: this.config.model ?? 'SimpleUNet', channels: this.dataset.channels, width: this.config.width, unet: this.config.unet };
+  }
+
   get parametrization(): Parametrization {
     return this.config.recipe === 'ict' ? 'official' : 'community';
   }
 
-  consistency(model: SimpleUNet): ConsistencyFunction {
-    return simpleUNetConsistency(model, this.parametrization, this.config.cNoiseScale);
+  consistency(model: Network): ConsistencyFunction {
+    return networkConsistency(model, this.parametrization, this.config.cNoiseScale);
   }
 
   get epochs(): number {
@@ -79,6 +90,7 @@ export class Trainer {
         targetModel: this.target, model: this.model, optimizer: this.optimizer, generator: this.generator,
         totalSteps: this.config.steps, epoch: this.sampler.state.epoch, epochs: this.epochs,
         maxIntervals: this.config.maxIntervals,
+        setDropoutSeed: this.model instanceof UNet ? (seed) => (this.model as UNet).setDropoutSeed(seed) : undefined,
       },
       x,
       this.step,
@@ -96,9 +108,7 @@ export class Trainer {
 
   metadata(): Record<string, string> {
     return {
-      model: 'SimpleUNet',
-      width: String(this.config.width),
-      channels: String(this.dataset.channels),
+      ...specMetadata(this.spec),
       height: String(this.dataset.height),
       parametrization: this.parametrization,
       c_noise_scale: String(this.config.cNoiseScale),
