@@ -24,6 +24,8 @@ train flags
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
   --lr X                   AdamW learning rate                                      [0.0006]
   --ema X                  EMA rate of the weights used for sampling                [0.995]
+  --warmup N               linear learning-rate warm-up over N steps                [0]
+  --clip X                 clip gradients to global norm X (0: off)                 [0]
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
   --max-intervals N        ict: the curriculum's cap on the number of intervals (the
                            paper's 1280 is for long runs; 80 learns faster in short ones) [80]
@@ -78,6 +80,8 @@ function parse() {
         width: { type: 'string', default: '32' },
         lr: { type: 'string', default: '0.0006' },
         ema: { type: 'string', default: '0.995' },
+        warmup: { type: 'string', default: '0' },
+        clip: { type: 'string', default: '0' },
         'c-noise-scale': { type: 'string', default: String(cm.DEFAULT_C_NOISE_SCALE) },
         'max-intervals': { type: 'string', default: '80' },
         seed: { type: 'string', default: '0' },
@@ -144,6 +148,8 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
       emaRate: num('ema', values.ema, (x) => x >= 0 && x < 1, 'in [0, 1)'),
       cNoiseScale: num('c-noise-scale', values['c-noise-scale'], (x) => x > 0, 'a positive number'),
       maxIntervals: int('max-intervals', values['max-intervals'], 10),
+      warmupSteps: int('warmup', values.warmup, 0),
+      maxGradNorm: num('clip', values.clip, (x) => x >= 0, 'a number >= 0') || undefined,
     }, dataset);
   }
   const sampleEvery = int('sample-every', values['sample-every'], 0);

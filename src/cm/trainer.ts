@@ -31,6 +31,10 @@ export interface TrainConfig {
   cNoiseScale: number;
   /** ict: the curriculum's cap on the number of intervals (the paper's s1 = 1280). */
   maxIntervals?: number;
+  /** Linear learning-rate warm-up over this many steps (0: none). */
+  warmupSteps?: number;
+  /** Clip gradients to this global norm (absent: no clipping). */
+  maxGradNorm?: number;
 }
 
 export const DEFAULT_C_NOISE_SCALE = 250;
@@ -61,7 +65,9 @@ export class Trainer {
     this.model = make();
     this.ema = make().eval();
     this.target = make();
-    this.optimizer = new AdamW(this.model.parameters(), { lr: config.lr, weightDecay: 0 });
+    this.optimizer = new AdamW(this.model.parameters(), {
+      lr: config.lr, weightDecay: 0, warmupSteps: config.warmupSteps ?? 0, maxGradNorm: config.maxGradNorm ?? Infinity,
+    });
     this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
     this.generator = new Generator(config.seed + 1);
   }

@@ -7,6 +7,10 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /** Clip gradients to this global L2 norm before the update (torch.nn.utils.clip_grad_norm_). */
+  maxGradNorm?: number;
+  /** Raise the learning rate linearly from lr/warmupSteps to lr over the first warmupSteps steps. */
+  warmupSteps?: number;
 }
 
 /**
@@ -18,7 +22,11 @@ export class AdamW {
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
+  readonly maxGradNorm: number;
+  readonly warmupSteps: number;
   step_ = 0;
+  /** The global gradient norm seen by the last step (before clipping). */
+  lastGradNorm = NaN;
   private readonly m = new Map<Tensor, RawTensor>();
   private readonly v = new Map<Tensor, RawTensor>();
 
@@ -27,24 +35,41 @@ export class AdamW {
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 1e-2;
+    this.maxGradNorm = opts.maxGradNorm ?? Infinity;
+    this.warmupSteps = opts.warmupSteps ?? 0;
     if (!(this.lr >= 0)) throw new Error(`AdamW: learning rate must be >= 0, got ${this.lr}.`);
+    if (!(this.maxGradNorm > 0)) throw new Error(`AdamW: maxGradNorm must be positive, got ${this.maxGradNorm}.`);
+    if (!(this.warmupSteps >= 0)) throw new Error(`AdamW: warmupSteps must be >= 0, got ${this.warmupSteps}.`);
+  }
+
+  /** The learning rate the next step uses (after warm-up). */
+  currentLr(): number {
+    const next = this.step_ + 1;
+    return this.warmupSteps > 0 && next < this.warmupSteps ? (this.lr * next) / this.warmupSteps : this.lr;
   }
 
   step(): void {
+    const lr = this.currentLr();
     this.step_++;
     const [b1, b2] = this.betas;
     const c1 = 1 - b1 ** this.step_, c2 = 1 - b2 ** this.step_;
+    let norm2 = 0;
+    for (const p of this.params) {
+      if (p.grad) for (const v of p.grad.toArray()) norm2 += v * v;
+    }
+    this.lastGradNorm = Math.sqrt(norm2);
+    const clip = this.lastGradNorm > this.maxGradNorm ? this.maxGradNorm / (this.lastGradNorm + 1e-6) : 1;
     noGrad(() => {
       for (const p of this.params) {
         if (!p.grad) continue;
-        const g = p.grad.raw;
+        const g = clip === 1 ? p.grad.raw : p.grad.raw.mulScalar(clip);
         const m = (this.m.get(p) ?? g.filled(g.shape, 0)).mulScalar(b1).add(g.mulScalar(1 - b1));
         const v = (this.v.get(p) ?? g.filled(g.shape, 0)).mulScalar(b2).add(g.unary('square').mulScalar(1 - b2));
         this.m.set(p, m);
         this.v.set(p, v);
         const denom = v.mulScalar(1 / c2).unary('sqrt').addScalar(this.eps);
-        const update = m.mulScalar(this.lr / c1).div(denom);
-        p.assign(p.raw.mulScalar(1 - this.lr * this.weightDecay).sub(update));
+        const update = m.mulScalar(lr / c1).div(denom);
+        p.assign(p.raw.mulScalar(1 - lr * this.weightDecay).sub(update));
       }
     });
   }
