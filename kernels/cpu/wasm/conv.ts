@@ -94,13 +94,18 @@ export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float
   writeOut(mem, cAt, false);
 }
 
-/** Whether the input gradient can run as a forward convolution (stride 1, padding < kernel). */
+/** Whether the input gradient can run as a forward convolution (padding < kernel size). */
 export function gradInputAsConv(g: Conv2dGeometry): boolean {
-  return g.strideH === 1 && g.strideW === 1 && g.padH <= g.kh - 1 && g.padW <= g.kw - 1;
+  return g.padH <= g.kh - 1 && g.padW <= g.kw - 1;
 }
 
+/**
+ * dx = a stride-1 forward convolution of dy with the kernel flipped and in/out swapped, padding
+ * k - 1 - p. For stride s > 1, dy is first dilated: s - 1 zeros between its values, plus the
+ * (h + 2p - k) mod s rows and columns at the end that the forward's floor left out.
+ */
 export function conv2dGradInputF32(gy: Float32Array, w: Float32Array, gx: Float32Array, g: Conv2dGeometry): void {
-  if (!gradInputAsConv(g)) throw new Error('conv2dGradInputF32: needs stride 1 and padding < kernel size.');
+  if (!gradInputAsConv(g)) throw new Error('conv2dGradInputF32: needs padding < kernel size.');
   const { cIn, cOut, kh, kw } = g;
   const flipped = new Float32Array(w.length);
   for (let co = 0; co < cOut; co++) {
@@ -112,8 +117,21 @@ export function conv2dGradInputF32(gy: Float32Array, w: Float32Array, gx: Float3
       }
     }
   }
-  conv2dF32(gy, flipped, gx, {
-    n: g.n, cIn: cOut, h: g.outH, w: g.outW, cOut: cIn, kh, kw, strideH: 1, strideW: 1,
+  let src = gy, h = g.outH, width = g.outW;
+  if (g.strideH > 1 || g.strideW > 1) {
+    h = (g.outH - 1) * g.strideH + 1 + ((g.h + 2 * g.padH - kh) % g.strideH);
+    width = (g.outW - 1) * g.strideW + 1 + ((g.w + 2 * g.padW - kw) % g.strideW);
+    src = new Float32Array(g.n * cOut * h * width);
+    for (let plane = 0; plane < g.n * cOut; plane++) {
+      for (let oy = 0; oy < g.outH; oy++) {
+        for (let ox = 0; ox < g.outW; ox++) {
+          src[(plane * h + oy * g.strideH) * width + ox * g.strideW] = gy[(plane * g.outH + oy) * g.outW + ox]!;
+        }
+      }
+    }
+  }
+  conv2dF32(src, flipped, gx, {
+    n: g.n, cIn: cOut, h, w: width, cOut: cIn, kh, kw, strideH: 1, strideW: 1,
     padH: kh - 1 - g.padH, padW: kw - 1 - g.padW, outH: g.h, outW: g.w,
   });
 }
