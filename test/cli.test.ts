@@ -1,0 +1,34 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+// The example as a user runs it: bad input exits with code 2 and a message naming the flag.
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'examples/mnist.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+describe('npm run mnist (examples/mnist.ts)', () => {
+  it('documents every flag in --help', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    for (const flag of ['--dataset', '--model', '--recipe', '--steps', '--batch', '--width', '--lr', '--ema', '--seed', '--out', '--resume',
+      '--sample-every', '--checkpoint-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw']) expect(r.stdout).toContain(flag);
+  });
+  it('names the flag and the fix for bad values', () => {
+    const cases: [string[], RegExp][] = [
+      [['--steps', 'x'], /--steps must be an integer >= 1, got 'x'/],
+      [['--lr=-1'], /--lr must be a positive number, got '-1'/],
+      [['--lr', '-1'], /Option '--lr' argument is ambiguous/],
+      [['--recipe', 'fast'], /--recipe must be 'ict' or 'seed', got 'fast'/],
+      [['--width', '48'], /--width must be a multiple of 32/],
+      [['--backend', 'gpu'], /Unknown backend 'gpu'. Available here: cpu, cpu-reference/],
+      [['--bogus'], /Unknown option '--bogus'/],
+      [['sample'], /sample needs --ckpt FILE/],
+      [['sample', '--ckpt', 'nope.safetensors'], /--ckpt nope\.safetensors: no such file/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toContain('npm run mnist -- --help');
+    }
+  });
+});
