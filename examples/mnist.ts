@@ -2,6 +2,7 @@
 // folder of PNGs) and sampling from a checkpoint. `npm run mnist -- --help` lists every flag.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { cm, data, Generator, getBackend, loadSafetensors, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
@@ -37,7 +38,8 @@ train flags
   --backend NAME           cpu or cpu-reference                                     [cpu]
 
 sample flags
-  --ckpt FILE              a training checkpoint or exported weights (required)
+  --ckpt FILE              a training checkpoint or exported weights
+                           [examples/checkpoints/mnist-simpleunet-d32.safetensors]
   --n N                    how many images                                          [64]
   --steps K                1 (one step), 2 (80 -> 0.8) or 5 (80, 40, 20, 10, 5)     [1]
   --sigmas A,B,...         explicit decreasing noise levels (overrides --steps)
@@ -198,7 +200,10 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
   if (grids.length) console.log(`  samples during training:           ${grids.length} grids in ${outDir}`);
 }
 
+const COMMITTED_CHECKPOINT = fileURLToPath(new URL('./checkpoints/mnist-simpleunet-d32.safetensors', import.meta.url));
+
 function sampleCommand(values: ReturnType<typeof parse>['values']): void {
+  values.ckpt ??= existsSync(COMMITTED_CHECKPOINT) ? COMMITTED_CHECKPOINT : undefined;
   if (!values.ckpt) fail('sample needs --ckpt FILE (a checkpoint.safetensors or ema.safetensors written by train).');
   if (!existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt}: no such file.`);
   const count = int('n', values.n, 1);
