@@ -24,7 +24,9 @@ train flags
   --batch N                images per step                                          [32]
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
   --lr X                   AdamW learning rate                                      [0.0006]
-  --ema X                  EMA rate of the weights used for sampling                [0.995]
+  --ema X[,Y...]           EMA rates of the weights kept for sampling; the first is used
+                           for the grids and ema.safetensors, each other one is exported
+                           as ema-RATE.safetensors                                  [0.995]
   --warmup N               linear learning-rate warm-up over N steps                [0]
   --clip X                 clip gradients to global norm X (0: off)                 [0]
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
@@ -147,7 +149,10 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
       steps: int('steps', values.steps ?? '1000', 1),
       lr: num('lr', values.lr, (x) => x > 0, 'a positive number'),
       seed: int('seed', values.seed, 0),
-      emaRate: num('ema', values.ema, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+      ...(() => {
+        const rates = values.ema!.split(',').map((r) => num('ema', r, (x) => x >= 0 && x < 1, 'rates in [0, 1)'));
+        return { emaRate: rates[0]!, extraEmaRates: rates.slice(1) };
+      })(),
       cNoiseScale: num('c-noise-scale', values['c-noise-scale'], (x) => x > 0, 'a positive number'),
       maxIntervals: int('max-intervals', values['max-intervals'], 10),
       warmupSteps: int('warmup', values.warmup, 0),
@@ -191,11 +196,16 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
   const exported = join(outDir, 'ema.safetensors');
   trainer.save(checkpoint);
   trainer.exportEma(exported);
+  const extraExports = (c.extraEmaRates ?? []).map((rate) => {
+    const path = join(outDir, `ema-${rate}.safetensors`);
+    trainer.exportEma(path, rate);
+    return path;
+  });
   const finalGrids = writeGrids(trainer, outDir, 'final');
   const minutes = (performance.now() - started) / 60e3;
   console.log(`\ndone: ${trainer.step - startStep} steps in ${minutes.toFixed(1)} min`);
   console.log(`  checkpoint (resume with --resume): ${checkpoint}`);
-  console.log(`  EMA weights for sampling:          ${exported}`);
+  console.log(`  EMA weights for sampling:          ${[exported, ...extraExports].join(', ')}`);
   console.log(`  samples, 1 and 2 steps:            ${finalGrids.join(', ')}`);
   if (grids.length) console.log(`  samples during training:           ${grids.length} grids in ${outDir}`);
 }

@@ -16,7 +16,7 @@ function tinyDataset(): ImageDataset {
 
 const unet = { channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [2], dropout: 0.1, numHeads: 1 };
 const configs: [string, TrainConfig][] = [
-  ['ict, SimpleUNet', { recipe: 'ict', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
+  ['ict, SimpleUNet, two EMA rates', { recipe: 'ict', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, extraEmaRates: [0.99], cNoiseScale: 250 }],
   ['seed, SimpleUNet', { recipe: 'seed', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
   ['ict, UNet with dropout', { recipe: 'ict', model: 'UNet', unet, width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
 ];
@@ -37,9 +37,17 @@ for (const [label, config] of configs) {
       for (let i = 0; i < 3; i++) losses.push(resumed.trainStep().loss);
 
       expect(losses).toEqual(expected);
-      const a = straight.ema.stateDict(), b = resumed.ema.stateDict();
-      for (const name of Object.keys(a)) expect(Array.from(b[name]!.toArray())).toEqual(Array.from(a[name]!.toArray()));
-      expect(readdirSync(dir)).toEqual(['checkpoint.safetensors']);
+      [[straight.ema, resumed.ema], ...straight.extraEmas.map((e, i) => [e, resumed.extraEmas[i]!])].forEach(([x, y]) => {
+        const a = x!.stateDict(), b = y!.stateDict();
+        for (const name of Object.keys(a)) expect(Array.from(b[name]!.toArray())).toEqual(Array.from(a[name]!.toArray()));
+      });
+      if (config.extraEmaRates) {
+        expect(straight.extraEmas.length).toBe(1);
+        resumed.exportEma(join(dir, 'slow.safetensors'), 0.99);
+        expect(loadSafetensors(join(dir, 'slow.safetensors')).metadata.ema_rate).toBe('0.99');
+        expect(() => resumed.exportEma(join(dir, 'x.safetensors'), 0.5)).toThrow(/no EMA copy at rate 0.5; this run keeps 0.9, 0.99/);
+      }
+      expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
     });
   });
 }

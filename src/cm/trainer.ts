@@ -25,8 +25,10 @@ export interface TrainConfig {
   steps: number;
   lr: number;
   seed: number;
-  /** EMA rate of the copy used for sampling. */
+  /** EMA rate of the copy used for sampling (and for the grids). */
   emaRate: number;
+  /** Further EMA copies kept alongside, at these rates (the official code keeps 0.999 and 0.9999). */
+  extraEmaRates?: number[];
   /** Multiplies ln(sigma) into the network's time input under the official parametrization. */
   cNoiseScale: number;
   /** ict: the curriculum's cap on the number of intervals (the paper's s1 = 1280). */
@@ -49,6 +51,8 @@ const FORMAT = 'onestep-ct-checkpoint-1';
 export class Trainer {
   readonly model: Network;
   readonly ema: Network;
+  /** The extra EMA copies, in the order of config.extraEmaRates. */
+  readonly extraEmas: Network[];
   /** The seed recipe's target network (EMA at the schedule's rate mu); unused by ict. */
   readonly target: Network;
   readonly optimizer: AdamW;
@@ -64,6 +68,9 @@ export class Trainer {
     const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
     this.model = make();
     this.ema = make().eval();
+    const extra = config.extraEmaRates ?? [];
+    if (extra.some((r) => !(r >= 0 && r < 1))) throw new Error(`Trainer: EMA rates must be in [0, 1), got [${extra}].`);
+    this.extraEmas = extra.map(() => make().eval());
     this.target = make();
     this.optimizer = new AdamW(this.model.parameters(), {
       lr: config.lr, weightDecay: 0, warmupSteps: config.warmupSteps ?? 0, maxGradNorm: config.maxGradNorm ?? Infinity,
@@ -101,7 +108,10 @@ export class Trainer {
       x,
       this.step,
     );
-    noGrad(() => emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate));
+    noGrad(() => {
+      emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate);
+      this.extraEmas.forEach((e, i) => emaUpdate(e.parameters(), this.model.parameters(), this.config.extraEmaRates![i]!));
+    });
     this.step++;
     return result;
   }
@@ -133,6 +143,9 @@ export class Trainer {
       if (v[i]) tensors[`optimizer.v.${name}`] = record(v[i]!);
     });
     for (const [name, p] of this.ema.namedParameters()) tensors[`ema.${name}`] = p;
+    this.extraEmas.forEach((e, i) => {
+      for (const [name, p] of e.namedParameters()) tensors[`ema@${this.config.extraEmaRates![i]}.${name}`] = p;
+    });
     if (this.config.recipe === 'seed') for (const [name, p] of this.target.namedParameters()) tensors[`target.${name}`] = p;
     saveSafetensors(path, tensors, {
       ...this.metadata(),
@@ -145,9 +158,12 @@ export class Trainer {
     });
   }
 
-  /** Writes the EMA weights alone under the model's own state-dict names (for sampling elsewhere). */
-  exportEma(path: string): void {
-    saveSafetensors(path, this.ema.stateDict(), { ...this.metadata(), step: String(this.step) });
+  /** Writes one EMA copy (the primary one unless `rate` names an extra one) under the model's own names. */
+  exportEma(path: string, rate = this.config.emaRate): void {
+    const k = (this.config.extraEmaRates ?? []).indexOf(rate);
+    const copy = rate === this.config.emaRate ? this.ema : this.extraEmas[k];
+    if (!copy) throw new Error(`exportEma: no EMA copy at rate ${rate}; this run keeps ${[this.config.emaRate, ...(this.config.extraEmaRates ?? [])].join(', ')}.`);
+    saveSafetensors(path, copy.stateDict(), { ...this.metadata(), step: String(this.step), ema_rate: String(rate) });
   }
 
   /** Rebuilds a run from a checkpoint written by save(), on the same dataset. */
@@ -159,9 +175,10 @@ export class Trainer {
     const config = { ...(JSON.parse(metadata.config!) as TrainConfig), ...overrides };
     const trainer = new Trainer(config, dataset);
     const pick = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
-    const own = Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(ema|target|optimizer)\./.test(k)));
+    const own = Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(ema|target|optimizer)\./.test(k) && !k.startsWith('ema@')));
     trainer.model.loadStateDict(own);
     trainer.ema.loadStateDict(pick('ema.'));
+    trainer.extraEmas.forEach((e, i) => e.loadStateDict(pick(`ema@${config.extraEmaRates![i]}.`)));
     if (config.recipe === 'seed') trainer.target.loadStateDict(pick('target.'));
     const names = trainer.model.namedParameters().map(([n]) => n);
     trainer.optimizer.restore(
