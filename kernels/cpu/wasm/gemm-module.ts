@@ -27,6 +27,7 @@ export function buildKernelModule(): Uint8Array {
   m.function('packA', i32(8), (f) => emitPackA(f));
   m.function('convImages', i32(24), (f) => emitConvImages(f, false));
   m.function('convGradWeightImages', i32(24), (f) => emitConvImages(f, true));
+  m.function('packB', i32(7), (f) => emitPackB(f));
   m.function('silu', i32(4), (f) => emitSilu(f));
   m.function('siluGrad', i32(5), (f) => emitSiluGrad(f));
   return m.encode();
@@ -61,6 +62,39 @@ function emitPackA(f: FunctionBody): void {
           );
         }
         f.get(d).i32(MR * 4).i32Add().set(d);
+      });
+    });
+  });
+}
+
+/**
+ * packB(src, dst, rs, cs, k, n, np): B panels (NR columns per panel, K blocks of KC) from the
+ * k x n matrix with element (p, j) at src + 4 (p rs + j cs); columns past n are zero.
+ */
+function emitPackB(f: FunctionBody): void {
+  const [src, dst, rs, cs, k, n, np] = [0, 1, 2, 3, 4, 5, 6];
+  const ks = f.local('i32'), kcb = f.local('i32'), nt = f.local('i32'), nTiles = f.local('i32'), kk = f.local('i32');
+  const d = f.local('i32'), col = f.local('i32');
+  f.get(np).i32(NR).i32DivU().set(nTiles);
+  f.forRange(ks, () => f.i32(0), k, KC, () => {
+    f.get(k).get(ks).i32Sub().set(kcb);
+    f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+    f.forRange(nt, () => f.i32(0), nTiles, 1, () => {
+      // d = dst + 4 (ks np + nt NR kcb)
+      f.get(dst).get(ks).get(np).i32Mul().get(nt).i32(NR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
+      f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+        for (let c = 0; c < NR; c++) {
+          f.get(nt).i32(NR).i32Mul().i32(c).i32Add().set(col);
+          f.get(col).get(n).i32LtU().if(
+            () => {
+              f.get(d);
+              f.get(src).get(ks).get(kk).i32Add().get(rs).i32Mul().get(col).get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().f32Load();
+              f.f32Store(4 * c);
+            },
+            () => { f.get(d).f32(0).f32Store(4 * c); },
+          );
+        }
+        f.get(d).i32(NR * 4).i32Add().set(d);
       });
     });
   });

@@ -27,28 +27,6 @@ function packA(src: Float32Array, off: number, rs: number, cs: number, m: number
   }
 }
 
-/** Packs the k x n matrix B (element (p, j) at src[off + p*rs + j*cs]) into NR-column panels. */
-function packB(src: Float32Array, off: number, rs: number, cs: number, k: number, n: number, np: number, dst: Float32Array, at: number): void {
-  for (let ks = 0; ks < k; ks += KC) {
-    const kcb = Math.min(KC, k - ks);
-    for (let nt = 0; nt < np / NR; nt++) {
-      const base = at + ks * np + nt * NR * kcb;
-      const j0 = nt * NR;
-      const cols = Math.min(NR, n - j0);
-      for (let kk = 0; kk < kcb; kk++) {
-        const d = base + kk * NR;
-        const s = off + (ks + kk) * rs + j0 * cs;
-        if (cols === NR && cs === 1) {
-          dst.set(src.subarray(s, s + NR), d);
-        } else {
-          for (let c = 0; c < cols; c++) dst[d + c] = src[s + c * cs]!;
-          for (let c = cols; c < NR; c++) dst[d + c] = 0;
-        }
-      }
-    }
-  }
-}
-
 /** Splits [0, tiles) into at most `threads` contiguous ranges of near-equal size. */
 export function split(tiles: number, threads: number): [number, number][] {
   const parts = Math.max(1, Math.min(threads, tiles));
@@ -86,14 +64,18 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
   }
   const rt = getRuntime();
   const mp = ceilTo(m, MR), np = ceilTo(n, NR);
-  const aAt = 0, bAt = aAt + mp * k, cAt = bAt + k * np;
+  // raw operands are copied into the heap (a memcpy) and packed there by wasm, one batch at a time
+  const aSize = m * k, bSize = k * n;
+  const aRawAt = 0, bRawAt = aRawAt + aSize, aAt = bRawAt + bSize, bAt = aAt + mp * k, cAt = bAt + k * np;
   const mem = rt.reserve((cAt + mp * np) * 4);
   const aRs = g.transA ? 1 : k, aCs = g.transA ? m : 1;
   const bRs = g.transB ? 1 : n, bCs = g.transB ? k : 1;
   const parallel = m * n * k >= PARALLEL_MIN_MACS;
   for (let t = 0; t < batch; t++) {
-    packA(a, t * g.aBatchStride, aRs, aCs, m, k, mp, mem, aAt);
-    packB(b, t * g.bBatchStride, bRs, bCs, k, n, np, mem, bAt);
+    mem.set(a.subarray(t * g.aBatchStride, t * g.aBatchStride + aSize), aRawAt);
+    mem.set(b.subarray(t * g.bBatchStride, t * g.bBatchStride + bSize), bRawAt);
+    rt.parallel('packA', [[aRawAt * 4, aAt * 4, aRs, aCs, m, k, mp, 0]]);
+    rt.parallel('packB', [[bRawAt * 4, bAt * 4, bRs, bCs, k, n, np]]);
     runPackedGemm(mp, np, k, aAt, bAt, cAt, false, parallel);
     const o = t * m * n;
     if (np === n) out.set(mem.subarray(cAt, cAt + m * n), o);
