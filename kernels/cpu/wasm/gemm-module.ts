@@ -24,10 +24,10 @@ export function buildKernelModule(): Uint8Array {
   m.function('gemm', i32(11), (f) => emitGemm(f));
   m.function('im2col', i32(16), (f) => emitIm2col(f, false));
   m.function('im2colT', i32(16), (f) => emitIm2col(f, true));
-  m.function('packA', i32(8), (f) => emitPackA(f));
+  m.function('packA', i32(9), (f) => emitPackA(f));
   m.function('convImages', i32(24), (f) => emitConvImages(f, false));
   m.function('convGradWeightImages', i32(24), (f) => emitConvImages(f, true));
-  m.function('packB', i32(7), (f) => emitPackB(f));
+  m.function('packB', i32(9), (f) => emitPackB(f));
   m.function('silu', i32(4), (f) => emitSilu(f));
   m.function('siluGrad', i32(5), (f) => emitSiluGrad(f));
   return m.encode();
@@ -36,18 +36,17 @@ export function buildKernelModule(): Uint8Array {
 const FN_GEMM = 0, FN_IM2COL = 1, FN_IM2COLT = 2, FN_PACK_A = 3;
 
 /**
- * packA(src, dst, rs, cs, m, k, mp, unused): the A-panel packing of gemm.ts's packA, in wasm,
- * for the per-image loop below (element (i, p) at src + 4 (i rs + p cs), byte addresses).
+ * packA(src, dst, rs, cs, m, k, mp, mt0, mt1): A panels [mt0, mt1) (the layout of gemm.ts's
+ * packA), element (i, p) at src + 4 (i rs + p cs), byte addresses; rows past m are zero.
  */
 function emitPackA(f: FunctionBody): void {
-  const [src, dst, rs, cs, m, k, mp] = [0, 1, 2, 3, 4, 5, 6];
-  const ks = f.local('i32'), kcb = f.local('i32'), mt = f.local('i32'), mTiles = f.local('i32'), kk = f.local('i32');
+  const [src, dst, rs, cs, m, k, mp, mt0, mt1] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const ks = f.local('i32'), kcb = f.local('i32'), mt = f.local('i32'), kk = f.local('i32');
   const d = f.local('i32'), s = f.local('i32'), row = f.local('i32');
-  f.get(mp).i32(MR).i32DivU().set(mTiles);
   f.forRange(ks, () => f.i32(0), k, KC, () => {
     f.get(k).get(ks).i32Sub().set(kcb);
     f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
-    f.forRange(mt, () => f.i32(0), mTiles, 1, () => {
+    f.forRange(mt, () => f.get(mt0), mt1, 1, () => {
       // d = dst + 4 (ks mp + mt MR kcb)
       f.get(dst).get(ks).get(mp).i32Mul().get(mt).i32(MR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
       f.forRange(kk, () => f.i32(0), kcb, 1, () => {
@@ -68,18 +67,17 @@ function emitPackA(f: FunctionBody): void {
 }
 
 /**
- * packB(src, dst, rs, cs, k, n, np): B panels (NR columns per panel, K blocks of KC) from the
- * k x n matrix with element (p, j) at src + 4 (p rs + j cs); columns past n are zero.
+ * packB(src, dst, rs, cs, k, n, np, nt0, nt1): B panels [nt0, nt1) (NR columns each, K blocks
+ * of KC) of the k x n matrix with element (p, j) at src + 4 (p rs + j cs); columns past n are zero.
  */
 function emitPackB(f: FunctionBody): void {
-  const [src, dst, rs, cs, k, n, np] = [0, 1, 2, 3, 4, 5, 6];
-  const ks = f.local('i32'), kcb = f.local('i32'), nt = f.local('i32'), nTiles = f.local('i32'), kk = f.local('i32');
+  const [src, dst, rs, cs, k, n, np, nt0, nt1] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const ks = f.local('i32'), kcb = f.local('i32'), nt = f.local('i32'), kk = f.local('i32');
   const d = f.local('i32'), col = f.local('i32');
-  f.get(np).i32(NR).i32DivU().set(nTiles);
   f.forRange(ks, () => f.i32(0), k, KC, () => {
     f.get(k).get(ks).i32Sub().set(kcb);
     f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
-    f.forRange(nt, () => f.i32(0), nTiles, 1, () => {
+    f.forRange(nt, () => f.get(nt0), nt1, 1, () => {
       // d = dst + 4 (ks np + nt NR kcb)
       f.get(dst).get(ks).get(np).i32Mul().get(nt).i32(NR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
       f.forRange(kk, () => f.i32(0), kcb, 1, () => {
@@ -123,7 +121,7 @@ function emitConvImages(f: FunctionBody, gradWeight: boolean): void {
       f.i32(0).get(mp!).i32(MR).i32DivU().i32(0).get(np!).i32(NR).i32DivU();
       f.get(K!).get(mp!).i32(4).i32Mul().get(np!).i32(4).i32Mul().i32(0).call(FN_GEMM);
     } else {
-      f.get(a!).get(b!).get(aStride!).i32Mul().i32Add().get(aBuf!).get(P!).i32(1).get(m!).get(P!).get(mp!).i32(0).call(FN_PACK_A);
+      f.get(a!).get(b!).get(aStride!).i32Mul().i32Add().get(aBuf!).get(P!).i32(1).get(m!).get(P!).get(mp!).i32(0).get(mp!).i32(MR).i32DivU().call(FN_PACK_A);
       f.get(aBuf!).get(bBuf!).get(c!).i32(0).get(mp!).i32(MR).i32DivU().i32(0).get(np!).i32(NR).i32DivU();
       f.get(P!).get(mp!).i32(4).i32Mul().get(np!).i32(4).i32Mul().get(b!).get(b0!).i32Ne().call(FN_GEMM);
     }

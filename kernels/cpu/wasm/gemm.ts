@@ -74,8 +74,9 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
   for (let t = 0; t < batch; t++) {
     mem.set(a.subarray(t * g.aBatchStride, t * g.aBatchStride + aSize), aRawAt);
     mem.set(b.subarray(t * g.bBatchStride, t * g.bBatchStride + bSize), bRawAt);
-    rt.parallel('packA', [[aRawAt * 4, aAt * 4, aRs, aCs, m, k, mp, 0]]);
-    rt.parallel('packB', [[bRawAt * 4, bAt * 4, bRs, bCs, k, n, np]]);
+    const threads = parallel ? rt.threads : 1;
+    rt.parallel('packA', split(mp / MR, threads).map(([t0, t1]) => [aRawAt * 4, aAt * 4, aRs, aCs, m, k, mp, t0, t1]));
+    rt.parallel('packB', split(np / NR, threads).map(([t0, t1]) => [bRawAt * 4, bAt * 4, bRs, bCs, k, n, np, t0, t1]));
     runPackedGemm(mp, np, k, aAt, bAt, cAt, false, parallel);
     const o = t * m * n;
     if (np === n) out.set(mem.subarray(cAt, cAt + m * n), o);
