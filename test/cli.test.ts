@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadSafetensors, SimpleUNet } from '../src/index';
 
 // The example as a user runs it: bad input exits with code 2 and a message naming the flag.
 const run = (...args: string[]) =>
@@ -29,5 +33,16 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toContain('npm run mnist -- --help');
     }
+  });
+
+  it('samples from the committed checkpoint by default; its tensors carry exactly the model\'s names', () => {
+    const { tensors, metadata } = loadSafetensors('examples/checkpoints/mnist-simpleunet-d32.safetensors');
+    const model = new SimpleUNet({ channels: 1, width: 32 });
+    expect(Object.keys(tensors).sort()).toEqual(Object.keys(model.stateDict()).sort());
+    expect(metadata).toMatchObject({ model: 'SimpleUNet', width: '32', channels: '1', parametrization: 'official' });
+    const out = mkdtempSync(join(tmpdir(), 'onestep-cli-'));
+    const r = run('sample', '--n', '4', '--out', out);
+    expect(r.status).toBe(0);
+    expect(existsSync(join(out, 'samples-1step-seed0.png'))).toBe(true);
   });
 });
