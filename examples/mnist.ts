@@ -28,6 +28,7 @@ train flags
                            for the grids and ema.safetensors, each other one is exported
                            as ema-RATE.safetensors                                  [0.995]
   --warmup N               linear learning-rate warm-up over N steps                [0]
+  --lr-decay none|cosine   decay the learning rate to 0 over the run (cosine)       [none]
   --clip X                 clip gradients to global norm X (0: off)                 [0]
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
   --max-intervals N        ict: the curriculum's cap on the number of intervals (the
@@ -85,6 +86,7 @@ function parse() {
         lr: { type: 'string', default: '0.0006' },
         ema: { type: 'string', default: '0.995' },
         warmup: { type: 'string', default: '0' },
+        'lr-decay': { type: 'string', default: 'none' },
         clip: { type: 'string', default: '0' },
         'c-noise-scale': { type: 'string', default: String(cm.DEFAULT_C_NOISE_SCALE) },
         'max-intervals': { type: 'string', default: '80' },
@@ -156,6 +158,7 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
       cNoiseScale: num('c-noise-scale', values['c-noise-scale'], (x) => x > 0, 'a positive number'),
       maxIntervals: int('max-intervals', values['max-intervals'], 10),
       warmupSteps: int('warmup', values.warmup, 0),
+      lrDecay: ((d) => (d === 'none' || d === 'cosine' ? d : fail(`--lr-decay must be 'none' or 'cosine', got '${d}'.`)))(values['lr-decay']),
       maxGradNorm: num('clip', values.clip, (x) => x >= 0, 'a number >= 0') || undefined,
     }, dataset);
   }

@@ -118,3 +118,17 @@ describe('loading SimpleUNet weights saved elsewhere', () => {
     expect(Array.from(images.toArray()).every((v) => v >= -1 && v <= 1)).toBe(true);
   });
 });
+
+describe('learning-rate decay', () => {
+  it('cosine decays from lr to 0 over the run, and survives a resume', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-decay-'));
+    const t = new Trainer({ recipe: 'ict', width: 32, batch: 4, steps: 4, lr: 1e-3, seed: 2, emaRate: 0.9, cNoiseScale: 250, lrDecay: 'cosine' }, tinyDataset());
+    expect(t.learningRate()).toBeCloseTo(1e-3, 12);
+    t.trainStep();
+    t.trainStep();
+    expect(t.learningRate()).toBeCloseTo(5e-4, 12); // (1 + cos(pi / 2)) / 2
+    t.save(join(dir, 'c.safetensors'));
+    expect(Trainer.resume(join(dir, 'c.safetensors'), tinyDataset()).learningRate()).toBeCloseTo(5e-4, 12);
+    expect(() => new Trainer({ ...t.config, lrDecay: 'step' as never }, tinyDataset())).toThrow(/lrDecay must be 'none' or 'cosine'/);
+  });
+});

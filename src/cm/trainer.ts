@@ -37,6 +37,8 @@ export interface TrainConfig {
   warmupSteps?: number;
   /** Clip gradients to this global norm (absent: no clipping). */
   maxGradNorm?: number;
+  /** 'cosine': lr * (1 + cos(pi step / steps)) / 2 after warm-up; 'none' (default): constant. */
+  lrDecay?: 'none' | 'cosine';
 }
 
 export const DEFAULT_C_NOISE_SCALE = 250;
@@ -63,6 +65,9 @@ export class Trainer {
   constructor(readonly config: TrainConfig, readonly dataset: ImageDataset) {
     if (!(config.steps >= 1) || !Number.isInteger(config.steps)) throw new Error(`Trainer: steps must be a positive integer, got ${config.steps}.`);
     if (!(config.lr > 0)) throw new Error(`Trainer: learning rate must be positive, got ${config.lr}.`);
+    if (config.lrDecay !== undefined && config.lrDecay !== 'none' && config.lrDecay !== 'cosine') {
+      throw new Error(`Trainer: lrDecay must be 'none' or 'cosine', got '${config.lrDecay}'.`);
+    }
     if (!(config.emaRate >= 0 && config.emaRate < 1)) throw new Error(`Trainer: EMA rate must be in [0, 1), got ${config.emaRate}.`);
     if (config.model === 'UNet' && config.recipe !== 'ict') throw new Error("Trainer: the UNet trains with recipe 'ict' (the official parametrization).");
     const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
@@ -95,7 +100,14 @@ export class Trainer {
     return Math.max(1, Math.ceil((this.config.steps * this.config.batch) / this.dataset.count));
   }
 
+  /** The learning rate of the step about to run (before warm-up, which the optimiser applies). */
+  learningRate(): number {
+    const { lr, lrDecay, steps } = this.config;
+    return lrDecay === 'cosine' ? (lr * (1 + Math.cos((Math.PI * this.step) / steps))) / 2 : lr;
+  }
+
   trainStep(): StepResult {
+    this.optimizer.lr = this.learningRate();
     const x = gatherImages(this.dataset, this.sampler.next());
     const result = ctStep(
       {
