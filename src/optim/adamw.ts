@@ -25,7 +25,7 @@ export class AdamW {
   readonly maxGradNorm: number;
   readonly warmupSteps: number;
   step_ = 0;
-  /** The global gradient norm seen by the last step (before clipping). */
+  /** The global gradient norm seen by the last step (before clipping); NaN when clipping is off. */
   lastGradNorm = NaN;
   private readonly m = new Map<Tensor, RawTensor>();
   private readonly v = new Map<Tensor, RawTensor>();
@@ -53,12 +53,14 @@ export class AdamW {
     this.step_++;
     const [b1, b2] = this.betas;
     const c1 = 1 - b1 ** this.step_, c2 = 1 - b2 ** this.step_;
-    let norm2 = 0;
-    for (const p of this.params) {
-      if (p.grad) for (const v of p.grad.toArray()) norm2 += v * v;
+    // The norm needs every gradient on the host: only pay for that when clipping is on.
+    let clip = 1;
+    if (Number.isFinite(this.maxGradNorm)) {
+      let norm2 = 0;
+      for (const p of this.params) if (p.grad) norm2 += p.grad.raw.unary('square').reduce('sum', p.grad.shape.map((_, d) => d)).read()[0]!;
+      this.lastGradNorm = Math.sqrt(norm2);
+      if (this.lastGradNorm > this.maxGradNorm) clip = this.maxGradNorm / (this.lastGradNorm + 1e-6);
     }
-    this.lastGradNorm = Math.sqrt(norm2);
-    const clip = this.lastGradNorm > this.maxGradNorm ? this.maxGradNorm / (this.lastGradNorm + 1e-6) : 1;
     noGrad(() => {
       for (const p of this.params) {
         if (!p.grad) continue;
