@@ -1,0 +1,115 @@
+import type { Conv2dGeometry } from '../../src/backend/backend';
+import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+
+// Direct convolutions, one output element per thread; NCHW activations, [cOut, cIn, kh, kw] weights.
+// Geometry arguments in order: cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, outH, outW.
+
+/** y[b, co, oy, ox] = sum x[b, ci, oy*sh - ph + ky, ox*sw - pw + kx] w[co, ci, ky, kx]; z = b*cOut + co. */
+export function conv2dKernel(
+  this: KernelThis, x: number[], wt: number[],
+  cIn: number, h: number, w: number, cOut: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+): number {
+  const z = this.thread.z;
+  const b = Math.floor((z + 0.5) / cOut);
+  const co = z - b * cOut;
+  let acc = 0;
+  for (let ci = 0; ci < cIn; ci++) {
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = this.thread.y * sh - ph + ky;
+      if (iy >= 0 && iy < h) {
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = this.thread.x * sw - pw + kx;
+          if (ix >= 0 && ix < w) {
+            acc += x[(((b | 0) * cIn + ci) * h + (iy | 0)) * w + (ix | 0)] * wt[(((co | 0) * cIn + ci) * kh + ky) * kw + kx];
+          }
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+/** dx[b, ci, y, x] = sum over (co, ky, kx) with oy = (y + ph - ky) / sh whole and in range; z = b*cIn + ci. */
+export function conv2dGradInputKernel(
+  this: KernelThis, gy: number[], wt: number[],
+  cIn: number, cOut: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, outH: number, outW: number,
+): number {
+  const z = this.thread.z;
+  const b = Math.floor((z + 0.5) / cIn);
+  const ci = z - b * cIn;
+  let acc = 0;
+  for (let ky = 0; ky < kh; ky++) {
+    const ty = this.thread.y + ph - ky;
+    const oy = Math.floor((ty + 0.5) / sh);
+    if (ty >= 0 && oy * sh === ty && oy < outH) {
+      for (let kx = 0; kx < kw; kx++) {
+        const tx = this.thread.x + pw - kx;
+        const ox = Math.floor((tx + 0.5) / sw);
+        if (tx >= 0 && ox * sw === tx && ox < outW) {
+          for (let co = 0; co < cOut; co++) {
+            acc += gy[(((b | 0) * cOut + co) * outH + (oy | 0)) * outW + (ox | 0)] * wt[((co * cIn + (ci | 0)) * kh + ky) * kw + kx];
+          }
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+/** dw[co, ci, ky, kx] = sum over (b, oy, ox); thread (x, y, z) = (ky*kw + kx, ci, co). */
+export function conv2dGradWeightKernel(
+  this: KernelThis, x: number[], gy: number[],
+  n: number, cIn: number, h: number, w: number, cOut: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+  outH: number, outW: number,
+): number {
+  const ky = Math.floor((this.thread.x + 0.5) / kw);
+  const kx = this.thread.x - ky * kw;
+  let acc = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const iy = oy * sh - ph + ky;
+      if (iy >= 0 && iy < h) {
+        for (let ox = 0; ox < outW; ox++) {
+          const ix = ox * sw - pw + kx;
+          if (ix >= 0 && ix < w) {
+            acc += gy[((b * cOut + this.thread.z) * outH + oy) * outW + ox] * x[((b * cIn + this.thread.y) * h + (iy | 0)) * w + (ix | 0)];
+          }
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+function checkGrid(op: string, output: number[]): void {
+  if (output[0]! > MAX_GRID_XY || output[1]! > MAX_GRID_XY || output[2]! > MAX_GRID_Z) {
+    throw new Error(`${op}: its dispatch grid [${output.join(', ')}] is over the WebGPU limits (${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}); use a smaller batch.`);
+  }
+}
+
+export function planConv2d(x: number, weight: number, out: number, g: Conv2dGeometry): Launch {
+  const output = [g.outW, g.outH, g.n * g.cOut];
+  checkGrid('conv2d', output);
+  return {
+    kernel: 'conv2d', output, out, size: g.n * g.cOut * g.outH * g.outW,
+    args: [buf(x), buf(weight), ...[g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW].map(int)],
+  };
+}
+
+export function planConv2dGradInput(gradOut: number, weight: number, out: number, g: Conv2dGeometry): Launch {
+  const output = [g.w, g.h, g.n * g.cIn];
+  checkGrid('conv2d (input gradient)', output);
+  return {
+    kernel: 'conv2dGradInput', output, out, size: g.n * g.cIn * g.h * g.w,
+    args: [buf(gradOut), buf(weight), ...[g.cIn, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outH, g.outW].map(int)],
+  };
+}
+
+export function planConv2dGradWeight(x: number, gradOut: number, out: number, g: Conv2dGeometry): Launch {
+  const output = [g.kh * g.kw, g.cIn, g.cOut];
+  checkGrid('conv2d (weight gradient)', output);
+  return {
+    kernel: 'conv2dGradWeight', output, out, size: g.cOut * g.cIn * g.kh * g.kw,
+    args: [buf(x), buf(gradOut), ...[g.n, g.cIn, g.h, g.w, g.cOut, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outH, g.outW].map(int)],
+  };
+}

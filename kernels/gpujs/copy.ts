@@ -1,0 +1,95 @@
+import type { Shape, StridedView } from '../../src/backend/backend';
+import { contiguousStrides } from '../../src/backend/strides';
+import { GRID_RANK, stridedGrid, viewArgs } from './grid';
+import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+
+/** out = the strided view of src, made contiguous (permute, expand, slice). */
+export function gatherKernel(
+  this: KernelThis, src: number[], so: number, s0: number, s1: number, s2: number, s3: number, s4: number, d2: number, d3: number,
+): number {
+  const z = this.thread.z;
+  const t = Math.floor((z + 0.5) / d2);
+  const c2 = z - t * d2;
+  const c4 = Math.floor((t + 0.5) / d3);
+  const c3 = t - c4 * d3;
+  return src[so + this.thread.x * s0 + this.thread.y * s1 + (c2 | 0) * s2 + (c3 | 0) * s3 + (c4 | 0) * s4];
+}
+
+/**
+ * out = dst with the box [start, start + size) replaced by src (pad, concat, slice assignment).
+ * A kernel writes only its own output element, so the whole destination is rewritten: each thread
+ * is one destination element, inside the box or not. Per dimension k (innermost first): start k,
+ * size k, and the source stride k.
+ */
+export function scatterBoxKernel(
+  this: KernelThis, dst: number[], src: number[], so: number,
+  p0: number, n0: number, s0: number, p1: number, n1: number, s1: number, p2: number, n2: number, s2: number,
+  p3: number, n3: number, s3: number, p4: number, n4: number, s4: number, d2: number, d3: number, f0: number, f1: number,
+): number {
+  const z = this.thread.z;
+  const t = Math.floor((z + 0.5) / d2);
+  const c2 = z - t * d2;
+  const c4 = Math.floor((t + 0.5) / d3);
+  const c3 = t - c4 * d3;
+  const x = this.thread.x;
+  const y = this.thread.y;
+  if (x >= p0 && x < p0 + n0 && y >= p1 && y < p1 + n1 && c2 >= p2 && c2 < p2 + n2 && c3 >= p3 && c3 < p3 + n3 && c4 >= p4 && c4 < p4 + n4) {
+    return src[so + (this.thread.x - p0) * s0 + (this.thread.y - p1) * s1 + ((c2 | 0) - p2) * s2 + ((c3 | 0) - p3) * s3 + ((c4 | 0) - p4) * s4];
+  }
+  return dst[this.thread.x + f0 * (this.thread.y + f1 * this.thread.z)];
+}
+
+export const planGather = (src: StridedView<number>, shape: Shape, out: number, size: number): Launch => {
+  const g = stridedGrid('copy', shape, [src]);
+  return {
+    kernel: 'gather', output: g.output, out, size,
+    args: [buf(src.buffer), ...viewArgs(g.views[0]!), int(g.unfold[0]), int(g.unfold[1])],
+  };
+};
+
+/** Whether dst is the whole of a contiguous buffer of `size` elements, so a gather suffices. */
+export const coversDestination = (shape: Shape, dst: StridedView<number>, size: number): boolean =>
+  dst.offset === 0 && shape.reduce((a, s) => a * s, 1) === size &&
+  contiguousStrides(shape).every((s, d) => shape[d] === 1 || s === dst.strides[d]);
+
+/**
+ * Copy into a box of a contiguous destination: dst.strides must be the row-major strides of the
+ * destination's full shape (what pad and concat produce); that shape and the box's start are
+ * recovered from them and from the offset.
+ */
+export function planScatter(src: StridedView<number>, shape: Shape, dst: StridedView<number>, dstSize: number, out: number): Launch {
+  const rank = Math.max(shape.length, 1);
+  const box = shape.length ? [...shape] : [1];
+  const strides = shape.length ? [...dst.strides] : [1];
+  const srcStrides = shape.length ? [...src.strides] : [0];
+  const unsupported = (why: string): Error =>
+    new Error(`copy: the gpu.js kernels copy only into a box of a contiguous destination (${why}); make the destination contiguous first.`);
+  if (rank > GRID_RANK) throw unsupported(`rank ${rank} is over ${GRID_RANK}`);
+  if (strides[rank - 1] !== 1) throw unsupported('its innermost stride is not 1');
+  const full: number[] = [];
+  for (let d = 0; d < rank; d++) {
+    const outerStride = d === 0 ? dstSize : strides[d - 1]!;
+    if (strides[d]! <= 0 || outerStride % strides[d]! !== 0) throw unsupported(`stride ${strides[d]} does not divide ${outerStride}`);
+    full.push(outerStride / strides[d]!);
+  }
+  const start: number[] = [];
+  let rest = dst.offset;
+  for (let d = 0; d < rank; d++) {
+    start.push(Math.floor(rest / strides[d]!));
+    rest -= start[d]! * strides[d]!;
+    if (start[d]! + box[d]! > full[d]!) throw unsupported(`the box leaves dimension ${d}`);
+  }
+  // innermost first, padded to the grid rank
+  const f = full.reverse(), p = start.reverse(), n = box.reverse(), s = srcStrides.reverse();
+  while (f.length < GRID_RANK) { f.push(1); p.push(0); n.push(1); s.push(0); }
+  const folded = f[2]! * f[3]! * f[4]!;
+  const output = f[1] === 1 && folded === 1 ? [f[0]!] : [f[0]!, f[1]!, folded];
+  if (output.length > 1 && (f[0]! > MAX_GRID_XY || f[1]! > MAX_GRID_XY || folded > MAX_GRID_Z)) {
+    throw unsupported(`its grid [${output.join(', ')}] is over the WebGPU dispatch limits`);
+  }
+  const perDim = [0, 1, 2, 3, 4].flatMap((k) => [int(p[k]!), int(n[k]!), int(s[k]!)]);
+  return {
+    kernel: 'scatterBox', output, out, size: dstSize,
+    args: [buf(dst.buffer), buf(src.buffer), int(src.offset), ...perDim, int(f[2]!), int(f[3]!), int(f[0]!), int(f[1]!)],
+  };
+}

@@ -1,0 +1,67 @@
+import type { Shape } from '../../src/backend/backend';
+import { contiguousStrides } from '../../src/backend/strides';
+import { int, type LaunchArg, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+
+export const GRID_RANK = 5;
+
+/**
+ * Maps the elements of `shape` (row-major, the output's order) onto a gpu.js output grid: the two
+ * innermost dimensions become thread.x and thread.y, the rest fold into thread.z (kernels unfold z
+ * with f32 arithmetic, exact because z < 65536). Dimensions that are contiguous in every view are
+ * merged first, so most ops run on a rank-1 grid, which has no size limit. Each view's element
+ * index is then offset + x*s0 + y*s1 + c2*s2 + c3*s3 + c4*s4, all in i32.
+ */
+export interface StridedGrid {
+  output: number[];
+  /** d2, d3: the sizes the kernel unfolds z by. */
+  unfold: [number, number];
+  /** Per view: [offset, s0, s1, s2, s3, s4]. */
+  views: number[][];
+}
+
+export function stridedGrid(op: string, shape: Shape, views: readonly { offset: number; strides: readonly number[] }[]): StridedGrid {
+  const all = [contiguousStrides(shape), ...views.map((v) => v.strides)];
+  const dims: number[] = [];
+  const merged: number[][] = all.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && all.every((s, v) => merged[v]![last] === s[d]! * size)) {
+      dims[last]! *= size;
+      all.forEach((s, v) => (merged[v]![last] = s[d]!));
+      continue;
+    }
+    dims.push(size);
+    all.forEach((s, v) => merged[v]!.push(s[d]!));
+  }
+  if (dims.length > GRID_RANK) {
+    throw new Error(
+      `${op}: this strided layout has ${dims.length} dimensions that cannot be merged; the gpu.js kernels handle at most ` +
+        `${GRID_RANK}. Make the operand contiguous first (e.g. .contiguous() or a reshape).`,
+    );
+  }
+  // Innermost first, padded with size-1 dimensions.
+  const inner = dims.slice().reverse();
+  const innerStrides = merged.map((s) => s.slice().reverse());
+  while (inner.length < GRID_RANK) {
+    inner.push(1);
+    innerStrides.forEach((s) => s.push(0));
+  }
+  const folded = inner[2]! * inner[3]! * inner[4]!;
+  const rank1 = inner[1] === 1 && folded === 1;
+  const output = rank1 ? [inner[0]!] : [inner[0]!, inner[1]!, folded];
+  if (!rank1 && (inner[0]! > MAX_GRID_XY || inner[1]! > MAX_GRID_XY || folded > MAX_GRID_Z)) {
+    throw new Error(
+      `${op}: shape [${shape.join(', ')}] maps onto a dispatch grid of [${output.join(', ')}], over the WebGPU limits ` +
+        `(${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}). Reshape the operands so the two innermost dimensions are smaller.`,
+    );
+  }
+  return {
+    output,
+    unfold: [inner[2]!, inner[3]!],
+    views: views.map((v, i) => [v.offset, ...innerStrides[i + 1]!]),
+  };
+}
+
+export const viewArgs = (view: number[]): LaunchArg[] => view.map(int);

@@ -1,0 +1,30 @@
+import type { MatmulGeometry } from '../../src/backend/backend';
+import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+
+/**
+ * out[batch, row, col] = sum_k a(row, k) b(k, col); thread (x, y, z) = (col, row, batch). Element
+ * (row, k) of a is at batch*aBatch + row*aRow + k*aK, so a transposed operand is only a change of
+ * strides; likewise for b.
+ */
+export function matmulKernel(
+  this: KernelThis, a: number[], b: number[], k: number,
+  aBatch: number, aRow: number, aK: number, bBatch: number, bK: number, bCol: number,
+): number {
+  let acc = 0;
+  for (let i = 0; i < k; i++) {
+    acc += a[this.thread.z * aBatch + this.thread.y * aRow + i * aK] * b[this.thread.z * bBatch + i * bK + this.thread.x * bCol];
+  }
+  return acc;
+}
+
+export function planMatmul(a: number, b: number, out: number, g: MatmulGeometry): Launch {
+  if (g.n > MAX_GRID_XY || g.m > MAX_GRID_XY || g.batch > MAX_GRID_Z) {
+    throw new Error(`matmul: [${g.batch}, ${g.m}, ${g.n}] is over the WebGPU dispatch limits (${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}).`);
+  }
+  const [aRow, aK] = g.transA ? [1, g.m] : [g.k, 1];
+  const [bK, bCol] = g.transB ? [1, g.k] : [g.n, 1];
+  return {
+    kernel: 'matmul', output: [g.n, g.m, g.batch], out, size: g.batch * g.m * g.n,
+    args: [buf(a), buf(b), int(g.k), int(g.aBatchStride), int(aRow), int(aK), int(g.bBatchStride), int(bK), int(bCol)],
+  };
+}
