@@ -96,6 +96,30 @@ export function engineQuickCases(): BenchCase[] {
   ];
 }
 
+/** Waits for a backend's queued kernels (gpu.js backends run asynchronously on a device worker). */
+function timed(be: Backend, run: () => void): () => void {
+  const sync = (be as { sync?: () => void }).sync;
+  return sync ? () => { run(); sync(); } : run;
+}
+
+/**
+ * The hot kernels on one gpu.js backend: on webgpu the whole list at the U-Net's shapes; on the
+ * CPU-side gpu.js modes (webasm, gpujs-cpu), which run ~100x slower, the same kernels at batch 8
+ * and the GEMM at 256, so the suite finishes in minutes.
+ */
+export function gpujsCases(be: Backend, full: boolean): BenchCase[] {
+  const slow = be.name !== 'webgpu';
+  const batch = slow ? 8 : 32;
+  const cases: BenchCase[] = [slow ? gemmCase(be, 256, 256, 256) : gemmCase(be, 1024, 1024, 1024, 'gemm-1024')];
+  const shapes: (readonly [number, number])[] = full ? [[64, 32], [32, 32], [64, 16], [32, 16]] : [[64, 32]];
+  for (const [c, size] of shapes) for (const kind of ['fwd', 'dgrad', 'wgrad'] as const) cases.push(convCase(be, kind, batch, c, size));
+  if (full) {
+    if (!slow) cases.push(gemmCase(be, 64, 576, 1024), gemmCase(be, 32, 288, 1024), gemmCase(be, 64, 576, 256));
+    cases.push(groupNormCase(be, batch, 64, 32), ...elementwiseCases(be, batch * 64 * 32 * 32));
+  }
+  return cases.map((c) => ({ ...c, setup: async () => timed(be, await c.setup()) }));
+}
+
 export function engineFullCases(): BenchCase[] {
   const fast = cpuBackend as Backend, ref = cpuReferenceBackend as Backend;
   const cases: BenchCase[] = [...engineQuickCases()];

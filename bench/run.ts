@@ -6,7 +6,9 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { engineFullCases, engineQuickCases } from './engine-cases';
+import type { Backend } from '../src/backend/backend';
+import { gpujsBackend } from '../src/backends';
+import { engineFullCases, engineQuickCases, gpujsCases } from './engine-cases';
 import { measure, type BenchCase, type Row } from './harness';
 import { initTfjsWasm, tfjsQuickCases } from './tfjs-cases';
 
@@ -14,6 +16,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-tfjs': { type: 'boolean', default: false },
+    backends: { type: 'string', default: 'cpu,webgpu,webasm,gpujs-cpu' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -22,19 +25,33 @@ if (args.help) {
   --quick     only the headline rows (gemm-1024, conv2d c64 32x32 batch 32, the SimpleUNet
               consistency-training step and 1-step sampling), fewer samples
   --no-tfjs   skip the TensorFlow.js wasm rows
+  --backends LIST   comma-separated: cpu, webgpu, webasm, gpujs-cpu [all]; a gpu.js backend
+              that cannot start here is reported and skipped
 Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps }].`);
   process.exit(0);
 }
 
 async function main(): Promise<void> {
   const sampling = args.quick ? { minSamples: 3, maxTime: 1 } : { minSamples: 5, maxTime: 2 };
-  const cases: BenchCase[] = args.quick ? engineQuickCases() : engineFullCases();
+  const wanted = args.backends.split(',').map((b) => b.trim());
+  const cases: BenchCase[] = wanted.includes('cpu') ? (args.quick ? engineQuickCases() : engineFullCases()) : [];
+  for (const mode of ['webgpu', 'webasm', 'gpujs-cpu'] as const) {
+    if (!wanted.includes(mode)) continue;
+    try {
+      const be = gpujsBackend(mode);
+      console.log(`${mode}: ${be.adapter ? `adapter ${be.adapter.description}` : 'started'}`);
+      cases.push(...gpujsCases(be as Backend, !args.quick));
+    } catch (e) {
+      console.log(`${mode}: not benchmarked: ${(e as Error).message}`);
+    }
+  }
   if (!args['no-tfjs']) {
     console.log(`TensorFlow.js backend: ${await initTfjsWasm()}`);
     cases.push(...tfjsQuickCases());
   }
   const rows: Row[] = [];
-  for (const c of cases) rows.push(await measure(c, sampling));
+  const slowSampling = { minSamples: 1, maxTime: 0.5 };
+  for (const c of cases) rows.push(await measure(c, c.backend === 'webasm' || c.backend === 'gpujs-cpu' ? slowSampling : sampling));
 
   console.log(`\n${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
   console.table(rows.map((r) => ({
@@ -42,6 +59,13 @@ async function main(): Promise<void> {
     'GFLOP/s': r.gflops?.toFixed(1) ?? '', 'GB/s': r.gbps?.toFixed(2) ?? '',
     'images/s': r.name.startsWith('sample-') ? (32 / (r.median_ms / 1e3)).toFixed(0) : '',
   })));
+  const gpu = rows.filter((r) => r.backend === 'webgpu');
+  if (gpu.length) {
+    console.table(gpu.map((g) => {
+      const cpu = rows.find((r) => r.backend === 'cpu' && r.name === g.name);
+      return { name: g.name, 'webgpu ms': g.median_ms.toFixed(2), 'cpu ms': cpu?.median_ms.toFixed(2) ?? '', 'cpu / webgpu': cpu ? (cpu.median_ms / g.median_ms).toFixed(2) : '' };
+    }));
+  }
   const ratios = rows
     .filter((r) => r.backend === 'tfjs-wasm')
     .map((t) => [t, rows.find((r) => r.backend === 'cpu' && r.name === t.name)] as const)

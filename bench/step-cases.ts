@@ -1,4 +1,4 @@
-import { AdamW, cm, Generator, noGrad, randn, SimpleUNet, tensor } from '../src/index';
+import { AdamW, cm, Generator, noGrad, randn, SimpleUNet, tensor, tidy, withBackend, type BackendName } from '../src/index';
 import type { BenchCase } from './harness';
 
 // A consistency-training step as the library runs it (cm.ctStep, the `seed` recipe: the online
@@ -14,11 +14,12 @@ function models(): { online: SimpleUNet; target: SimpleUNet } {
   return { online, target };
 }
 
-export function ctStepCase(): BenchCase {
+/** On `backend`: the models, data and every tensor of the timed step live there. */
+export function ctStepCase(backend: BackendName = 'cpu'): BenchCase {
   return {
     name: `ct-step-simpleunet-d${WIDTH}-b${BATCH}`,
-    backend: 'cpu',
-    setup: () => {
+    backend,
+    setup: () => withBackend(backend, () => {
       const { online, target } = models();
       const optimizer = new AdamW(online.parameters(), { lr: 1e-4 });
       const generator = new Generator(2);
@@ -28,20 +29,21 @@ export function ctStepCase(): BenchCase {
         model: online, optimizer, generator, totalSteps: 1000, epoch: 10, epochs: 100,
       };
       let step = 0;
-      return () => void cm.ctStep(ctx, x, step++);
-    },
+      return () => withBackend(backend, () => void cm.ctStep(ctx, x, step++));
+    }),
   };
 }
 
-export function sampleCase(): BenchCase {
+export function sampleCase(backend: BackendName = 'cpu'): BenchCase {
   return {
     name: `sample-1step-simpleunet-d${WIDTH}-b${BATCH}`,
-    backend: 'cpu',
-    setup: () => {
+    backend,
+    setup: () => withBackend(backend, () => {
       const { online } = models();
       const gen = new Generator(3);
       const t = tensor(new Array(BATCH).fill(80));
-      return () => noGrad(() => void online.forward(randn([BATCH, 1, SIZE, SIZE], { generator: gen }).mul(80), t).clamp(-1, 1).toArray());
-    },
+      return () => withBackend(backend, () =>
+        tidy(() => noGrad(() => void online.forward(randn([BATCH, 1, SIZE, SIZE], { generator: gen }).mul(80), t).clamp(-1, 1).toArray())));
+    }),
   };
 }

@@ -38,7 +38,8 @@ train flags
   --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
   --sample-every N         write sample grids every N steps (0: only at the end)    [250]
   --checkpoint-every N     write the checkpoint every N steps                       [100]
-  --backend NAME           cpu or cpu-reference                                     [cpu]
+  --backend NAME           cpu, cpu-reference, webgpu, webasm, gpujs-cpu or auto    [cpu]
+                           (also ONESTEP_BACKEND; auto: WebGPU on a real GPU, else cpu)
 
 sample flags
   --ckpt FILE              a training checkpoint or exported weights

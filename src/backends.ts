@@ -32,7 +32,7 @@ function resolve(name: string): Backend {
     case 'auto': return pickAuto();
   }
   throw new Error(
-    `Unknown backend '${name}'. Choose one of: ${BACKEND_NAMES.join(', ')}. ` +
+    `Unknown backend '${name}'. Available: ${BACKEND_NAMES.join(', ')}. ` +
       `Set ONESTEP_BACKEND or call setBackend() with one of them.`,
   );
 }
@@ -75,4 +75,15 @@ export function getBackend(): Backend {
 export function backendFor(dtype: DType): Backend {
   const b = getBackend();
   return b.supportsDType(dtype) ? b : (cpuReferenceBackend as Backend);
+}
+
+/** Runs fn with `backend` as the backend for new tensors, then restores the previous one. */
+export function withBackend<T>(backend: BackendName | 'auto' | Backend, fn: () => T): T {
+  const previous = getBackend();
+  current = typeof backend === 'string' ? resolve(backend) : backend;
+  try {
+    return fn();
+  } finally {
+    current = previous;
+  }
 }

@@ -1,8 +1,9 @@
 // The public API of onestep.
 export type { DType, Shape, TypedArray, Backend } from './backend/backend';
-export { getBackend, setBackend, type BackendName } from './backends';
+export { getBackend, setBackend, withBackend, type BackendName } from './backends';
 export { Tensor } from './tensor/tensor';
 export { RawTensor } from './tensor/raw';
+export { tidy, keep } from './tensor/scope';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand } from './tensor/create';
 export type { CreateOptions, RandomOptions } from './tensor/create';
 export { Generator, manualSeed } from './tensor/random';

@@ -23,7 +23,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--lr', '-1'], /Option '--lr' argument is ambiguous/],
       [['--recipe', 'fast'], /--recipe must be 'ict' or 'seed', got 'fast'/],
       [['--width', '48'], /--width must be a multiple of 32/],
-      [['--backend', 'gpu'], /Unknown backend 'gpu'. Available here: cpu, cpu-reference/],
+      [['--backend', 'gpu'], /Unknown backend 'gpu'. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],
       [['sample', '--ckpt', 'nope.safetensors'], /--ckpt nope\.safetensors: no such file/],
     ];

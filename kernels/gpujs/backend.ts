@@ -37,6 +37,21 @@ const START_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 600_000;
 
 /**
+ * The worker is TypeScript: it registers tsx, then loads worker.ts. A bundled build (bench/device)
+ * names its compiled worker in ONESTEP_GPUJS_WORKER instead.
+ */
+function startWorker(): Worker {
+  const bundled = process.env.ONESTEP_GPUJS_WORKER;
+  if (bundled) return new Worker(bundled);
+  const tsxApi = pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  return new Worker(
+    `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true },
+  );
+}
+
+/**
  * A backend whose kernels are the hand-written gpu.js kernels of this folder, run by one gpu.js
  * instance in a worker thread (kernels/gpujs/worker.ts). Kernel launches are posted and not
  * waited for: on `webgpu` the data stays in GPU buffers from kernel to kernel. Only reads wait,
@@ -49,13 +64,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   if (mode === 'webgpu') process.env.EGL_PLATFORM ??= 'surfaceless';
   const control = new Int32Array(new SharedArrayBuffer(16));
   const text = new SharedArrayBuffer(TEXT_BYTES);
-  const tsxApi = pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  // The worker is TypeScript: register tsx in it, then load the entry.
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true, stdout: false, stderr: false },
-  );
+  const worker = startWorker();
   worker.unref();
   let seq = 0;
   let dead: string | null = null;
@@ -88,6 +97,18 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     throw new Error(`Backend '${mode}' is not available here: ${String(init.body.error)}`);
   }
   const adapter = (init.body.adapter as AdapterReport | null) ?? null;
+  // Let the worker finish what is queued before the process goes: Dawn aborts the process if a
+  // worker is torn down in the middle of a call.
+  const drain = (): void => {
+    if (dead) return;
+    try {
+      call({ t: 'sync' }, 30_000);
+    } catch {
+      // exiting anyway; an earlier failure was reported where it happened or is moot now
+    }
+  };
+  process.on('beforeExit', drain);
+  process.on('exit', drain);
 
   let nextId = 1;
   const freed = new FinalizationRegistry<number>((id) => {

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import gpujs from 'gpu.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv';
 import { gatherKernel, scatterBoxKernel } from './copy';
 import { binaryKernel, fillKernel, unaryGradKernel, unaryKernel, whereKernel } from './elementwise';
@@ -14,10 +14,8 @@ import { upsample2xBackwardKernel, upsample2xKernel } from './resample';
 // `webgpu` as gpu.js pipeline handles (GPU memory, never copied to the host between kernels), on
 // the other modes as Float32Arrays.
 
-const require = createRequire(import.meta.url);
-
 export type GpujsMode = 'webgpu' | 'webasm' | 'gpujs-cpu';
-const GPUJS_MODE: Record<GpujsMode, string> = { webgpu: 'webgpu', webasm: 'webasm', 'gpujs-cpu': 'cpu' };
+const GPUJS_MODE: Record<GpujsMode, 'webgpu' | 'webasm' | 'cpu'> = { webgpu: 'webgpu', webasm: 'webasm', 'gpujs-cpu': 'cpu' };
 
 function uploadKernel(this: KernelThis, x: number[]): number {
   return x[this.thread.x];
@@ -80,8 +78,7 @@ export class DeviceHost {
   private launches = 0;
 
   constructor(readonly mode: GpujsMode) {
-    const { GPU } = require('gpu.js');
-    this.gpu = new GPU({ mode: GPUJS_MODE[mode] });
+    this.gpu = new gpujs.GPU({ mode: GPUJS_MODE[mode] }) as unknown as DeviceHost['gpu'];
   }
 
   alloc(id: number, size: number): void {
@@ -197,6 +194,13 @@ export class DeviceHost {
 
   private release(value: Value | null): void {
     if (value && !(value instanceof Float32Array)) value.delete();
+  }
+
+  /** Frees every buffer and kernel (the worker is about to stop). */
+  close(): void {
+    for (const id of [...this.buffers.keys()]) this.free(id);
+    for (const kernel of this.kernels.values()) (kernel as unknown as { destroy?(): void }).destroy?.();
+    this.kernels.clear();
   }
 }
 

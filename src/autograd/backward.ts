@@ -51,7 +51,7 @@ export function backward(root: Tensor, gradient?: Tensor): void {
       if (!g) continue;
       grads.delete(t);
       if (!t.gradFn) {
-        t.grad = t.grad ? new Tensor(t.grad.raw.add(g)) : new Tensor(g);
+        t.setGrad(t.grad ? t.grad.raw.add(g) : g);
         continue;
       }
       const inputGrads = t.gradFn.backward(g);

@@ -1,3 +1,4 @@
+import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad-mode';
 import { full, randn } from '../tensor/create';
 import type { Generator } from '../tensor/random';
@@ -25,10 +26,14 @@ export function sample(f: ConsistencyFunction, opts: SampleOptions): Tensor {
   const [c, h, w] = opts.shape;
   const level = (s: number) => full([opts.count], s);
   return noGrad(() => {
-    let x0 = f(randn([opts.count, c, h, w], { generator: opts.generator }).mul(sigmas[0]!), level(sigmas[0]!)).clamp(-1, 1);
+    let x0 = tidy(() => f(randn([opts.count, c, h, w], { generator: opts.generator }).mul(sigmas[0]!), level(sigmas[0]!)).clamp(-1, 1));
     for (const tau of sigmas.slice(1)) {
-      const x = x0.add(randn([opts.count, c, h, w], { generator: opts.generator }).mul(Math.sqrt(tau * tau - SIGMA_MIN * SIGMA_MIN)));
-      x0 = f(x, level(tau)).clamp(-1, 1);
+      const previous = x0;
+      x0 = tidy(() => {
+        const x = previous.add(randn([opts.count, c, h, w], { generator: opts.generator }).mul(Math.sqrt(tau * tau - SIGMA_MIN * SIGMA_MIN)));
+        return f(x, level(tau)).clamp(-1, 1);
+      });
+      previous.dispose();
     }
     return x0;
   });

@@ -6,6 +6,7 @@ import type { AdamW } from '../optim/adamw';
 import { emaUpdate } from '../optim/ema';
 import { randn, tensor } from '../tensor/create';
 import type { Generator } from '../tensor/random';
+import { tidy } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 import { pseudoHuber, pseudoHuberConstant } from './losses';
 import type { ConsistencyFunction } from './parametrization';
@@ -52,12 +53,14 @@ export interface StepResult {
  * EMA copies for sampling.
  */
 export function ctStep(ctx: CtStepContext, x: Tensor, step: number): StepResult {
-  const { loss, n, mu } = ctLoss(ctx, x, step);
-  ctx.optimizer.zeroGrad();
-  backward(loss);
-  ctx.optimizer.step();
-  if (ctx.recipe === 'seed' && ctx.targetModel) noGrad(() => emaUpdate(ctx.targetModel!.parameters(), ctx.model.parameters(), mu));
-  return { loss: loss.item(), n };
+  return tidy(() => {
+    const { loss, n, mu } = ctLoss(ctx, x, step);
+    ctx.optimizer.zeroGrad();
+    backward(loss);
+    ctx.optimizer.step();
+    if (ctx.recipe === 'seed' && ctx.targetModel) noGrad(() => emaUpdate(ctx.targetModel!.parameters(), ctx.model.parameters(), mu));
+    return { loss: loss.item(), n };
+  });
 }
 
 /** The consistency-training loss of ctStep, with its discretization N and target EMA rate mu; no update. */

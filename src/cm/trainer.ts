@@ -1,3 +1,4 @@
+import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad-mode';
 import { BatchSampler, gatherImages, type ImageDataset } from '../data/dataset';
 import { loadSafetensors, saveSafetensors, type TensorRecord } from '../io/safetensors';
@@ -107,6 +108,10 @@ export class Trainer {
   }
 
   trainStep(): StepResult {
+    return tidy(() => this.runStep());
+  }
+
+  private runStep(): StepResult {
     this.optimizer.lr = this.learningRate();
     const x = gatherImages(this.dataset, this.sampler.next());
     const result = ctStep(

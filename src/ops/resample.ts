@@ -23,10 +23,17 @@ class DownsampleNearest2x extends Fn {
     const [h, w] = x.shape.slice(-2) as [number, number];
     return x.gather([...x.shape.slice(0, -2), Math.floor(h / 2), Math.floor(w / 2)], everyOther(x.shape));
   }
+  // The adjoint puts each gradient value at the top-left of its 2x2 block, zeros elsewhere:
+  // [planes, h, 1, w, 1] padded to [planes, h, 2, w, 2], plus a zero row/column for odd sizes.
   backward(g: RawTensor) {
-    const out = g.filled(this.inShape, 0);
-    out.scatterInto(g, everyOther(this.inShape));
-    return [out];
+    const lead = this.inShape.slice(0, -2);
+    const [h2, w2] = this.inShape.slice(-2) as [number, number];
+    const [h, w] = g.shape.slice(-2) as [number, number];
+    const planes = lead.reduce((a, b) => a * b, 1);
+    const spread = g.reshape([planes, h, 1, w, 1]).pad([0, 0, 0, 0, 0], [0, 0, 1, 0, 1]).reshape([...lead, 2 * h, 2 * w]);
+    if (2 * h === h2 && 2 * w === w2) return [spread];
+    const none = lead.map(() => 0);
+    return [spread.pad([...none, 0, 0], [...none, h2 - 2 * h, w2 - 2 * w])];
   }
 }
 

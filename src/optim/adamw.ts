@@ -1,5 +1,6 @@
 import { noGrad } from '../autograd/grad-mode';
 import type { RawTensor } from '../tensor/raw';
+import { keepBuffer, release } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 
 export interface AdamWOptions {
@@ -67,8 +68,8 @@ export class AdamW {
         const g = clip === 1 ? p.grad.raw : p.grad.raw.mulScalar(clip);
         const m = (this.m.get(p) ?? g.filled(g.shape, 0)).mulScalar(b1).add(g.mulScalar(1 - b1));
         const v = (this.v.get(p) ?? g.filled(g.shape, 0)).mulScalar(b2).add(g.unary('square').mulScalar(1 - b2));
-        this.m.set(p, m);
-        this.v.set(p, v);
+        this.remember(this.m, p, m);
+        this.remember(this.v, p, v);
         const denom = v.mulScalar(1 / c2).unary('sqrt').addScalar(this.eps);
         const update = m.mulScalar(lr / c1).div(denom);
         p.assign(p.raw.mulScalar(1 - lr * this.weightDecay).sub(update));
@@ -80,6 +81,13 @@ export class AdamW {
     for (const p of this.params) p.zeroGrad();
   }
 
+  private remember(moments: Map<Tensor, RawTensor>, p: Tensor, value: RawTensor): void {
+    const old = moments.get(p);
+    if (old && old.buffer !== value.buffer) release(old.backend, old.buffer);
+    keepBuffer(value.buffer);
+    moments.set(p, value);
+  }
+
   /** The moment estimates of each parameter (by index), for checkpoints; absent before its first step. */
   moments(): { m: (RawTensor | undefined)[]; v: (RawTensor | undefined)[] } {
     return { m: this.params.map((p) => this.m.get(p)), v: this.params.map((p) => this.v.get(p)) };
@@ -89,8 +97,8 @@ export class AdamW {
   restore(step: number, m: (RawTensor | undefined)[], v: (RawTensor | undefined)[]): void {
     this.step_ = step;
     this.params.forEach((p, i) => {
-      if (m[i]) this.m.set(p, m[i]!);
-      if (v[i]) this.v.set(p, v[i]!);
+      if (m[i]) this.remember(this.m, p, m[i]!);
+      if (v[i]) this.remember(this.v, p, v[i]!);
     });
   }
 }

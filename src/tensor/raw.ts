@@ -2,6 +2,7 @@ import type {
   Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
 } from '../backend/backend';
 import { backendFor } from '../backends';
+import { track } from './scope';
 import {
   broadcastShapes, broadcastStrides, checkShape, contiguousStrides, formatShape, shapeSize, shapesEqual,
 } from './shape';
@@ -30,7 +31,9 @@ export class RawTensor {
 
   static alloc(shape: Shape, dtype: DType, backend: Backend = backendFor(dtype)): RawTensor {
     checkShape('alloc', shape);
-    return new RawTensor(backend, backend.alloc(shapeSize(shape), dtype), [...shape], dtype);
+    const buffer = backend.alloc(shapeSize(shape), dtype);
+    track(backend, buffer);
+    return new RawTensor(backend, buffer, [...shape], dtype);
   }
 
   static fromArray(data: ArrayLike<number>, shape: Shape, dtype: DType, backend: Backend = backendFor(dtype)): RawTensor {
@@ -38,7 +41,9 @@ export class RawTensor {
     if (data.length !== shapeSize(shape)) {
       throw new Error(`tensor: ${data.length} values cannot fill shape ${formatShape(shape)} (${shapeSize(shape)} elements).`);
     }
-    return new RawTensor(backend, backend.fromArray(data, dtype), [...shape], dtype);
+    const buffer = backend.fromArray(data, dtype);
+    track(backend, buffer);
+    return new RawTensor(backend, buffer, [...shape], dtype);
   }
 
   static full(shape: Shape, value: number, dtype: DType, backend: Backend = backendFor(dtype)): RawTensor {
@@ -69,11 +74,11 @@ export class RawTensor {
   }
 
   private checkPeer(op: string, other: RawTensor): void {
-    if (other.backend !== this.backend) {
-      throw new Error(`${op}: operands live on different backends (${this.backend.name} and ${other.backend.name}); move one first.`);
-    }
     if (other.dtype !== this.dtype) {
       throw new Error(`${op}: dtypes ${this.dtype} and ${other.dtype} differ; convert one with .cast('${this.dtype}').`);
+    }
+    if (other.backend !== this.backend) {
+      throw new Error(`${op}: operands live on different backends (${this.backend.name} and ${other.backend.name}); move one first.`);
     }
   }
 
@@ -82,7 +87,11 @@ export class RawTensor {
   cast(dtype: DType): RawTensor {
     if (dtype === this.dtype) return this;
     const target = backendFor(dtype);
-    if (target === this.backend) return new RawTensor(target, this.backend.cast(this.buffer, dtype), this.shape, dtype);
+    if (target === this.backend) {
+      const buffer = this.backend.cast(this.buffer, dtype);
+      track(target, buffer);
+      return new RawTensor(target, buffer, this.shape, dtype);
+    }
     return RawTensor.fromArray(this.read(), this.shape, dtype, target);
   }
 

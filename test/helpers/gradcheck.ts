@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { Generator, noGrad, Tensor, tensor } from '../../src/index';
+import { Generator, getBackend, noGrad, Tensor, tensor, withBackend } from '../../src/index';
 
 export interface GradInput {
   shape: number[];
@@ -13,6 +13,47 @@ export interface GradcheckOptions {
   atol?: number;
   /** Inputs that take no gradient (e.g. a condition). */
   constant?: boolean[];
+  /**
+   * Also run f in float32 on the backend under test and on the CPU reference (default true).
+   * Off only where f closes over float64 parameters (whole-network checks).
+   */
+  compareBackends?: boolean;
+}
+
+/**
+ * The same op, forward and backward, in float32 on the backend under test (ONESTEP_BACKEND, e.g.
+ * webgpu) and on the CPU reference: outputs and input gradients must agree to float32 accuracy,
+ * |diff| <= 1e-5 (|ref| + max |ref|), the max term covering sums whose terms cancel.
+ */
+function compareBackends(f: (...xs: Tensor[]) => Tensor, inputs: GradInput[], opts: GradcheckOptions, w: number[]): void {
+  const run = (): { name: string; arrays: (Float32Array | null)[] } => {
+    const leaves = inputs.map((inp, i) => tensor(inp.values, { shape: inp.shape, dtype: 'float32', requiresGrad: !opts.constant?.[i] }));
+    const out = f(...leaves);
+    expect(out.dtype).toBe('float32');
+    out.backward(tensor(w, { shape: [...out.shape], dtype: 'float32' }));
+    return {
+      name: getBackend().name,
+      arrays: [out.toArray() as Float32Array, ...leaves.map((l, i) => (opts.constant?.[i] ? null : ((l.grad?.toArray() as Float32Array) ?? null)))],
+    };
+  };
+  const here = run();
+  const reference = withBackend('cpu-reference', run);
+  here.arrays.forEach((actual, k) => {
+    const expected = reference.arrays[k];
+    const what = k === 0 ? 'output' : `gradient of input ${k - 1}`;
+    if (!expected || !actual) {
+      expect(actual === null, `${what}: present on one backend only`).toBe(expected === null);
+      return;
+    }
+    expect(actual.length).toBe(expected.length);
+    const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (let j = 0; j < expected.length; j++) {
+      const err = Math.abs(actual[j]! - expected[j]!);
+      if (!(err <= 1e-5 * (Math.abs(expected[j]!) + scale) + 1e-7)) {
+        throw new Error(`float32 ${what} element ${j}: ${here.name} ${actual[j]}, cpu-reference ${expected[j]}, |diff| ${err}`);
+      }
+    }
+  });
 }
 
 /**
@@ -29,6 +70,7 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: GradInput[], o
   const gen = new Generator(1234);
   const w = Array.from({ length: out.size }, () => gen.uniform() * 2 - 1);
   out.backward(tensor(w, { shape: [...out.shape], dtype: 'float64' }));
+  if (opts.compareBackends ?? true) compareBackends(f, inputs, opts, w);
 
   const loss = (vals: number[][]): number =>
     noGrad(() => {

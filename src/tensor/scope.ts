@@ -1,0 +1,75 @@
+import type { Backend } from '../backend/backend';
+
+// Deterministic release of device buffers (tfjs-core's tidy): buffers created inside tidy(fn) are
+// disposed when fn returns, except those reachable from its result and those that escaped into
+// long-lived state through keep() (Tensor.assign, leaf gradients, optimiser moments). A buffer
+// replaced in long-lived state is handed back with release() and disposed at the end of the
+// innermost scope. On the CPU backends dispose is a no-op; on gpu.js backends it frees device
+// memory, which the garbage collector would otherwise reclaim only when it happens to run.
+
+type Scope = Map<object, Backend>;
+const scopes: Scope[] = [];
+
+/** Called by RawTensor for every buffer it creates. */
+export function track(backend: Backend, buffer: unknown): void {
+  if (scopes.length && typeof buffer === 'object' && buffer !== null) scopes[scopes.length - 1]!.set(buffer, backend);
+}
+
+/** The buffer outlives every open scope (it now belongs to long-lived state). */
+export function keepBuffer(buffer: unknown): void {
+  if (typeof buffer === 'object' && buffer !== null) for (const s of scopes) s.delete(buffer);
+}
+
+/** Keeps a tensor's buffer alive past the end of every open tidy() scope; returns the tensor. */
+export function keep<T extends { raw: { buffer: unknown } } | { buffer: unknown }>(t: T): T {
+  keepBuffer('raw' in t ? t.raw.buffer : t.buffer);
+  return t;
+}
+
+/** Long-lived state dropped this buffer: dispose it when the innermost scope ends (if there is one). */
+export function release(backend: Backend, buffer: unknown): void {
+  track(backend, buffer);
+}
+
+/** Buffers held by `value`: a Tensor or RawTensor, or arrays / plain objects of them. */
+function collect(value: unknown, into: Set<object>, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 4) return;
+  const v = value as { raw?: { buffer?: unknown }; buffer?: unknown; backend?: unknown; grad?: unknown };
+  if (v.raw && typeof v.raw === 'object' && 'buffer' in v.raw) {
+    into.add(v.raw.buffer as object);
+    if (v.grad) collect(v.grad, into, depth + 1);
+    return;
+  }
+  if (v.backend && 'buffer' in v) {
+    into.add(v.buffer as object);
+    return;
+  }
+  if (Array.isArray(value)) for (const item of value) collect(item, into, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype || value instanceof Map) {
+    for (const item of value instanceof Map ? value.values() : Object.values(value)) collect(item, into, depth + 1);
+  }
+}
+
+/**
+ * Runs fn and disposes the buffers it created that its result does not hold; survivors move to
+ * the enclosing scope. Nest freely. If fn throws, everything it created is disposed.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = new Map();
+  scopes.push(scope);
+  let result: T | undefined;
+  let ok = false;
+  try {
+    result = fn();
+    ok = true;
+    return result;
+  } finally {
+    scopes.pop();
+    const live = new Set<object>();
+    if (ok) collect(result, live);
+    for (const [buffer, backend] of scope) {
+      if (live.has(buffer)) track(backend, buffer);
+      else backend.dispose(buffer);
+    }
+  }
+}
