@@ -34,12 +34,15 @@ Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps }].`
 async function main(): Promise<void> {
   const sampling = args.quick ? { minSamples: 3, maxTime: 1 } : { minSamples: 5, maxTime: 2 };
   const wanted = args.backends.split(',').map((b) => b.trim());
+  // gpu.js's CPU-side modes, and WebGPU on a software adapter, are ~100x slower: one timed sample.
+  const slow = new Set(['webasm', 'gpujs-cpu']);
   const cases: BenchCase[] = wanted.includes('cpu') ? (args.quick ? engineQuickCases() : engineFullCases()) : [];
   for (const mode of ['webgpu', 'webasm', 'gpujs-cpu'] as const) {
     if (!wanted.includes(mode)) continue;
     try {
       const be = gpujsBackend(mode);
       console.log(`${mode}: ${be.adapter ? `adapter ${be.adapter.description}` : 'started'}`);
+      if (be.adapter?.software) slow.add(mode);
       cases.push(...gpujsCases(be as Backend, !args.quick));
     } catch (e) {
       console.log(`${mode}: not benchmarked: ${(e as Error).message}`);
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   const slowSampling = { minSamples: 1, maxTime: 0.5 };
-  for (const c of cases) rows.push(await measure(c, c.backend === 'webasm' || c.backend === 'gpujs-cpu' ? slowSampling : sampling));
+  for (const c of cases) rows.push(await measure(c, slow.has(c.backend) ? slowSampling : sampling));
 
   console.log(`\n${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
   console.table(rows.map((r) => ({
