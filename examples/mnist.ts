@@ -1,16 +1,19 @@
-// npm run mnist -- [train|sample] [flags]: consistency training on MNIST (or Fashion-MNIST, or a
+// npm run mnist -- [train|sample|classifier|eval] [flags]: consistency training on MNIST (or Fashion-MNIST, or a
 // folder of PNGs) and sampling from a checkpoint. `npm run mnist -- --help` lists every flag.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { cm, data, Generator, getBackend, loadSafetensors, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
+import { cm, data, Generator, getBackend, loadSafetensors, metrics, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
 
 const HELP = `onestep MNIST example: consistency training from data alone, and one-step sampling.
 
   npm run mnist -- train [flags]      train (the default command)
   npm run mnist -- sample --ckpt FILE [flags]
+  npm run mnist -- classifier [flags] train the MNIST classifier that eval measures with
+  npm run mnist -- eval --ckpt FILE [flags]   sample quality: Frechet distance in the
+                                      classifier's features, confidence, class spread
 
 train flags
   --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
@@ -50,6 +53,23 @@ sample flags
   --seed N                 sampling seed                                            [0]
   --out DIR                where the grid goes                                      [runs/mnist]
   --raw FILE               also write the samples as one safetensors tensor 'samples' [N, C, H, W] in [-1, 1]
+
+classifier flags
+  --epochs N               passes over the 60,000 training digits                   [3]
+  --batch N                images per step                                          [64]
+  --lr X                   AdamW learning rate (cosine-decayed to 0)                [0.002]
+  --seed N                 initialisation and batch order                           [0]
+  --out DIR                writes DIR/classifier.safetensors                        [runs/mnist]
+
+eval flags
+  --ckpt FILE              the consistency model, as for sample [the committed checkpoint]
+  --n N                    samples to generate and measure                          [10000]
+  --steps K, --sigmas      the sampler, as for sample                               [1]
+  --seed N                 sampling seed                                            [0]
+  --classifier FILE        [examples/checkpoints/mnist-classifier.safetensors]
+  --real                   measure N real training digits instead of samples (the sanity
+                           check: FD near 0)
+  --json                   print the metrics as one JSON line
 `;
 
 const STEP_LEVELS: Record<number, number[]> = { 1: [80], 2: [80, 0.8], 5: [80, 40, 20, 10, 5] };
@@ -82,9 +102,9 @@ function parse() {
         model: { type: 'string', default: 'simpleunet' },
         recipe: { type: 'string', default: 'ict' },
         steps: { type: 'string' },
-        batch: { type: 'string', default: '32' },
+        batch: { type: 'string' },
         width: { type: 'string', default: '32' },
-        lr: { type: 'string', default: '0.0006' },
+        lr: { type: 'string' },
         ema: { type: 'string', default: '0.995' },
         warmup: { type: 'string', default: '0' },
         'lr-decay': { type: 'string', default: 'none' },
@@ -98,7 +118,11 @@ function parse() {
         'checkpoint-every': { type: 'string', default: '100' },
         backend: { type: 'string', default: process.env.ONESTEP_BACKEND || 'cpu' },
         ckpt: { type: 'string' },
-        n: { type: 'string', default: '64' },
+        n: { type: 'string' },
+        epochs: { type: 'string', default: '3' },
+        classifier: { type: 'string' },
+        real: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
         sigmas: { type: 'string' },
         raw: { type: 'string' },
       },
@@ -148,9 +172,9 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
       recipe,
       model,
       width,
-      batch: int('batch', values.batch, 1),
+      batch: int('batch', values.batch ?? '32', 1),
       steps: int('steps', values.steps ?? '1000', 1),
-      lr: num('lr', values.lr, (x) => x > 0, 'a positive number'),
+      lr: num('lr', values.lr ?? '0.0006', (x) => x > 0, 'a positive number'),
       seed: int('seed', values.seed, 0),
       ...(() => {
         const rates = values.ema!.split(',').map((r) => num('ema', r, (x) => x >= 0 && x < 1, 'rates in [0, 1)'));
@@ -220,15 +244,8 @@ function sampleCommand(values: ReturnType<typeof parse>['values']): void {
   values.ckpt ??= existsSync(COMMITTED_CHECKPOINT) ? COMMITTED_CHECKPOINT : undefined;
   if (!values.ckpt) fail('sample needs --ckpt FILE (a checkpoint.safetensors or ema.safetensors written by train).');
   if (!existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt}: no such file.`);
-  const count = int('n', values.n, 1);
-  let sigmas: number[];
-  if (values.sigmas) {
-    sigmas = values.sigmas.split(',').map((s) => num('sigmas', s, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`));
-  } else {
-    const steps = int('steps', values.steps ?? '1', 1);
-    if (!STEP_LEVELS[steps]) fail(`--steps ${steps} has no default noise levels; use 1, 2 or 5, or give --sigmas.`);
-    sigmas = STEP_LEVELS[steps]!;
-  }
+  const count = int('n', values.n ?? '64', 1);
+  const sigmas = samplerLevels(values);
   const seed = int('seed', values.seed, 0);
   const loaded = cm.loadConsistencyModel(values.ckpt);
   const started = performance.now();
@@ -242,6 +259,112 @@ function sampleCommand(values: ReturnType<typeof parse>['values']): void {
     saveSafetensors(resolve(values.raw), { samples: images }, { ...loaded.metadata, sigmas: sigmas.join(','), seed: String(seed) });
     console.log(`raw samples [${images.shape.join(', ')}] in [-1, 1]: ${resolve(values.raw)}`);
   }
+}
+
+/** The noise levels of --sigmas, or the default levels of --steps. */
+function samplerLevels(values: ReturnType<typeof parse>['values']): number[] {
+  if (values.sigmas) {
+    return values.sigmas.split(',').map((s) => num('sigmas', s, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`));
+  }
+  const steps = int('steps', values.steps ?? '1', 1);
+  if (!STEP_LEVELS[steps]) fail(`--steps ${steps} has no default noise levels; use 1, 2 or 5, or give --sigmas.`);
+  return STEP_LEVELS[steps]!;
+}
+
+const COMMITTED_CLASSIFIER = fileURLToPath(new URL('./checkpoints/mnist-classifier.safetensors', import.meta.url));
+
+async function classifierCommand(values: ReturnType<typeof parse>['values']): Promise<void> {
+  const epochs = int('epochs', values.epochs, 1), batch = int('batch', values.batch ?? '64', 1);
+  const lr = num('lr', values.lr ?? '0.002', (x) => x > 0, 'a positive number'), seed = int('seed', values.seed, 0);
+  const outDir = resolve(values.out!);
+  mkdirSync(outDir, { recursive: true });
+  const train = data.loadMnist('train'), test = data.loadMnist('test');
+  const steps = epochs * Math.floor(train.count / batch);
+  console.log(`training the MNIST classifier: ${epochs} epochs of ${train.count} digits, batch ${batch}, lr ${lr}, backend ${getBackend().name}`);
+  const bar = new cliProgress.SingleBar({
+    format: 'step {value}/{total} [{bar}] loss {loss} | {rate} steps/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 100,
+    noTTYOutput: true, notTTYSchedule: 10_000,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(steps, 0, { loss: '-', rate: '-' });
+  const started = performance.now();
+  let smoothed = NaN, step = 0;
+  const model = await metrics.trainClassifier(train, {
+    epochs, batch, lr, seed,
+    onStep: (_, loss) => {
+      smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+      step++;
+      bar.update(step, { loss: smoothed.toFixed(4), rate: (step / ((performance.now() - started) / 1e3)).toFixed(2) });
+    },
+  });
+  bar.stop();
+  const minutes = (performance.now() - started) / 60e3;
+  const out = metrics.classify(model, test.images, test.count);
+  const acc = metrics.accuracy(out.probabilities, test.labels!);
+  const file = join(outDir, 'classifier.safetensors');
+  saveSafetensors(file, model.stateDict(), {
+    model: 'MnistClassifier', epochs: String(epochs), batch: String(batch), lr: String(lr), seed: String(seed),
+    test_accuracy: acc.toFixed(4), minutes: minutes.toFixed(1), backend: getBackend().name,
+  });
+  console.log(`test accuracy ${(acc * 100).toFixed(2)}% on ${test.count} MNIST test digits (${minutes.toFixed(1)} min of training)`);
+  console.log(`weights: ${file}`);
+}
+
+function loadClassifier(path: string): metrics.MnistClassifier {
+  if (!existsSync(path)) fail(`--classifier ${path}: no such file (train one with \`npm run mnist -- classifier\`).`);
+  const model = new metrics.MnistClassifier();
+  model.loadStateDict(loadSafetensors(path).tensors);
+  return model.eval();
+}
+
+function evalCommand(values: ReturnType<typeof parse>['values']): void {
+  const started = performance.now();
+  const n = int('n', values.n ?? '10000', 2);
+  const seed = int('seed', values.seed, 0);
+  const classifier = loadClassifier(resolve(values.classifier ?? COMMITTED_CLASSIFIER));
+  const test = data.loadMnist('test'), train = data.loadMnist('train');
+  if (n > train.count) fail(`--n must be at most ${train.count} (the training digits the reference FD uses).`);
+  const reference = metrics.featureStats(metrics.classify(classifier, test.images, test.count));
+  // the sanity reference: n real training digits (a seeded choice) against the test set
+  const pick = Array.from(new data.BatchSampler(train.count, n, seed).next());
+  const realImages = data.gatherImages(train, pick).toArray() as Float32Array;
+  const real = metrics.sampleQuality(metrics.classify(classifier, realImages, n), reference);
+  let measured = real, steps = 0;
+  if (!values.real) {
+    values.ckpt ??= existsSync(COMMITTED_CHECKPOINT) ? COMMITTED_CHECKPOINT : undefined;
+    if (!values.ckpt || !existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt ?? ''}: no such file.`);
+    const loaded = cm.loadConsistencyModel(values.ckpt);
+    if (loaded.shape.join('x') !== '1x32x32') fail(`eval measures 1x32x32 digits; ${values.ckpt} makes ${loaded.shape.join('x')} images.`);
+    const sigmas = samplerLevels(values);
+    steps = sigmas.length;
+    const generator = new Generator(seed);
+    const images = new Float32Array(n * 1024);
+    for (let start = 0; start < n; start += 250) {
+      const count = Math.min(250, n - start);
+      const batch = cm.sample(loaded.f, { count, shape: loaded.shape, generator, sigmas });
+      images.set(batch.toArray(), start * 1024);
+      batch.dispose();
+      if (!values.json && process.stdout.isTTY) process.stdout.write(`\rsampled ${start + count}/${n}`);
+    }
+    if (!values.json && process.stdout.isTTY) process.stdout.write('\n');
+    measured = metrics.sampleQuality(metrics.classify(classifier, images, n), reference);
+  }
+  const seconds = (performance.now() - started) / 1e3;
+  const result = {
+    fd: measured.fd, n, steps, confidence: measured.confidence, class_entropy: measured.classEntropy, seconds,
+    fd_real_train_vs_test: real.fd, missing_classes: measured.missingClasses, class_counts: measured.classCounts,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const what = values.real ? `${n} real training digits` : `${n} samples, ${steps} step(s), of ${values.ckpt}`;
+  console.log(`${what}, against the ${test.count} MNIST test digits:`);
+  console.log(`  FD (classifier features)        ${measured.fd.toFixed(3)}`);
+  console.log(`  FD of ${n} real training digits ${real.fd.toFixed(3)}   (the floor: same distribution, finite n)`);
+  console.log(`  confidence                      ${measured.confidence.toFixed(4)}`);
+  console.log(`  class entropy                   ${measured.classEntropy.toFixed(3)} bits (uniform: 3.322); counts ${measured.classCounts.join(' ')}`);
+  console.log(`  missing classes                 ${measured.missingClasses.length ? measured.missingClasses.join(', ') : 'none'}`);
+  console.log(`  time                            ${seconds.toFixed(1)} s`);
 }
 
 async function main(): Promise<void> {
@@ -259,7 +382,9 @@ async function main(): Promise<void> {
   }
   if (command === 'train') await train(values);
   else if (command === 'sample') sampleCommand(values);
-  else fail(`unknown command '${command}'; use train or sample.`);
+  else if (command === 'classifier') await classifierCommand(values);
+  else if (command === 'eval') evalCommand(values);
+  else fail(`unknown command '${command}'; use train, sample, classifier or eval.`);
 }
 
 await main();

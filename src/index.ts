@@ -24,3 +24,4 @@ export * as cm from './cm/index';
 export * as data from './data/index';
 export * as nn from './nn/index';
 export * as optim from './optim/index';
+export * as metrics from './metrics/index';

@@ -1,0 +1,3 @@
+export { MnistClassifier, trainClassifier, classify, accuracy, type ClassifierTrainOptions, type ClassifierOutputs } from './classifier';
+export { gaussianStats, symmetricEigen, sqrtPsd, traceSqrtProduct, frechetDistance, type GaussianStats, type SymmetricMatrix } from './frechet';
+export { sampleQuality, featureStats, type SampleQuality } from './quality';
