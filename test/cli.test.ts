@@ -14,7 +14,8 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
     for (const flag of ['--dataset', '--model', '--recipe', '--steps', '--batch', '--width', '--lr', '--ema', '--seed', '--out', '--resume',
-      '--sample-every', '--checkpoint-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw']) expect(r.stdout).toContain(flag);
+      '--sample-every', '--checkpoint-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw',
+      '--epochs', '--classifier', '--real', '--json']) expect(r.stdout).toContain(flag);
   });
   it('names the flag and the fix for bad values', () => {
     const cases: [string[], RegExp][] = [
@@ -26,6 +27,10 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--backend', 'gpu'], /Unknown backend 'gpu'. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],
       [['sample', '--ckpt', 'nope.safetensors'], /--ckpt nope\.safetensors: no such file/],
+      [['eval', '--classifier', 'none.safetensors'], /--classifier .*none\.safetensors: no such file \(train one with `npm run mnist -- classifier`\)/],
+      [['eval', '--n', '1'], /--n must be an integer >= 2, got '1'/],
+      [['classifier', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
+      [['frobnicate'], /unknown command 'frobnicate'; use train, sample, classifier or eval/],
     ];
     for (const [args, message] of cases) {
       const r = run(...args);

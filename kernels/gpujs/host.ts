@@ -196,12 +196,6 @@ export class DeviceHost {
     if (value && !(value instanceof Float32Array)) value.delete();
   }
 
-  /** Frees every buffer and kernel (the worker is about to stop). */
-  close(): void {
-    for (const id of [...this.buffers.keys()]) this.free(id);
-    for (const kernel of this.kernels.values()) (kernel as unknown as { destroy?(): void }).destroy?.();
-    this.kernels.clear();
-  }
 }
 
 /** gpu.js's CPU-side modes return nested arrays for 2-D/3-D outputs, and may reuse them: copy out. */
