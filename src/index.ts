@@ -1,6 +1,6 @@
 // The public API of onestep.
 export type { DType, Shape, TypedArray, Backend } from './backend/backend';
-export { getBackend, setBackend, withBackend, type BackendName } from './backends';
+export { getBackend, setBackend, withBackend, gpujsBackend, type BackendName } from './backends';
 export { Tensor } from './tensor/tensor';
 export { RawTensor } from './tensor/raw';
 export { tidy, keep } from './tensor/scope';

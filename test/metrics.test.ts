@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { data, Generator, loadSafetensors, metrics } from '../src/index';
+import { data, Generator, loadSafetensors, metrics, withBackend } from '../src/index';
 
 // The Frechet distance and its matrix square root, against closed forms, in float64.
 
@@ -127,18 +127,22 @@ describe('Frechet distance', () => {
 describe('the committed classifier and npm run mnist -- eval', () => {
   const committed = 'examples/checkpoints/mnist-classifier.safetensors';
 
+  // These check the committed weights and the command, not a backend: they run on `cpu` whatever
+  // ONESTEP_BACKEND says (10,000 digits through a CNN take minutes on a software WebGPU adapter).
   it('the committed classifier is right on at least 99% of the 10,000 MNIST test digits', () => {
-    const model = new metrics.MnistClassifier();
-    model.loadStateDict(loadSafetensors(committed).tensors);
-    model.eval();
-    const test = data.loadMnist('test');
-    const out = metrics.classify(model, test.images, test.count);
-    expect(metrics.accuracy(out.probabilities, test.labels!)).toBeGreaterThanOrEqual(0.99);
+    withBackend('cpu', () => {
+      const model = new metrics.MnistClassifier();
+      model.loadStateDict(loadSafetensors(committed).tensors);
+      model.eval();
+      const test = data.loadMnist('test');
+      const out = metrics.classify(model, test.images, test.count);
+      expect(metrics.accuracy(out.probabilities, test.labels!)).toBeGreaterThanOrEqual(0.99);
+    });
   });
 
   it('eval is deterministic for a seed, reports every metric, and real digits score far below samples', () => {
     const run = () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/mnist.ts', 'eval', '--n', '500', '--seed', '3', '--json'], {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/mnist.ts', 'eval', '--n', '500', '--seed', '3', '--json', '--backend', 'cpu'], {
         encoding: 'utf8', timeout: 300_000,
       });
       expect(r.status, r.stderr).toBe(0);
