@@ -1,11 +1,14 @@
-// npm run mnist -- [train|sample|classifier|eval] [flags]: consistency training on MNIST (or Fashion-MNIST, or a
+// npm run mnist -- [train|sample|classifier|eval|edit] [flags]: consistency training on MNIST (or Fashion-MNIST, or a
 // folder of PNGs) and sampling from a checkpoint. `npm run mnist -- --help` lists every flag.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { cm, data, Generator, getBackend, loadSafetensors, metrics, saveImageGrid, saveSafetensors, setBackend, type BackendName } from '../src/index';
+import {
+  cm, concat, data, Generator, getBackend, loadSafetensors, metrics, randn, saveImageGrid, saveSafetensors, setBackend, tensor,
+  type BackendName, type Tensor,
+} from '../src/index';
 
 const HELP = `onestep MNIST example: consistency training from data alone, and one-step sampling.
 
@@ -14,6 +17,7 @@ const HELP = `onestep MNIST example: consistency training from data alone, and o
   npm run mnist -- classifier [flags] train the MNIST classifier that eval measures with
   npm run mnist -- eval --ckpt FILE [flags]   sample quality: Frechet distance in the
                                       classifier's features, confidence, class spread
+  npm run mnist -- edit --task T [flags]      zero-shot editing with a consistency model
 
 train flags
   --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
@@ -70,6 +74,16 @@ eval flags
   --real                   measure N real training digits instead of samples (the sanity
                            check: FD near 0)
   --json                   print the metrics as one JSON line
+
+edit flags
+  --task NAME              inpaint (the lower half), superres (from 4x4 block means),
+                           denoise (Gaussian noise of std 0.5), interpolate (slerp between
+                           two latents, 8 points), colorize (RGB models: from the luminance)
+  --ckpt FILE              the consistency model [the committed checkpoint]
+  --n N                    how many images (pairs for interpolate)                  [8]
+  --sigmas A,B,...         the editing loop's noise levels        [80,40,20,10,5,2.5,1.25,0.6]
+  --seed N                 which test digits, and the sampler's noise               [0]
+  --out DIR                writes DIR/edit-TASK.png: originals, inputs, results     [runs/mnist]
 `;
 
 const STEP_LEVELS: Record<number, number[]> = { 1: [80], 2: [80, 0.8], 5: [80, 40, 20, 10, 5] };
@@ -122,6 +136,7 @@ function parse() {
         epochs: { type: 'string', default: '3' },
         classifier: { type: 'string' },
         real: { type: 'boolean', default: false },
+        task: { type: 'string' },
         json: { type: 'boolean', default: false },
         sigmas: { type: 'string' },
         raw: { type: 'string' },
@@ -367,6 +382,54 @@ function evalCommand(values: ReturnType<typeof parse>['values']): void {
   console.log(`  time                            ${seconds.toFixed(1)} s`);
 }
 
+const EDIT_TASKS = ['inpaint', 'superres', 'denoise', 'interpolate', 'colorize'] as const;
+
+function editCommand(values: ReturnType<typeof parse>['values']): void {
+  const task = values.task as (typeof EDIT_TASKS)[number];
+  if (!EDIT_TASKS.includes(task)) fail(`--task must be one of ${EDIT_TASKS.join(', ')}, got '${values.task ?? ''}'.`);
+  values.ckpt ??= existsSync(COMMITTED_CHECKPOINT) ? COMMITTED_CHECKPOINT : undefined;
+  if (!values.ckpt || !existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt ?? ''}: no such file.`);
+  const n = int('n', values.n ?? '8', 1), seed = int('seed', values.seed, 0);
+  const sigmas = values.sigmas
+    ? values.sigmas.split(',').map((v) => num('sigmas', v, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`))
+    : cm.EDIT_SIGMAS;
+  const loaded = cm.loadConsistencyModel(values.ckpt);
+  const [channels, size] = loaded.shape;
+  const generator = new Generator(seed);
+  if (task === 'colorize' && channels !== 3) {
+    fail(`colorize needs an RGB model; ${values.ckpt} makes ${channels}-channel images (train one with --dataset DIR --channels 3).`);
+  }
+  // the originals: test digits for a 1x32x32 model, else the model's own samples
+  const originals = channels === 1 && size === 32
+    ? data.gatherImages(data.loadMnist('test'), Array.from(new data.BatchSampler(10000, n, seed).next()))
+    : cm.sample(loaded.f, { count: n, shape: loaded.shape, generator, sigmas: STEP_LEVELS[2] });
+  const started = performance.now();
+  let rows: Tensor[];
+  if (task === 'inpaint') {
+    const mask = tensor(Array.from({ length: size * size }, (_, i) => (Math.floor(i / size) < size / 2 ? 1 : 0)), { shape: [1, 1, size, size] });
+    rows = [originals, originals.mul(mask), cm.inpaint(loaded.f, originals, mask, { generator, sigmas })];
+  } else if (task === 'superres') {
+    const low = cm.blockMeans(originals, 4);
+    rows = [originals, cm.repeatBlocks(low, 4), cm.superResolve(loaded.f, low, 4, { generator, sigmas })];
+  } else if (task === 'denoise') {
+    const noisy = originals.add(randn([...originals.shape], { generator }).mul(0.5));
+    rows = [originals, noisy.clamp(-1, 1), cm.denoise(loaded.f, noisy, 0.5)];
+  } else if (task === 'colorize') {
+    const gray = cm.luminance(originals);
+    rows = [originals, gray.expand([n, 3, size, size]), cm.colorize(loaded.f, gray, { generator, sigmas })];
+  } else {
+    const z1 = randn([n, ...loaded.shape], { generator }), z2 = randn([n, ...loaded.shape], { generator });
+    rows = [cm.interpolateLatents(loaded.f, z1, z2, Array.from({ length: 8 }, (_, i) => i / 7))];
+  }
+  const seconds = (performance.now() - started) / 1e3;
+  const outDir = resolve(values.out!);
+  const file = join(outDir, `edit-${task}.png`);
+  saveImageGrid(file, concat(rows, 0), task === 'interpolate' ? 8 : n);
+  console.log(task === 'interpolate'
+    ? `${n} interpolations of 8 points in ${seconds.toFixed(1)} s: ${file} (one row per pair of latents)`
+    : `${task} of ${n} images in ${seconds.toFixed(1)} s: ${file} (rows: originals, the model's input, results)`);
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parse();
   if (values.help) {
@@ -384,7 +447,8 @@ async function main(): Promise<void> {
   else if (command === 'sample') sampleCommand(values);
   else if (command === 'classifier') await classifierCommand(values);
   else if (command === 'eval') evalCommand(values);
-  else fail(`unknown command '${command}'; use train, sample, classifier or eval.`);
+  else if (command === 'edit') editCommand(values);
+  else fail(`unknown command '${command}'; use train, sample, classifier, eval or edit.`);
 }
 
 await main();
