@@ -7,3 +7,5 @@ export { Trainer, DEFAULT_C_NOISE_SCALE, type TrainConfig } from './trainer';
 export { loadConsistencyModel, type LoadedConsistencyModel } from './load';
 export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';
 export { EDIT_SIGMAS, inpaint, superResolve, colorize, denoise, interpolateLatents, blockMeans, repeatBlocks, luminance, slerp, LUMA, type EditOptions } from './edit';
+export { edmScalings, edmLossWeight, edmDenoiser, edmLoss, heunStep, edmSample, EDM_P_MEAN, EDM_P_STD, type Denoiser, type EdmSampleOptions } from './edm';
+export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepContext } from './distill';

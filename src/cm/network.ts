@@ -1,3 +1,4 @@
+import type { Tensor } from '../tensor/tensor';
 import type { InitOptions } from '../nn/layers';
 import { SimpleUNet } from '../nn/simple-unet';
 import { UNet, type UNetConfig } from '../nn/unet';
@@ -21,6 +22,11 @@ export function buildNetwork(spec: NetworkSpec, init: InitOptions = {}): Network
   if (spec.model === 'SimpleUNet') return new SimpleUNet({ channels: spec.channels, width: spec.width }, init);
   if (spec.model === 'UNet') return new UNet({ ...spec.unet, channels: spec.channels, modelChannels: spec.width }, init);
   throw new Error(`Unknown model '${String(spec.model)}'; expected SimpleUNet or UNet.`);
+}
+
+/** The network body F(x, t) that the official and EDM parametrizations wrap. */
+export function networkBody(net: Network): (x: Tensor, t: Tensor) => Tensor {
+  return net instanceof SimpleUNet ? (x, t) => net.body(x, t) : (x, t) => net.forward(x, t);
 }
 
 /** The network's consistency function: UNet only under the official parametrization. */
