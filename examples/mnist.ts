@@ -18,13 +18,15 @@ const HELP = `onestep MNIST example: consistency training from data alone, and o
   npm run mnist -- eval --ckpt FILE [flags]   sample quality: Frechet distance in the
                                       classifier's features, confidence, class spread
   npm run mnist -- edit --task T [flags]      zero-shot editing with a consistency model
+  npm run mnist -- teacher [train flags]      train an EDM teacher (denoiser) for distillation
+  npm run mnist -- distill --teacher FILE [train flags]   consistency distillation
 
 train flags
   --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
   --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
   --model NAME             simpleunet (the community model) or unet (ADM-style: channel
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,
-                           dropout 0.1; recipe ict only)                            [simpleunet]
+                           dropout 0.1; not with recipe seed)                      [simpleunet]
   --recipe ict|seed        improved CT (official parametrization, pseudo-Huber, lognormal levels,
                            doubling curriculum) or the community recipe            [ict]
   --steps N                optimiser steps                                          [1000]
@@ -84,6 +86,15 @@ edit flags
   --sigmas A,B,...         the editing loop's noise levels        [80,40,20,10,5,2.5,1.25,0.6]
   --seed N                 which test digits, and the sampler's noise               [0]
   --out DIR                writes DIR/edit-TASK.png: originals, inputs, results     [runs/mnist]
+
+teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)
+  and writes DIR/teacher.safetensors and grids of its Heun sampler at 18 and 40 steps. sample
+  and eval read teacher files too: --steps N is then the number of Heun steps [18].
+distill: the train flags, and
+  --teacher FILE           the EDM teacher (required); the student starts from its weights
+  --intervals N            N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]
+  --target-ema X           the target network's fixed EMA rate mu (official: 0 / 0.95)  [0]
+  --distance NAME          l2, l1 or pseudo-huber                                   [pseudo-huber]
 `;
 
 const STEP_LEVELS: Record<number, number[]> = { 1: [80], 2: [80, 0.8], 5: [80, 40, 20, 10, 5] };
@@ -137,6 +148,10 @@ function parse() {
         classifier: { type: 'string' },
         real: { type: 'boolean', default: false },
         task: { type: 'string' },
+        teacher: { type: 'string' },
+        intervals: { type: 'string', default: '18' },
+        'target-ema': { type: 'string', default: '0' },
+        distance: { type: 'string', default: 'pseudo-huber' },
         json: { type: 'boolean', default: false },
         sigmas: { type: 'string' },
         raw: { type: 'string' },
@@ -148,6 +163,12 @@ function parse() {
 }
 
 function writeGrids(trainer: cm.Trainer, outDir: string, tag: string): string[] {
+  if (trainer.config.recipe === 'edm') {
+    const heun = [join(outDir, `samples-${tag}-heun18.png`), join(outDir, `samples-${tag}-heun40.png`)];
+    saveImageGrid(heun[0]!, trainer.sample(64, 0, undefined, 18), 8);
+    saveImageGrid(heun[1]!, trainer.sample(64, 0, undefined, 40), 8);
+    return heun;
+  }
   const paths = [join(outDir, `samples-${tag}-1step.png`), join(outDir, `samples-${tag}-2step.png`)];
   saveImageGrid(paths[0]!, trainer.sample(64, 0), 8);
   saveImageGrid(paths[1]!, trainer.sample(64, 0, STEP_LEVELS[2]), 8);
@@ -164,7 +185,7 @@ function loadDataset(spec: string, channels: number): data.ImageDataset {
   return data.loadImageFolder(resolve(dir), { size: 32, channels: channels as 1 | 3 });
 }
 
-async function train(values: ReturnType<typeof parse>['values']): Promise<void> {
+async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' | 'cd'): Promise<void> {
   const outDir = resolve(values.out!);
   mkdirSync(outDir, { recursive: true });
   let trainer: cm.Trainer;
@@ -176,11 +197,15 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
     console.log(`resuming ${values.resume} at step ${trainer.step} of ${trainer.config.steps}`);
   } else {
     const dataset = loadDataset(values.dataset!, int('channels', values.channels, 1));
-    const recipe = values.recipe;
-    if (recipe !== 'ict' && recipe !== 'seed') fail(`--recipe must be 'ict' or 'seed', got '${recipe}'.`);
+    const recipe = forced ?? values.recipe;
+    if (recipe !== 'ict' && recipe !== 'seed' && recipe !== 'edm' && recipe !== 'cd') fail(`--recipe must be 'ict' or 'seed', got '${recipe}'.`);
+    if (recipe === 'cd' && !values.teacher) fail('distill needs --teacher FILE (train one with `npm run mnist -- teacher`).');
+    if (recipe === 'cd' && !existsSync(values.teacher!)) fail(`--teacher ${values.teacher}: no such file.`);
+    const distance = values.distance as cm.Distance;
+    if (!['l2', 'l1', 'pseudo-huber'].includes(distance)) fail(`--distance must be l2, l1 or pseudo-huber, got '${values.distance}'.`);
     const model = ({ simpleunet: 'SimpleUNet', unet: 'UNet' } as const)[values.model as 'simpleunet' | 'unet'];
     if (!model) fail(`--model must be 'simpleunet' or 'unet', got '${values.model}'.`);
-    if (model === 'UNet' && recipe !== 'ict') fail("--model unet trains with --recipe ict (the official parametrization).");
+    if (model === 'UNet' && recipe === 'seed') fail("--model unet has no community parametrization: use --recipe ict (or teacher / distill).");
     const width = int('width', values.width, 32);
     if (width % 32 !== 0) fail(`--width must be a multiple of 32 (GroupNorm uses 32 groups), got ${width}.`);
     trainer = new cm.Trainer({
@@ -200,6 +225,12 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
       warmupSteps: int('warmup', values.warmup, 0),
       lrDecay: ((d) => (d === 'none' || d === 'cosine' ? d : fail(`--lr-decay must be 'none' or 'cosine', got '${d}'.`)))(values['lr-decay']),
       maxGradNorm: num('clip', values.clip, (x) => x >= 0, 'a number >= 0') || undefined,
+      ...(recipe === 'cd'
+        ? {
+          teacher: resolve(values.teacher!), intervals: int('intervals', values.intervals, 2), distance,
+          targetEma: num('target-ema', values['target-ema'], (x) => x >= 0 && x < 1, 'a rate in [0, 1)'),
+        }
+        : {}),
     }, dataset);
   }
   const sampleEvery = int('sample-every', values['sample-every'], 0);
@@ -236,7 +267,7 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
     if (sampleEvery > 0 && trainer.step % sampleEvery === 0 && trainer.step < c.steps) grids.push(...writeGrids(trainer, outDir, `step${trainer.step}`));
   }
   bar.stop();
-  const exported = join(outDir, 'ema.safetensors');
+  const exported = join(outDir, c.recipe === 'edm' ? 'teacher.safetensors' : 'ema.safetensors');
   trainer.save(checkpoint);
   trainer.exportEma(exported);
   const extraExports = (c.extraEmaRates ?? []).map((rate) => {
@@ -249,7 +280,7 @@ async function train(values: ReturnType<typeof parse>['values']): Promise<void> 
   console.log(`\ndone: ${trainer.step - startStep} steps in ${minutes.toFixed(1)} min`);
   console.log(`  checkpoint (resume with --resume): ${checkpoint}`);
   console.log(`  EMA weights for sampling:          ${[exported, ...extraExports].join(', ')}`);
-  console.log(`  samples, 1 and 2 steps:            ${finalGrids.join(', ')}`);
+  console.log(`  samples, ${c.recipe === 'edm' ? '18 and 40 Heun steps' : '1 and 2 steps'}:${c.recipe === 'edm' ? '' : '      '}     ${finalGrids.join(', ')}`);
   if (grids.length) console.log(`  samples during training:           ${grids.length} grids in ${outDir}`);
 }
 
@@ -260,18 +291,17 @@ function sampleCommand(values: ReturnType<typeof parse>['values']): void {
   if (!values.ckpt) fail('sample needs --ckpt FILE (a checkpoint.safetensors or ema.safetensors written by train).');
   if (!existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt}: no such file.`);
   const count = int('n', values.n ?? '64', 1);
-  const sigmas = samplerLevels(values);
   const seed = int('seed', values.seed, 0);
-  const loaded = cm.loadConsistencyModel(values.ckpt);
+  const source = loadImageSource(values.ckpt, values);
   const started = performance.now();
-  const images = cm.sample(loaded.f, { count, shape: loaded.shape, generator: new Generator(seed), sigmas });
+  const images = source.draw(count, new Generator(seed));
   const seconds = (performance.now() - started) / 1e3;
   const outDir = resolve(values.out!);
-  const grid = join(outDir, `samples-${sigmas.length}step-seed${seed}.png`);
+  const grid = join(outDir, `samples-${source.steps}step-seed${seed}.png`);
   saveImageGrid(grid, images, Math.ceil(Math.sqrt(count)));
-  console.log(`${count} samples in ${sigmas.length} step(s) (levels ${sigmas.join(', ')}) in ${seconds.toFixed(2)} s: ${grid}`);
+  console.log(`${count} samples in ${source.describe} in ${seconds.toFixed(2)} s: ${grid}`);
   if (values.raw) {
-    saveSafetensors(resolve(values.raw), { samples: images }, { ...loaded.metadata, sigmas: sigmas.join(','), seed: String(seed) });
+    saveSafetensors(resolve(values.raw), { samples: images }, { ...source.metadata, seed: String(seed) });
     console.log(`raw samples [${images.shape.join(', ')}] in [-1, 1]: ${resolve(values.raw)}`);
   }
 }
@@ -284,6 +314,34 @@ function samplerLevels(values: ReturnType<typeof parse>['values']): number[] {
   const steps = int('steps', values.steps ?? '1', 1);
   if (!STEP_LEVELS[steps]) fail(`--steps ${steps} has no default noise levels; use 1, 2 or 5, or give --sigmas.`);
   return STEP_LEVELS[steps]!;
+}
+
+/** What sample and eval draw images from: a consistency model (its noise levels) or an EDM teacher (Heun steps). */
+interface ImageSource {
+  shape: [number, number, number];
+  metadata: Record<string, string>;
+  /** Sampler steps: noise levels of a consistency model, Heun steps of a teacher. */
+  steps: number;
+  describe: string;
+  draw(count: number, generator: Generator): Tensor;
+}
+
+function loadImageSource(path: string, values: ReturnType<typeof parse>['values']): ImageSource {
+  if (cm.isTeacherFile(path)) {
+    const teacher = cm.loadTeacher(path);
+    const steps = int('steps', values.steps ?? '18', 2);
+    return {
+      shape: teacher.shape, metadata: teacher.metadata, steps, describe: `${steps} Heun steps of the EDM teacher`,
+      draw: (count, generator) => cm.edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps }),
+    };
+  }
+  const loaded = cm.loadConsistencyModel(path);
+  const sigmas = samplerLevels(values);
+  return {
+    shape: loaded.shape, metadata: { ...loaded.metadata, sigmas: sigmas.join(',') }, steps: sigmas.length,
+    describe: `${sigmas.length} step(s) (levels ${sigmas.join(', ')})`,
+    draw: (count, generator) => cm.sample(loaded.f, { count, shape: loaded.shape, generator, sigmas }),
+  };
 }
 
 const COMMITTED_CLASSIFIER = fileURLToPath(new URL('./checkpoints/mnist-classifier.safetensors', import.meta.url));
@@ -347,15 +405,14 @@ function evalCommand(values: ReturnType<typeof parse>['values']): void {
   if (!values.real) {
     values.ckpt ??= existsSync(COMMITTED_CHECKPOINT) ? COMMITTED_CHECKPOINT : undefined;
     if (!values.ckpt || !existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt ?? ''}: no such file.`);
-    const loaded = cm.loadConsistencyModel(values.ckpt);
-    if (loaded.shape.join('x') !== '1x32x32') fail(`eval measures 1x32x32 digits; ${values.ckpt} makes ${loaded.shape.join('x')} images.`);
-    const sigmas = samplerLevels(values);
-    steps = sigmas.length;
+    const source = loadImageSource(values.ckpt, values);
+    if (source.shape.join('x') !== '1x32x32') fail(`eval measures 1x32x32 digits; ${values.ckpt} makes ${source.shape.join('x')} images.`);
+    steps = source.steps;
     const generator = new Generator(seed);
     const images = new Float32Array(n * 1024);
     for (let start = 0; start < n; start += 250) {
       const count = Math.min(250, n - start);
-      const batch = cm.sample(loaded.f, { count, shape: loaded.shape, generator, sigmas });
+      const batch = source.draw(count, generator);
       images.set(batch.toArray(), start * 1024);
       batch.dispose();
       if (!values.json && process.stdout.isTTY) process.stdout.write(`\rsampled ${start + count}/${n}`);
@@ -448,7 +505,9 @@ async function main(): Promise<void> {
   else if (command === 'classifier') await classifierCommand(values);
   else if (command === 'eval') evalCommand(values);
   else if (command === 'edit') editCommand(values);
-  else fail(`unknown command '${command}'; use train, sample, classifier, eval or edit.`);
+  else if (command === 'teacher') await train(values, 'edm');
+  else if (command === 'distill') await train(values, 'cd');
+  else fail(`unknown command '${command}'; use train, sample, classifier, eval, edit, teacher or distill.`);
 }
 
 await main();

@@ -30,7 +30,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['eval', '--classifier', 'none.safetensors'], /--classifier .*none\.safetensors: no such file \(train one with `npm run mnist -- classifier`\)/],
       [['eval', '--n', '1'], /--n must be an integer >= 2, got '1'/],
       [['classifier', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
-      [['frobnicate'], /unknown command 'frobnicate'; use train, sample, classifier, eval or edit/],
+      [['frobnicate'], /unknown command 'frobnicate'; use train, sample, classifier, eval, edit, teacher or distill/],
     ];
     for (const [args, message] of cases) {
       const r = run(...args);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Trainer, type TrainConfig } from '../src/cm/trainer';
 import type { ImageDataset } from '../src/data/dataset';
-import { loadConsistencyModel } from '../src/cm/load';
+import { loadConsistencyModel, loadTeacher } from '../src/cm/load';
 import { sample } from '../src/cm/sample';
 import { Generator, loadSafetensors, saveSafetensors, SimpleUNet, tensor } from '../src/index';
 
@@ -20,6 +20,22 @@ const configs: [string, TrainConfig][] = [
   ['seed, SimpleUNet', { recipe: 'seed', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
   ['ict, UNet with dropout', { recipe: 'ict', model: 'UNet', unet, width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
 ];
+
+// An EDM teacher of one step, for the distillation runs below.
+const teacherFile = (() => {
+  const t = new Trainer({ recipe: 'edm', width: 32, batch: 4, steps: 2, lr: 1e-3, seed: 5, emaRate: 0.9, cNoiseScale: 250 }, tinyDataset());
+  t.trainStep();
+  const file = join(mkdtempSync(join(tmpdir(), 'onestep-teacher-')), 'teacher.safetensors');
+  t.exportEma(file);
+  return file;
+})();
+configs.push(
+  ['edm teacher', { recipe: 'edm', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
+  ['cd from that teacher', {
+    recipe: 'cd', teacher: teacherFile, intervals: 6, targetEma: 0.5, distance: 'l2', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11,
+    emaRate: 0.9, cNoiseScale: 250,
+  }],
+);
 
 for (const [label, config] of configs) {
   describe(`Trainer (${label})`, () => {
@@ -75,7 +91,7 @@ describe('Trainer checkpoints', () => {
     expect(loaded.metadata).toMatchObject({ model: 'UNet', width: '32', parametrization: 'official' });
     const ours = Array.from(t.sample(2, 5).toArray());
     expect(Array.from(sample(loaded.f, { count: 2, shape: loaded.shape, generator: new Generator(5) }).toArray())).toEqual(ours);
-    expect(() => new Trainer({ recipe: 'seed', model: 'UNet', width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset())).toThrow(/UNet trains with recipe 'ict'/);
+    expect(() => new Trainer({ recipe: 'seed', model: 'UNet', width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset())).toThrow(/the UNet has no community parametrization; use recipe 'ict', 'edm' or 'cd'/);
   });
 });
 
@@ -130,5 +146,26 @@ describe('learning-rate decay', () => {
     t.save(join(dir, 'c.safetensors'));
     expect(Trainer.resume(join(dir, 'c.safetensors'), tinyDataset()).learningRate()).toBeCloseTo(5e-4, 12);
     expect(() => new Trainer({ ...t.config, lrDecay: 'step' as never }, tinyDataset())).toThrow(/lrDecay must be 'none' or 'cosine'/);
+  });
+});
+
+describe('Trainer: teacher and distillation', () => {
+  it('the student starts from the teacher; teacher and consistency files are not confused', () => {
+    const teacher = loadTeacher(teacherFile);
+    const cd = new Trainer({
+      recipe: 'cd', teacher: teacherFile, width: 32, batch: 4, steps: 2, lr: 1e-3, seed: 1, emaRate: 0.9, cNoiseScale: 250,
+    }, tinyDataset());
+    const a = teacher.model.stateDict(), b = cd.model.stateDict();
+    for (const name of Object.keys(a)) expect(Array.from(b[name]!.toArray())).toEqual(Array.from(a[name]!.toArray()));
+    expect(() => loadConsistencyModel(teacherFile)).toThrow(/is an EDM teacher \(a denoiser\), not a consistency model/);
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-cd-'));
+    cd.trainStep();
+    cd.exportEma(join(dir, 'ema.safetensors'));
+    expect(() => loadTeacher(join(dir, 'ema.safetensors'))).toThrow(/is not an EDM teacher \(its parametrization is 'official'\)/);
+    expect(loadConsistencyModel(join(dir, 'ema.safetensors')).metadata.teacher).toBe(teacherFile);
+    expect(() => new Trainer({ recipe: 'cd', teacher: teacherFile, width: 64, batch: 4, steps: 2, lr: 1e-3, seed: 1, emaRate: 0.9, cNoiseScale: 250 }, tinyDataset()))
+      .toThrow(/the student must match it/);
+    expect(() => new Trainer({ recipe: 'cd', width: 32, batch: 4, steps: 2, lr: 1e-3, seed: 1, emaRate: 0.9, cNoiseScale: 250 }, tinyDataset()))
+      .toThrow(/recipe cd needs a teacher file/);
   });
 });

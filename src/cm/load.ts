@@ -1,6 +1,7 @@
 import { loadSafetensors } from '../io/safetensors';
 import type { Tensor } from '../tensor/tensor';
-import { buildNetwork, networkConsistency, type ModelKind, type Network } from './network';
+import { type Denoiser, edmDenoiser } from './edm';
+import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Network, type NetworkSpec } from './network';
 import type { ConsistencyFunction, Parametrization } from './parametrization';
 import { DEFAULT_C_NOISE_SCALE } from './trainer';
 
@@ -19,6 +20,9 @@ export interface LoadedConsistencyModel {
  */
 export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   const { tensors, metadata } = loadSafetensors(path);
+  if (metadata.parametrization === 'edm') {
+    throw new Error(`load: ${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
+  }
   const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
   const weights: Record<string, Tensor> = hasEma
     ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
@@ -40,3 +44,38 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   const f = networkConsistency(model, parametrization, Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE));
   return { model, f, shape: [channels, size, size], metadata };
 }
+
+export interface LoadedTeacher {
+  model: Network;
+  denoiser: Denoiser;
+  spec: NetworkSpec;
+  shape: [number, number, number];
+  metadata: Record<string, string>;
+}
+
+/** An EDM teacher written by an `edm` run: its exported EMA weights, or a checkpoint's (`ema.*`). */
+export function loadTeacher(path: string): LoadedTeacher {
+  const { tensors, metadata } = loadSafetensors(path);
+  if (metadata.parametrization !== 'edm') {
+    throw new Error(`load: ${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
+  }
+  const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
+  const weights = hasEma
+    ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
+    : tensors;
+  const spec: NetworkSpec = {
+    model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: Number(metadata.channels), width: Number(metadata.width),
+    unet: metadata.unet ? JSON.parse(metadata.unet) : undefined,
+  };
+  const model = buildNetwork(spec);
+  model.loadStateDict(weights);
+  model.eval();
+  const size = Number(metadata.height ?? 32);
+  return {
+    model, spec, metadata, shape: [spec.channels, size, size],
+    denoiser: edmDenoiser(networkBody(model), Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE)),
+  };
+}
+
+/** Whether a safetensors file holds an EDM teacher rather than a consistency model. */
+export const isTeacherFile = (path: string): boolean => loadSafetensors(path).metadata.parametrization === 'edm';

@@ -8,13 +8,23 @@ import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { buildNetwork, networkConsistency, specMetadata, type ModelKind, type Network, type NetworkSpec } from './network';
+import { buildNetwork, networkBody, networkConsistency, specMetadata, type ModelKind, type Network, type NetworkSpec } from './network';
 import type { ConsistencyFunction, Parametrization } from './parametrization';
 import { sample } from './sample';
 import { ctStep, type Recipe, type StepResult } from './train';
+import { backward } from '../autograd/backward';
+import { cdStep, type Distance } from './distill';
+import { type Denoiser, edmDenoiser, edmLoss, edmSample } from './edm';
+import { loadTeacher } from './load';
+
+/**
+ * ict / seed: consistency training (train.ts); edm: the EDM teacher (a denoiser, edm.ts); cd:
+ * consistency distillation from a teacher file (distill.ts), the student initialised from it.
+ */
+export type TrainRecipe = Recipe | 'edm' | 'cd';
 
 export interface TrainConfig {
-  recipe: Recipe;
+  recipe: TrainRecipe;
   /** SimpleUNet (default) or the ADM-style UNet (recipe ict only). */
   model?: ModelKind;
   /** SimpleUNet's D or the UNet's modelChannels. */
@@ -40,6 +50,14 @@ export interface TrainConfig {
   maxGradNorm?: number;
   /** 'cosine': lr * (1 + cos(pi step / steps)) / 2 after warm-up; 'none' (default): constant. */
   lrDecay?: 'none' | 'cosine';
+  /** cd: the teacher's weights (an `edm` run's exported EMA file). */
+  teacher?: string;
+  /** cd: N, the levels of the Karras grid (official: 18 for CIFAR-10, 40 for ImageNet-64). */
+  intervals?: number;
+  /** cd: the target network's fixed EMA rate mu (official: 0 for CIFAR-10, 0.95 for ImageNet-64). */
+  targetEma?: number;
+  /** cd: the distance d (default pseudo-huber). */
+  distance?: Distance;
 }
 
 export const DEFAULT_C_NOISE_SCALE = 250;
@@ -70,7 +88,13 @@ export class Trainer {
       throw new Error(`Trainer: lrDecay must be 'none' or 'cosine', got '${config.lrDecay}'.`);
     }
     if (!(config.emaRate >= 0 && config.emaRate < 1)) throw new Error(`Trainer: EMA rate must be in [0, 1), got ${config.emaRate}.`);
-    if (config.model === 'UNet' && config.recipe !== 'ict') throw new Error("Trainer: the UNet trains with recipe 'ict' (the official parametrization).");
+    if (config.model === 'UNet' && config.recipe === 'seed') throw new Error("Trainer: the UNet has no community parametrization; use recipe 'ict', 'edm' or 'cd'.");
+    if (!['ict', 'seed', 'edm', 'cd'].includes(config.recipe)) throw new Error(`Trainer: recipe must be ict, seed, edm or cd, got '${config.recipe}'.`);
+    if (config.recipe === 'cd') {
+      if (!config.teacher) throw new Error('Trainer: recipe cd needs a teacher file (train one with recipe edm).');
+      if (!(Number.isInteger(config.intervals ?? 18) && (config.intervals ?? 18) >= 2)) throw new Error(`Trainer: intervals must be an integer >= 2, got ${config.intervals}.`);
+      if (!((config.targetEma ?? 0) >= 0 && (config.targetEma ?? 0) < 1)) throw new Error(`Trainer: the target EMA rate must be in [0, 1), got ${config.targetEma}.`);
+    }
     const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
     this.model = make();
     this.ema = make().eval();
@@ -83,18 +107,48 @@ export class Trainer {
     });
     this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
     this.generator = new Generator(config.seed + 1);
+    if (config.recipe === 'cd') {
+      const teacher = loadTeacher(config.teacher!);
+      const spec = this.spec;
+      if (teacher.spec.model !== spec.model || teacher.spec.width !== spec.width || teacher.spec.channels !== spec.channels) {
+        throw new Error(
+          `Trainer: the teacher ${config.teacher} is a ${teacher.spec.model} of width ${teacher.spec.width} on ${teacher.spec.channels} channel(s); ` +
+            `the student must match it (--model, --width, --dataset).`,
+        );
+      }
+      this.teacher = teacher.denoiser;
+      // the student starts from the teacher's weights, as the official code does
+      const weights = teacher.model.stateDict();
+      for (const net of [this.model, this.ema, this.target, ...this.extraEmas]) net.loadStateDict(weights);
+    }
   }
+
+  /** cd: the teacher's denoiser (frozen). */
+  readonly teacher: Denoiser | null = null;
 
   get spec(): NetworkSpec {
     return { model: this.config.model ?? 'SimpleUNet', channels: this.dataset.channels, width: this.config.width, unet: this.config.unet };
   }
 
-  get parametrization(): Parametrization {
-    return this.config.recipe === 'ict' ? 'official' : 'community';
+  get parametrization(): Parametrization | 'edm' {
+    const r = this.config.recipe;
+    return r === 'seed' ? 'community' : r === 'edm' ? 'edm' : 'official';
+  }
+
+  /** The EDM denoiser of a network (recipe edm). */
+  denoiser(model: Network): Denoiser {
+    return edmDenoiser(networkBody(model), this.config.cNoiseScale);
   }
 
   consistency(model: Network): ConsistencyFunction {
-    return networkConsistency(model, this.parametrization, this.config.cNoiseScale);
+    const p = this.parametrization;
+    if (p === 'edm') throw new Error('Trainer: an edm run trains a denoiser, not a consistency function; use denoiser().');
+    return networkConsistency(model, p, this.config.cNoiseScale);
+  }
+
+  /** Whether the run keeps a target network (seed and cd). */
+  get usesTarget(): boolean {
+    return this.config.recipe === 'seed' || this.config.recipe === 'cd';
   }
 
   get epochs(): number {
@@ -114,17 +168,7 @@ export class Trainer {
   private runStep(): StepResult {
     this.optimizer.lr = this.learningRate();
     const x = gatherImages(this.dataset, this.sampler.next());
-    const result = ctStep(
-      {
-        recipe: this.config.recipe, student: this.consistency(this.model), target: this.consistency(this.target),
-        targetModel: this.target, model: this.model, optimizer: this.optimizer, generator: this.generator,
-        totalSteps: this.config.steps, epoch: this.sampler.state.epoch, epochs: this.epochs,
-        maxIntervals: this.config.maxIntervals,
-        setDropoutSeed: this.model instanceof UNet ? (seed) => (this.model as UNet).setDropoutSeed(seed) : undefined,
-      },
-      x,
-      this.step,
-    );
+    const result = this.config.recipe === 'edm' ? this.teacherStep(x) : this.config.recipe === 'cd' ? this.distillStep(x) : this.consistencyStep(x);
     noGrad(() => {
       emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate);
       this.extraEmas.forEach((e, i) => emaUpdate(e.parameters(), this.model.parameters(), this.config.extraEmaRates![i]!));
@@ -133,10 +177,45 @@ export class Trainer {
     return result;
   }
 
-  /** Samples from the EMA copy: one step by default, or through the given noise levels. */
-  sample(count: number, seed: number, sigmas?: number[]): Tensor {
+  private teacherStep(x: Tensor): StepResult {
+    const { loss } = edmLoss(this.denoiser(this.model), x, this.generator);
+    this.optimizer.zeroGrad();
+    backward(loss);
+    this.optimizer.step();
+    return { loss: loss.item(), n: 0 };
+  }
+
+  private distillStep(x: Tensor): StepResult {
+    return cdStep({
+      teacher: this.teacher!, student: this.consistency(this.model), target: this.consistency(this.target), generator: this.generator,
+      intervals: this.config.intervals ?? 18, distance: this.config.distance ?? 'pseudo-huber',
+      model: this.model, targetModel: this.target, optimizer: this.optimizer, mu: this.config.targetEma ?? 0,
+    }, x);
+  }
+
+  private consistencyStep(x: Tensor): StepResult {
+    return ctStep(
+      {
+        recipe: this.config.recipe as Recipe, student: this.consistency(this.model), target: this.consistency(this.target),
+        targetModel: this.target, model: this.model, optimizer: this.optimizer, generator: this.generator,
+        totalSteps: this.config.steps, epoch: this.sampler.state.epoch, epochs: this.epochs,
+        maxIntervals: this.config.maxIntervals,
+        setDropoutSeed: this.model instanceof UNet ? (seed) => (this.model as UNet).setDropoutSeed(seed) : undefined,
+      },
+      x,
+      this.step,
+    );
+  }
+
+  /**
+   * Samples from the EMA copy: one step by default, or through the given noise levels; an edm run
+   * samples its denoiser with EDM's Heun sampler in `heunSteps` steps instead.
+   */
+  sample(count: number, seed: number, sigmas?: number[], heunSteps = 18): Tensor {
     const { channels, height, width } = this.dataset;
-    return sample(this.consistency(this.ema), { count, shape: [channels, height, width], generator: new Generator(seed), sigmas });
+    const shape: [number, number, number] = [channels, height, width];
+    if (this.config.recipe === 'edm') return edmSample(this.denoiser(this.ema), { count, shape, generator: new Generator(seed), steps: heunSteps });
+    return sample(this.consistency(this.ema), { count, shape, generator: new Generator(seed), sigmas });
   }
 
   metadata(): Record<string, string> {
@@ -146,6 +225,9 @@ export class Trainer {
       parametrization: this.parametrization,
       c_noise_scale: String(this.config.cNoiseScale),
       dataset: this.dataset.name,
+      ...(this.config.recipe === 'cd'
+        ? { teacher: this.config.teacher!, intervals: String(this.config.intervals ?? 18), distance: this.config.distance ?? 'pseudo-huber' }
+        : {}),
     };
   }
 
@@ -163,7 +245,7 @@ export class Trainer {
     this.extraEmas.forEach((e, i) => {
       for (const [name, p] of e.namedParameters()) tensors[`ema@${this.config.extraEmaRates![i]}.${name}`] = p;
     });
-    if (this.config.recipe === 'seed') for (const [name, p] of this.target.namedParameters()) tensors[`target.${name}`] = p;
+    if (this.usesTarget) for (const [name, p] of this.target.namedParameters()) tensors[`target.${name}`] = p;
     saveSafetensors(path, tensors, {
       ...this.metadata(),
       format: FORMAT,
@@ -196,7 +278,7 @@ export class Trainer {
     trainer.model.loadStateDict(own);
     trainer.ema.loadStateDict(pick('ema.'));
     trainer.extraEmas.forEach((e, i) => e.loadStateDict(pick(`ema@${config.extraEmaRates![i]}.`)));
-    if (config.recipe === 'seed') trainer.target.loadStateDict(pick('target.'));
+    if (trainer.usesTarget) trainer.target.loadStateDict(pick('target.'));
     const names = trainer.model.namedParameters().map(([n]) => n);
     trainer.optimizer.restore(
       Number(metadata.optimizer_step),
