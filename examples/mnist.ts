@@ -93,7 +93,9 @@ teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's
 distill: the train flags, and
   --teacher FILE           the EDM teacher (required); the student starts from its weights
   --intervals N            N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]
-  --target-ema X           the target network's fixed EMA rate mu (official: 0 / 0.95)  [0]
+  --target-ema X           the target network's fixed EMA rate mu (official: 0 / 0.95)  [0.95]
+  --lr X                   as for train, but                                        [0.0001]
+                           (lr 6e-4 with mu 0 diverged here within 300 steps)
   --distance NAME          l2, l1 or pseudo-huber                                   [pseudo-huber]
 `;
 
@@ -102,6 +104,15 @@ const STEP_LEVELS: Record<number, number[]> = { 1: [80], 2: [80, 0.8], 5: [80, 4
 function fail(message: string): never {
   console.error(`error: ${message}\nRun \`npm run mnist -- --help\` for the flags.`);
   process.exit(2);
+}
+
+/** Runs fn; an error it throws (a bad file, a mismatched teacher) becomes a clean exit with its message. */
+function orFail<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
 
 function int(name: string, value: string | undefined, min: number): number {
@@ -150,7 +161,7 @@ function parse() {
         task: { type: 'string' },
         teacher: { type: 'string' },
         intervals: { type: 'string', default: '18' },
-        'target-ema': { type: 'string', default: '0' },
+        'target-ema': { type: 'string', default: '0.95' },
         distance: { type: 'string', default: 'pseudo-huber' },
         json: { type: 'boolean', default: false },
         sigmas: { type: 'string' },
@@ -193,7 +204,7 @@ async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' 
     if (!existsSync(values.resume)) fail(`--resume ${values.resume}: no such file.`);
     const saved = loadSafetensors(values.resume).metadata;
     const dataset = loadDataset(saved.dataset ?? 'mnist', Number(saved.channels ?? 1));
-    trainer = cm.Trainer.resume(values.resume, dataset, values.steps ? { steps: int('steps', values.steps, 1) } : {});
+    trainer = orFail(() => cm.Trainer.resume(values.resume!, dataset, values.steps ? { steps: int('steps', values.steps, 1) } : {}));
     console.log(`resuming ${values.resume} at step ${trainer.step} of ${trainer.config.steps}`);
   } else {
     const dataset = loadDataset(values.dataset!, int('channels', values.channels, 1));
@@ -208,13 +219,13 @@ async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' 
     if (model === 'UNet' && recipe === 'seed') fail("--model unet has no community parametrization: use --recipe ict (or teacher / distill).");
     const width = int('width', values.width, 32);
     if (width % 32 !== 0) fail(`--width must be a multiple of 32 (GroupNorm uses 32 groups), got ${width}.`);
-    trainer = new cm.Trainer({
+    trainer = orFail(() => new cm.Trainer({
       recipe,
       model,
       width,
       batch: int('batch', values.batch ?? '32', 1),
       steps: int('steps', values.steps ?? '1000', 1),
-      lr: num('lr', values.lr ?? '0.0006', (x) => x > 0, 'a positive number'),
+      lr: num('lr', values.lr ?? (recipe === 'cd' ? '0.0001' : '0.0006'), (x) => x > 0, 'a positive number'),
       seed: int('seed', values.seed, 0),
       ...(() => {
         const rates = values.ema!.split(',').map((r) => num('ema', r, (x) => x >= 0 && x < 1, 'rates in [0, 1)'));
@@ -231,7 +242,7 @@ async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' 
           targetEma: num('target-ema', values['target-ema'], (x) => x >= 0 && x < 1, 'a rate in [0, 1)'),
         }
         : {}),
-    }, dataset);
+    }, dataset));
   }
   const sampleEvery = int('sample-every', values['sample-every'], 0);
   const checkpointEvery = int('checkpoint-every', values['checkpoint-every'], 1);

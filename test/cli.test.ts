@@ -15,7 +15,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(r.status).toBe(0);
     for (const flag of ['--dataset', '--model', '--recipe', '--steps', '--batch', '--width', '--lr', '--ema', '--seed', '--out', '--resume',
       '--sample-every', '--checkpoint-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw',
-      '--epochs', '--classifier', '--real', '--json']) expect(r.stdout).toContain(flag);
+      '--epochs', '--classifier', '--real', '--json', '--task', '--teacher', '--intervals', '--target-ema', '--distance']) expect(r.stdout).toContain(flag);
   });
   it('names the flag and the fix for bad values', () => {
     const cases: [string[], RegExp][] = [
@@ -31,6 +31,12 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['eval', '--n', '1'], /--n must be an integer >= 2, got '1'/],
       [['classifier', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
       [['frobnicate'], /unknown command 'frobnicate'; use train, sample, classifier, eval, edit, teacher or distill/],
+      [['distill'], /distill needs --teacher FILE \(train one with `npm run mnist -- teacher`\)/],
+      [['distill', '--teacher', 'nope.safetensors'], /--teacher nope\.safetensors: no such file/],
+      [['distill', '--teacher', 'examples/checkpoints/mnist-simpleunet-d32.safetensors', '--distance', 'l3'], /--distance must be l2, l1 or pseudo-huber, got 'l3'/],
+      [['distill', '--teacher', 'examples/checkpoints/mnist-simpleunet-d32.safetensors'], /is not an EDM teacher \(its parametrization is 'official'\)/],
+      [['edit', '--task', 'sharpen'], /--task must be one of inpaint, superres, denoise, interpolate, colorize, got 'sharpen'/],
+      [['edit', '--task', 'colorize'], /colorize needs an RGB model/],
     ];
     for (const [args, message] of cases) {
       const r = run(...args);

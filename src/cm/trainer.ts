@@ -54,7 +54,7 @@ export interface TrainConfig {
   teacher?: string;
   /** cd: N, the levels of the Karras grid (official: 18 for CIFAR-10, 40 for ImageNet-64). */
   intervals?: number;
-  /** cd: the target network's fixed EMA rate mu (official: 0 for CIFAR-10, 0.95 for ImageNet-64). */
+  /** cd: the target network's fixed EMA rate mu (default 0.95; official: 0 for CIFAR-10, 0.95 for ImageNet-64). */
   targetEma?: number;
   /** cd: the distance d (default pseudo-huber). */
   distance?: Distance;
@@ -93,7 +93,7 @@ export class Trainer {
     if (config.recipe === 'cd') {
       if (!config.teacher) throw new Error('Trainer: recipe cd needs a teacher file (train one with recipe edm).');
       if (!(Number.isInteger(config.intervals ?? 18) && (config.intervals ?? 18) >= 2)) throw new Error(`Trainer: intervals must be an integer >= 2, got ${config.intervals}.`);
-      if (!((config.targetEma ?? 0) >= 0 && (config.targetEma ?? 0) < 1)) throw new Error(`Trainer: the target EMA rate must be in [0, 1), got ${config.targetEma}.`);
+      if (!((config.targetEma ?? 0.95) >= 0 && (config.targetEma ?? 0.95) < 1)) throw new Error(`Trainer: the target EMA rate must be in [0, 1), got ${config.targetEma}.`);
     }
     const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
     this.model = make();
@@ -189,7 +189,7 @@ export class Trainer {
     return cdStep({
       teacher: this.teacher!, student: this.consistency(this.model), target: this.consistency(this.target), generator: this.generator,
       intervals: this.config.intervals ?? 18, distance: this.config.distance ?? 'pseudo-huber',
-      model: this.model, targetModel: this.target, optimizer: this.optimizer, mu: this.config.targetEma ?? 0,
+      model: this.model, targetModel: this.target, optimizer: this.optimizer, mu: this.config.targetEma ?? 0.95,
     }, x);
   }
 
