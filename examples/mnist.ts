@@ -85,6 +85,8 @@ edit flags
   --n N                    how many images (pairs for interpolate)                  [8]
   --sigmas A,B,...         the editing loop's noise levels        [80,40,20,10,5,2.5,1.25,0.6]
   --seed N                 which test digits, and the sampler's noise               [0]
+  --dataset DIR            take the originals from a folder of PNGs (RGB models: else
+                           the model's own samples)                      [MNIST test digits]
   --out DIR                writes DIR/edit-TASK.png: originals, inputs, results     [runs/mnist]
 
 teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)
@@ -467,10 +469,14 @@ function editCommand(values: ReturnType<typeof parse>['values']): void {
   if (task === 'colorize' && channels !== 3) {
     fail(`colorize needs an RGB model; ${values.ckpt} makes ${channels}-channel images (train one with --dataset DIR --channels 3).`);
   }
-  // the originals: test digits for a 1x32x32 model, else the model's own samples
-  const originals = channels === 1 && size === 32
-    ? data.gatherImages(data.loadMnist('test'), Array.from(new data.BatchSampler(10000, n, seed).next()))
-    : cm.sample(loaded.f, { count: n, shape: loaded.shape, generator, sigmas: STEP_LEVELS[2] });
+  // the originals: images of --dataset DIR if given, test digits for a 1x32x32 model, else the model's own samples
+  const folder = values.dataset && values.dataset !== 'mnist' ? loadDataset(values.dataset, channels) : null;
+  const pick = (ds: data.ImageDataset) => data.gatherImages(ds, Array.from(new data.BatchSampler(ds.count, Math.min(n, ds.count), seed).next()));
+  const originals = folder
+    ? pick(folder)
+    : channels === 1 && size === 32
+      ? pick(data.loadMnist('test'))
+      : cm.sample(loaded.f, { count: n, shape: loaded.shape, generator, sigmas: STEP_LEVELS[2] });
   const started = performance.now();
   let rows: Tensor[];
   if (task === 'inpaint') {
