@@ -28,8 +28,8 @@ export function groupNormApplyKernel(
 ): number {
   const group = Math.floor((this.thread.y + 0.5) / cpg);
   const stat = this.thread.z * groups + (group | 0);
-  const scale = rstd[stat] * gamma[this.thread.y];
-  return x[this.thread.x + hw * (this.thread.y + c * this.thread.z)] * scale + (beta[this.thread.y] - mean[stat] * scale);
+  // (x - mean) first: x * scale - mean * scale cancels catastrophically when rstd is large
+  return (x[this.thread.x + hw * (this.thread.y + c * this.thread.z)] - mean[stat]) * rstd[stat] * gamma[this.thread.y] + beta[this.thread.y];
 }
 
 /** Per group: sum of dy*gamma (WHICH 0) or of dy*gamma*xhat (WHICH 1). */

@@ -183,6 +183,11 @@ export class RawTensor {
     return out;
   }
 
+  /** A contiguous copy in a buffer of its own. */
+  copy(): RawTensor {
+    return this.gather(this.shape, contiguousStrides(this.shape));
+  }
+
   /** Writes `src` (contiguous) into the strided view (offset, strides) of this buffer, in place. */
   scatterInto(src: RawTensor, strides: readonly number[], offset = 0): void {
     this.backend.copy(src.view(), src.shape, { buffer: this.buffer, offset, strides });
