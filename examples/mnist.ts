@@ -319,11 +319,13 @@ function sampleCommand(values: ReturnType<typeof parse>['values']): void {
   }
 }
 
+function parseSigmas(list: string): number[] {
+  return list.split(',').map((s) => num('sigmas', s, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`));
+}
+
 /** The noise levels of --sigmas, or the default levels of --steps. */
 function samplerLevels(values: ReturnType<typeof parse>['values']): number[] {
-  if (values.sigmas) {
-    return values.sigmas.split(',').map((s) => num('sigmas', s, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`));
-  }
+  if (values.sigmas) return parseSigmas(values.sigmas);
   const steps = int('steps', values.steps ?? '1', 1);
   if (!STEP_LEVELS[steps]) fail(`--steps ${steps} has no default noise levels; use 1, 2 or 5, or give --sigmas.`);
   return STEP_LEVELS[steps]!;
@@ -460,9 +462,7 @@ function editCommand(values: ReturnType<typeof parse>['values']): void {
   values.ckpt ??= existsSync(COMMITTED_CHECKPOINT) ? COMMITTED_CHECKPOINT : undefined;
   if (!values.ckpt || !existsSync(values.ckpt)) fail(`--ckpt ${values.ckpt ?? ''}: no such file.`);
   const n = int('n', values.n ?? '8', 1), seed = int('seed', values.seed, 0);
-  const sigmas = values.sigmas
-    ? values.sigmas.split(',').map((v) => num('sigmas', v, (x) => x > cm.SIGMA_MIN && x <= cm.SIGMA_MAX, `levels in (${cm.SIGMA_MIN}, ${cm.SIGMA_MAX}]`))
-    : cm.EDIT_SIGMAS;
+  const sigmas = values.sigmas ? parseSigmas(values.sigmas) : cm.EDIT_SIGMAS;
   const loaded = cm.loadConsistencyModel(values.ckpt);
   const [channels, size] = loaded.shape;
   const generator = new Generator(seed);

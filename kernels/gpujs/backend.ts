@@ -119,6 +119,11 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     freed.register(buffer, buffer.id, buffer);
     return buffer;
   };
+  const allocate = (size: number): GpujsBuffer => {
+    const b = make(size);
+    post({ t: 'alloc', id: b.id, size });
+    return b;
+  };
   const temps: number[] = [];
   const temp = (size: number): number => {
     const id = nextId++;
@@ -138,9 +143,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     supportsDType: (dtype) => dtype === 'float32',
     alloc(size, dtype) {
       float32Only(dtype);
-      const b = make(size);
-      post({ t: 'alloc', id: b.id, size });
-      return b;
+      return allocate(size);
     },
     fromArray(data, dtype) {
       float32Only(dtype);
@@ -166,20 +169,19 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     fill: (out, value) => launch(planFill(out.id, out.size, value)),
     cast(x, dtype) {
       float32Only(dtype);
-      const out = make(x.size);
-      post({ t: 'alloc', id: out.id, size: x.size });
-      launch(planGather({ buffer: x.id, offset: 0, strides: [1] }, [x.size], out.id, x.size));
+      const out = allocate(x.size);
+      launch(planGather({ buffer: x.id, offset: 0, strides: [1] }, [x.size], out.id));
       return out;
     },
     unary: (op: UnaryOp, x, out) => launch(planUnary(op, x.id, out.id, out.size)),
     unaryGrad: (op: DifferentiableUnaryOp, x, grad, out) => launch(planUnaryGrad(op, x.id, grad.id, out.id, out.size)),
-    binary: (op: BinaryOp, a, b, shape: Shape, out) => launch(planBinary(op, ids(a), ids(b), shape, out.id, out.size)),
-    where: (c, a, b, shape, out) => launch(planWhere(ids(c), ids(a), ids(b), shape, out.id, out.size)),
+    binary: (op: BinaryOp, a, b, shape: Shape, out) => launch(planBinary(op, ids(a), ids(b), shape, out.id)),
+    where: (c, a, b, shape, out) => launch(planWhere(ids(c), ids(a), ids(b), shape, out.id)),
     reduce: (op: ReduceOp, x, shape, axes, out) => launch(...planReduce(op, x.id, shape, axes, out.id, temp)),
     copy(src, shape, dst) {
       const s = ids(src), d = ids(dst);
       launch(coversDestination(shape, d, dst.buffer.size)
-        ? planGather(s, shape, d.buffer, dst.buffer.size)
+        ? planGather(s, shape, d.buffer)
         : planScatter(s, shape, d, dst.buffer.size, d.buffer));
     },
     matmul: (a, b, out, g: MatmulGeometry) => launch(planMatmul(a.id, b.id, out.id, g)),

@@ -1,5 +1,5 @@
 import type { Conv2dGeometry } from '../../src/backend/backend';
-import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
 
 // Direct convolutions, one output element per thread; NCHW activations, [cOut, cIn, kh, kw] weights.
 // Geometry arguments in order: cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, outH, outW.
@@ -81,35 +81,29 @@ export function conv2dGradWeightKernel(
   return acc;
 }
 
-function checkGrid(op: string, output: number[]): void {
-  if (output[0]! > MAX_GRID_XY || output[1]! > MAX_GRID_XY || output[2]! > MAX_GRID_Z) {
-    throw new Error(`${op}: its dispatch grid [${output.join(', ')}] is over the WebGPU limits (${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}); use a smaller batch.`);
-  }
-}
-
 export function planConv2d(x: number, weight: number, out: number, g: Conv2dGeometry): Launch {
   const output = [g.outW, g.outH, g.n * g.cOut];
-  checkGrid('conv2d', output);
+  checkGrid('conv2d', output, 'use a smaller batch');
   return {
-    kernel: 'conv2d', output, out, size: g.n * g.cOut * g.outH * g.outW,
+    kernel: 'conv2d', output, out,
     args: [buf(x), buf(weight), ...[g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW].map(int)],
   };
 }
 
 export function planConv2dGradInput(gradOut: number, weight: number, out: number, g: Conv2dGeometry): Launch {
   const output = [g.w, g.h, g.n * g.cIn];
-  checkGrid('conv2d (input gradient)', output);
+  checkGrid('conv2d (input gradient)', output, 'use a smaller batch');
   return {
-    kernel: 'conv2dGradInput', output, out, size: g.n * g.cIn * g.h * g.w,
+    kernel: 'conv2dGradInput', output, out,
     args: [buf(gradOut), buf(weight), ...[g.cIn, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outH, g.outW].map(int)],
   };
 }
 
 export function planConv2dGradWeight(x: number, gradOut: number, out: number, g: Conv2dGeometry): Launch {
   const output = [g.kh * g.kw, g.cIn, g.cOut];
-  checkGrid('conv2d (weight gradient)', output);
+  checkGrid('conv2d (weight gradient)', output, 'use fewer channels');
   return {
-    kernel: 'conv2dGradWeight', output, out, size: g.cOut * g.cIn * g.kh * g.kw,
+    kernel: 'conv2dGradWeight', output, out,
     args: [buf(x), buf(gradOut), ...[g.n, g.cIn, g.h, g.w, g.cOut, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outH, g.outW].map(int)],
   };
 }

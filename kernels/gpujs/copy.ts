@@ -1,7 +1,7 @@
 import type { Shape, StridedView } from '../../src/backend/backend';
 import { contiguousStrides } from '../../src/backend/strides';
 import { GRID_RANK, stridedGrid, viewArgs } from './grid';
-import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
 
 /** out = the strided view of src, made contiguous (permute, expand, slice). */
 export function gatherKernel(
@@ -39,10 +39,10 @@ export function scatterBoxKernel(
   return dst[this.thread.x + f0 * (this.thread.y + f1 * this.thread.z)];
 }
 
-export const planGather = (src: StridedView<number>, shape: Shape, out: number, size: number): Launch => {
+export const planGather = (src: StridedView<number>, shape: Shape, out: number): Launch => {
   const g = stridedGrid('copy', shape, [src]);
   return {
-    kernel: 'gather', output: g.output, out, size,
+    kernel: 'gather', output: g.output, out,
     args: [buf(src.buffer), ...viewArgs(g.views[0]!), int(g.unfold[0]), int(g.unfold[1])],
   };
 };
@@ -84,12 +84,10 @@ export function planScatter(src: StridedView<number>, shape: Shape, dst: Strided
   while (f.length < GRID_RANK) { f.push(1); p.push(0); n.push(1); s.push(0); }
   const folded = f[2]! * f[3]! * f[4]!;
   const output = f[1] === 1 && folded === 1 ? [f[0]!] : [f[0]!, f[1]!, folded];
-  if (output.length > 1 && (f[0]! > MAX_GRID_XY || f[1]! > MAX_GRID_XY || folded > MAX_GRID_Z)) {
-    throw unsupported(`its grid [${output.join(', ')}] is over the WebGPU dispatch limits`);
-  }
+  checkGrid('copy', output, 'make the destination smaller');
   const perDim = [0, 1, 2, 3, 4].flatMap((k) => [int(p[k]!), int(n[k]!), int(s[k]!)]);
   return {
-    kernel: 'scatterBox', output, out, size: dstSize,
+    kernel: 'scatterBox', output, out,
     args: [buf(dst.buffer), buf(src.buffer), int(src.offset), ...perDim, int(f[2]!), int(f[3]!), int(f[0]!), int(f[1]!)],
   };
 }

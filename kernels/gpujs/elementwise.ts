@@ -126,31 +126,31 @@ export function whereKernel(
 }
 
 export const planFill = (out: number, size: number, value: number): Launch => ({
-  kernel: 'fill', output: [size], args: [float(value)], out, size,
+  kernel: 'fill', output: [size], args: [float(value)], out,
 });
 
 export const planUnary = (op: UnaryOp, x: number, out: number, size: number): Launch => ({
-  kernel: 'unary', constants: { OP: UNARY_OPS.indexOf(op) }, output: [size], args: [buf(x)], out, size,
+  kernel: 'unary', constants: { OP: UNARY_OPS.indexOf(op) }, output: [size], args: [buf(x)], out,
 });
 
 export const planUnaryGrad = (op: DifferentiableUnaryOp, x: number, grad: number, out: number, size: number): Launch => ({
-  kernel: 'unaryGrad', constants: { OP: DIFFERENTIABLE_UNARY_OPS.indexOf(op) }, output: [size], args: [buf(x), buf(grad)], out, size,
+  kernel: 'unaryGrad', constants: { OP: DIFFERENTIABLE_UNARY_OPS.indexOf(op) }, output: [size], args: [buf(x), buf(grad)], out,
 });
 
-export function planBinary(op: BinaryOp, a: StridedView<number>, b: StridedView<number>, shape: Shape, out: number, size: number): Launch {
+export function planBinary(op: BinaryOp, a: StridedView<number>, b: StridedView<number>, shape: Shape, out: number): Launch {
   const g = stridedGrid(op, shape, [a, b]);
   return {
-    kernel: 'binary', constants: { OP: BINARY_OPS.indexOf(op) }, output: g.output, out, size,
+    kernel: 'binary', constants: { OP: BINARY_OPS.indexOf(op) }, output: g.output, out,
     args: [buf(a.buffer), buf(b.buffer), ...viewArgs(g.views[0]!), ...viewArgs(g.views[1]!), int(g.unfold[0]), int(g.unfold[1])],
   };
 }
 
 export function planWhere(
-  c: StridedView<number>, a: StridedView<number>, b: StridedView<number>, shape: Shape, out: number, size: number,
+  c: StridedView<number>, a: StridedView<number>, b: StridedView<number>, shape: Shape, out: number,
 ): Launch {
   const g = stridedGrid('where', shape, [c, a, b]);
   return {
-    kernel: 'where', output: g.output, out, size,
+    kernel: 'where', output: g.output, out,
     args: [
       buf(c.buffer), buf(a.buffer), buf(b.buffer),
       ...viewArgs(g.views[0]!), ...viewArgs(g.views[1]!), ...viewArgs(g.views[2]!), int(g.unfold[0]), int(g.unfold[1]),

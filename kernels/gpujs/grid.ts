@@ -1,6 +1,6 @@
 import type { Shape } from '../../src/backend/backend';
 import { contiguousStrides } from '../../src/backend/strides';
-import { int, type LaunchArg, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { checkGrid, int, type LaunchArg } from './launch';
 
 export const GRID_RANK = 5;
 
@@ -51,12 +51,7 @@ export function stridedGrid(op: string, shape: Shape, views: readonly { offset: 
   const folded = inner[2]! * inner[3]! * inner[4]!;
   const rank1 = inner[1] === 1 && folded === 1;
   const output = rank1 ? [inner[0]!] : [inner[0]!, inner[1]!, folded];
-  if (!rank1 && (inner[0]! > MAX_GRID_XY || inner[1]! > MAX_GRID_XY || folded > MAX_GRID_Z)) {
-    throw new Error(
-      `${op}: shape [${shape.join(', ')}] maps onto a dispatch grid of [${output.join(', ')}], over the WebGPU limits ` +
-        `(${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}). Reshape the operands so the two innermost dimensions are smaller.`,
-    );
-  }
+  checkGrid(`${op} over [${shape.join(', ')}]`, output, 'reshape the operands so the two innermost dimensions are smaller');
   return {
     output,
     unfold: [inner[2]!, inner[3]!],

@@ -2,7 +2,7 @@ import gpujs from 'gpu.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv';
 import { gatherKernel, scatterBoxKernel } from './copy';
 import { binaryKernel, fillKernel, unaryGradKernel, unaryKernel, whereKernel } from './elementwise';
-import type { KernelSource, KernelThis, Launch } from './launch';
+import { type KernelSource, type KernelThis, type Launch, launchSize } from './launch';
 import { matmulKernel } from './matmul';
 import {
   groupGradSumKernel, groupMeanKernel, groupNormApplyKernel, groupNormGradInputKernel, groupNormGradParamKernel, groupRstdKernel,
@@ -87,7 +87,7 @@ export class DeviceHost {
 
   async upload(id: number, data: Float32Array): Promise<void> {
     this.alloc(id, data.length);
-    if (data.length > 0) await this.run({ kernel: 'upload', output: [data.length], args: [], out: id, size: data.length }, [data]);
+    if (data.length > 0) await this.run({ kernel: 'upload', output: [data.length], args: [], out: id }, [data]);
   }
 
   free(id: number): void {
@@ -98,7 +98,7 @@ export class DeviceHost {
   }
 
   async launch(launch: Launch): Promise<void> {
-    if (launch.size === 0) {
+    if (launchSize(launch) === 0) {
       this.store(launch.out, 0, new Float32Array(0));
       return;
     }
@@ -143,7 +143,7 @@ export class DeviceHost {
     const entry = this.entry(id);
     if (entry.value === null && entry.size === 0) entry.value = new Float32Array(0);
     if (entry.value === null) {
-      await this.run({ kernel: 'fill', output: [Math.max(entry.size, 1)], args: [{ float: 0 }], out: id, size: entry.size }, [0]);
+      await this.run({ kernel: 'fill', output: [entry.size], args: [{ float: 0 }], out: id }, [0]);
     }
     return entry.value!;
   }
@@ -155,7 +155,8 @@ export class DeviceHost {
     this.launches++;
     const ran = kernel.kernel?.constructor.mode;
     if (ran) this.modesRan.add(ran);
-    this.store(launch.out, launch.size, this.mode === 'webgpu' ? (result as DeviceHandle) : flatten(result, launch.size));
+    const size = launchSize(launch);
+    this.store(launch.out, size, this.mode === 'webgpu' ? (result as DeviceHandle) : flatten(result, size));
   }
 
   private compiled(launch: Launch, args: unknown[]): CompiledKernel {

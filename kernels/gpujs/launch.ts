@@ -28,13 +28,21 @@ export interface Launch {
   args: LaunchArg[];
   /** The buffer id the result is stored under. */
   out: number;
-  /** Logical element count of the result (the output grid has exactly this many elements). */
-  size: number;
 }
+
+/** Elements a launch writes: the output grid has exactly as many as its buffer. */
+export const launchSize = (launch: Launch): number => launch.output.reduce((a, b) => a * b, 1);
 
 /** Device limits of gpu.js's dispatch: 2-D/3-D outputs use 8x8x1 workgroups, at most 65535 per dimension. */
 export const MAX_GRID_XY = 8 * 65535;
 export const MAX_GRID_Z = 65535;
+
+/** Throws, naming the op and `fix`, when a 2-D/3-D output grid is over the dispatch limits. */
+export function checkGrid(op: string, output: readonly number[], fix: string): void {
+  if (output.length > 1 && (output[0]! > MAX_GRID_XY || output[1]! > MAX_GRID_XY || (output[2] ?? 1) > MAX_GRID_Z)) {
+    throw new Error(`${op}: its dispatch grid [${output.join(', ')}] is over the WebGPU limits (${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}); ${fix}.`);
+  }
+}
 
 export const buf = (id: number): LaunchArg => ({ buffer: id });
 export const int = (v: number): LaunchArg => ({ int: v });

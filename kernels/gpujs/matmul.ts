@@ -1,5 +1,5 @@
 import type { MatmulGeometry } from '../../src/backend/backend';
-import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
 
 /**
  * out[batch, row, col] = sum_k a(row, k) b(k, col); thread (x, y, z) = (col, row, batch). Element
@@ -18,13 +18,12 @@ export function matmulKernel(
 }
 
 export function planMatmul(a: number, b: number, out: number, g: MatmulGeometry): Launch {
-  if (g.n > MAX_GRID_XY || g.m > MAX_GRID_XY || g.batch > MAX_GRID_Z) {
-    throw new Error(`matmul: [${g.batch}, ${g.m}, ${g.n}] is over the WebGPU dispatch limits (${MAX_GRID_XY}, ${MAX_GRID_XY}, ${MAX_GRID_Z}).`);
-  }
+  const output = [g.n, g.m, g.batch];
+  checkGrid('matmul', output, 'split the batch');
   const [aRow, aK] = g.transA ? [1, g.m] : [g.k, 1];
   const [bK, bCol] = g.transB ? [1, g.k] : [g.n, 1];
   return {
-    kernel: 'matmul', output: [g.n, g.m, g.batch], out, size: g.batch * g.m * g.n,
+    kernel: 'matmul', output, out,
     args: [buf(a), buf(b), int(g.k), int(g.aBatchStride), int(aRow), int(aK), int(g.bBatchStride), int(bK), int(bCol)],
   };
 }

@@ -1,5 +1,5 @@
 import type { GroupNormGeometry } from '../../src/backend/backend';
-import { buf, float, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { buf, checkGrid, float, int, type KernelThis, type Launch } from './launch';
 
 // Group norm over x viewed as [n, c, hw]; a group is `count` = (c / groups) * hw contiguous
 // elements, statistics per (sample, group) with the biased variance, as kernels/cpu/norm.ts.
@@ -89,20 +89,14 @@ export function groupNormGradParamKernel(
   return acc;
 }
 
-function checkGrid(op: string, g: GroupNormGeometry): void {
-  if (g.hw > MAX_GRID_XY || g.c > MAX_GRID_XY || g.n > MAX_GRID_Z) {
-    throw new Error(`${op}: [${g.n}, ${g.c}, ${g.hw}] is over the WebGPU dispatch limits; use a smaller batch.`);
-  }
-}
-
 export function planGroupNorm(x: number, gamma: number, beta: number, out: number, mean: number, rstd: number, g: GroupNormGeometry): Launch[] {
-  checkGrid('groupNorm', g);
+  checkGrid('groupNorm', [g.hw, g.c, g.n], 'use a smaller batch');
   const cpg = g.c / g.groups, count = cpg * g.hw, stats = g.n * g.groups;
   return [
-    { kernel: 'groupMean', output: [stats], out: mean, size: stats, args: [buf(x), int(count)] },
-    { kernel: 'groupRstd', output: [stats], out: rstd, size: stats, args: [buf(x), buf(mean), int(count), float(g.eps)] },
+    { kernel: 'groupMean', output: [stats], out: mean, args: [buf(x), int(count)] },
+    { kernel: 'groupRstd', output: [stats], out: rstd, args: [buf(x), buf(mean), int(count), float(g.eps)] },
     {
-      kernel: 'groupNormApply', output: [g.hw, g.c, g.n], out, size: g.n * g.c * g.hw,
+      kernel: 'groupNormApply', output: [g.hw, g.c, g.n], out,
       args: [buf(x), buf(mean), buf(rstd), buf(gamma), buf(beta), int(g.hw), int(g.c), int(g.groups), int(cpg)],
     },
   ];
@@ -112,19 +106,19 @@ export function planGroupNormBackward(
   gy: number, x: number, gamma: number, mean: number, rstd: number, gx: number, gGamma: number, gBeta: number,
   g: GroupNormGeometry, temp: (size: number) => number,
 ): Launch[] {
-  checkGrid('groupNorm backward', g);
+  checkGrid('groupNorm backward', [g.hw, g.c, g.n], 'use a smaller batch');
   const cpg = g.c / g.groups, stats = g.n * g.groups;
   const sumDxhat = temp(stats), sumDxhatXhat = temp(stats);
   const statArgs = [buf(gy), buf(x), buf(gamma), buf(mean), buf(rstd), int(g.hw), int(cpg), int(g.groups)];
   const paramArgs = [buf(gy), buf(x), buf(mean), buf(rstd), int(g.n), int(g.c), int(g.hw), int(g.groups), int(cpg)];
   return [
-    { kernel: 'groupGradSum', constants: { WHICH: 0 }, output: [stats], out: sumDxhat, size: stats, args: statArgs },
-    { kernel: 'groupGradSum', constants: { WHICH: 1 }, output: [stats], out: sumDxhatXhat, size: stats, args: statArgs },
+    { kernel: 'groupGradSum', constants: { WHICH: 0 }, output: [stats], out: sumDxhat, args: statArgs },
+    { kernel: 'groupGradSum', constants: { WHICH: 1 }, output: [stats], out: sumDxhatXhat, args: statArgs },
     {
-      kernel: 'groupNormGradInput', output: [g.hw, g.c, g.n], out: gx, size: g.n * g.c * g.hw,
+      kernel: 'groupNormGradInput', output: [g.hw, g.c, g.n], out: gx,
       args: [buf(gy), buf(x), buf(gamma), buf(mean), buf(rstd), buf(sumDxhat), buf(sumDxhatXhat), int(g.hw), int(g.c), int(g.groups), int(cpg)],
     },
-    { kernel: 'groupNormGradParam', constants: { WHICH: 0 }, output: [g.c], out: gGamma, size: g.c, args: paramArgs },
-    { kernel: 'groupNormGradParam', constants: { WHICH: 1 }, output: [g.c], out: gBeta, size: g.c, args: paramArgs },
+    { kernel: 'groupNormGradParam', constants: { WHICH: 0 }, output: [g.c], out: gGamma, args: paramArgs },
+    { kernel: 'groupNormGradParam', constants: { WHICH: 1 }, output: [g.c], out: gBeta, args: paramArgs },
   ];
 }

@@ -1,5 +1,5 @@
 import type { ReduceOp, Shape } from '../../src/backend/backend';
-import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { buf, checkGrid, int, type KernelThis, type Launch, launchSize, MAX_GRID_Z } from './launch';
 
 /**
  * One reduction stage over x viewed as [outer, R, inner]: thread (x, y) picks the kept element
@@ -37,22 +37,17 @@ function stage(op: ReduceOp, x: number, outer: number, reduced: number, inner: n
     chunk = Math.ceil(reduced / MAX_GRID_Z);
     chunks = Math.ceil(reduced / chunk);
   }
-  const size = chunks * outer * inner;
   const constants = { MAX: op === 'max' ? 1 : 0 };
   const common = [int(inner), int(reduced), int(chunk)];
   if (chunks === 1 && inner === 1) {
-    return { kernel: 'reduce', constants, output: [outer], args: [buf(x), int(reduced), int(0), ...common], out, size };
+    return { kernel: 'reduce', constants, output: [outer], args: [buf(x), int(reduced), int(0), ...common], out };
   }
   if (chunks === 1 && outer === 1) {
-    return { kernel: 'reduce', constants, output: [inner], args: [buf(x), int(1), int(0), ...common], out, size };
+    return { kernel: 'reduce', constants, output: [inner], args: [buf(x), int(1), int(0), ...common], out };
   }
-  if (inner > MAX_GRID_XY || outer > MAX_GRID_XY) {
-    throw new Error(
-      `reduce: a reduction over [${outer}, ${reduced}, ${inner}] (kept x reduced x kept) is over the WebGPU dispatch limits; ` +
-        'reshape so that fewer elements are kept on either side of the reduced axes.',
-    );
-  }
-  return { kernel: 'reduce', constants, output: [inner, outer, chunks], args: [buf(x), int(1), int(reduced * inner), ...common], out, size };
+  const output = [inner, outer, chunks];
+  checkGrid(`reduce over [${outer}, ${reduced}, ${inner}] (kept x reduced x kept)`, output, 'reshape so that fewer elements are kept on either side of the reduced axes');
+  return { kernel: 'reduce', constants, output, args: [buf(x), int(1), int(reduced * inner), ...common], out };
 }
 
 /**
@@ -80,9 +75,9 @@ export function planReduce(
     const outer = groups.slice(0, at).reduce((a, g) => a * g.size, 1);
     const inner = groups.slice(at + 1).reduce((a, g) => a * g.size, 1);
     const launch = stage(op, current, outer, groups[at]!.size, inner, -1);
-    const chunks = launch.size / (outer * inner);
+    const chunks = launchSize(launch) / (outer * inner);
     const done = chunks === 1 && groups.filter((g) => g.reduced).length === 1;
-    launch.out = done ? out : temp(launch.size);
+    launch.out = done ? out : temp(launchSize(launch));
     launches.push(launch);
     current = launch.out;
     // the partials are [chunks, outer..., inner...]: a reduced group in front, unless it is complete
@@ -91,6 +86,6 @@ export function planReduce(
     if (done) return launches;
   }
   // nothing left to reduce (every reduced axis had size 1): a plain copy
-  launches.push({ kernel: 'reduce', constants: { MAX: 0 }, output: [outSize], args: [buf(current), int(1), int(0), int(1), int(1), int(1)], out, size: outSize });
+  launches.push({ kernel: 'reduce', constants: { MAX: 0 }, output: [outSize], args: [buf(current), int(1), int(0), int(1), int(1), int(1)], out });
   return launches;
 }

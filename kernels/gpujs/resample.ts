@@ -1,4 +1,4 @@
-import { buf, int, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
+import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
 
 /** out[p, y, x] = x[p, y >> 1, x >> 1]; thread (x, y, z) = (column, row, plane) of the output. */
 export function upsample2xKernel(this: KernelThis, x: number[], h: number, w: number): number {
@@ -16,20 +16,14 @@ export function upsample2xBackwardKernel(this: KernelThis, gy: number[], h: numb
   );
 }
 
-function checkGrid(output: number[]): void {
-  if (output[0]! > MAX_GRID_XY || output[1]! > MAX_GRID_XY || output[2]! > MAX_GRID_Z) {
-    throw new Error(`upsample: its dispatch grid [${output.join(', ')}] is over the WebGPU limits; use a smaller batch.`);
-  }
-}
-
 export function planUpsample2x(x: number, out: number, planes: number, h: number, w: number): Launch {
   const output = [2 * w, 2 * h, planes];
-  checkGrid(output);
-  return { kernel: 'upsample2x', output, out, size: planes * 4 * h * w, args: [buf(x), int(h), int(w)] };
+  checkGrid('upsample', output, 'use a smaller batch');
+  return { kernel: 'upsample2x', output, out, args: [buf(x), int(h), int(w)] };
 }
 
 export function planUpsample2xBackward(gy: number, out: number, planes: number, h: number, w: number): Launch {
   const output = [w, h, planes];
-  checkGrid(output);
-  return { kernel: 'upsample2xBackward', output, out, size: planes * h * w, args: [buf(gy), int(h), int(w)] };
+  checkGrid('upsample (gradient)', output, 'use a smaller batch');
+  return { kernel: 'upsample2xBackward', output, out, args: [buf(gy), int(h), int(w)] };
 }

@@ -1,4 +1,3 @@
-import { backward } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import type { Module } from '../nn/module';
 import { reshape } from '../ops/movement';
@@ -63,11 +62,8 @@ export interface CdStepContext extends CdContext {
 /** One distillation step: loss, backward, AdamW, target EMA update. */
 export function cdStep(ctx: CdStepContext, x: Tensor): StepResult {
   return tidy(() => {
-    const { loss } = cdLoss(ctx, x);
-    ctx.optimizer.zeroGrad();
-    backward(loss);
-    ctx.optimizer.step();
+    const value = ctx.optimizer.minimize(cdLoss(ctx, x).loss);
     noGrad(() => emaUpdate(ctx.targetModel.parameters(), ctx.model.parameters(), ctx.mu));
-    return { loss: loss.item(), n: ctx.intervals };
+    return { loss: value, n: ctx.intervals };
   });
 }

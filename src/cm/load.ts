@@ -1,9 +1,19 @@
-import { loadSafetensors } from '../io/safetensors';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { decodeSafetensors, loadSafetensors } from '../io/safetensors';
 import type { Tensor } from '../tensor/tensor';
 import { type Denoiser, edmDenoiser } from './edm';
 import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Network, type NetworkSpec } from './network';
 import type { ConsistencyFunction, Parametrization } from './parametrization';
 import { DEFAULT_C_NOISE_SCALE } from './trainer';
+
+/** The weights to sample with: a training checkpoint's EMA copy (`ema.*`), else the plain names. */
+function samplingWeights(tensors: Record<string, Tensor>): Record<string, Tensor> {
+  const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
+  return hasEma
+    ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
+    : Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(target|optimizer)\./.test(k)));
+}
 
 export interface LoadedConsistencyModel {
   model: Network;
@@ -23,10 +33,7 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   if (metadata.parametrization === 'edm') {
     throw new Error(`load: ${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
   }
-  const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
-  const weights: Record<string, Tensor> = hasEma
-    ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
-    : Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(target|optimizer)\./.test(k)));
+  const weights = samplingWeights(tensors);
   const kind = (metadata.model ?? 'SimpleUNet') as ModelKind;
   if (kind !== 'SimpleUNet' && kind !== 'UNet') throw new Error(`load: ${path} holds a '${kind}' model; onestep reads SimpleUNet and UNet checkpoints.`);
   const first = weights[kind === 'SimpleUNet' ? 'down.0.weight' : 'input_blocks.0.0.weight'];
@@ -59,10 +66,7 @@ export function loadTeacher(path: string): LoadedTeacher {
   if (metadata.parametrization !== 'edm') {
     throw new Error(`load: ${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
   }
-  const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
-  const weights = hasEma
-    ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
-    : tensors;
+  const weights = samplingWeights(tensors);
   const spec: NetworkSpec = {
     model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: Number(metadata.channels), width: Number(metadata.width),
     unet: metadata.unet ? JSON.parse(metadata.unet) : undefined,
@@ -78,4 +82,5 @@ export function loadTeacher(path: string): LoadedTeacher {
 }
 
 /** Whether a safetensors file holds an EDM teacher rather than a consistency model. */
-export const isTeacherFile = (path: string): boolean => loadSafetensors(path).metadata.parametrization === 'edm';
+export const isTeacherFile = (path: string): boolean =>
+  decodeSafetensors(readFileSync(path), basename(path)).metadata.parametrization === 'edm'; // no tensors made

@@ -1,4 +1,3 @@
-import { backward } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import type { Module } from '../nn/module';
 import { mean } from '../ops/reduce';
@@ -55,11 +54,9 @@ export interface StepResult {
 export function ctStep(ctx: CtStepContext, x: Tensor, step: number): StepResult {
   return tidy(() => {
     const { loss, n, mu } = ctLoss(ctx, x, step);
-    ctx.optimizer.zeroGrad();
-    backward(loss);
-    ctx.optimizer.step();
+    const value = ctx.optimizer.minimize(loss);
     if (ctx.recipe === 'seed' && ctx.targetModel) noGrad(() => emaUpdate(ctx.targetModel!.parameters(), ctx.model.parameters(), mu));
-    return { loss: loss.item(), n };
+    return { loss: value, n };
   });
 }
 

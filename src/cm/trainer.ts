@@ -12,7 +12,6 @@ import { buildNetwork, networkBody, networkConsistency, specMetadata, type Model
 import type { ConsistencyFunction, Parametrization } from './parametrization';
 import { sample } from './sample';
 import { ctStep, type Recipe, type StepResult } from './train';
-import { backward } from '../autograd/backward';
 import { cdStep, type Distance } from './distill';
 import { type Denoiser, edmDenoiser, edmLoss, edmSample } from './edm';
 import { loadTeacher } from './load';
@@ -92,8 +91,9 @@ export class Trainer {
     if (!['ict', 'seed', 'edm', 'cd'].includes(config.recipe)) throw new Error(`Trainer: recipe must be ict, seed, edm or cd, got '${config.recipe}'.`);
     if (config.recipe === 'cd') {
       if (!config.teacher) throw new Error('Trainer: recipe cd needs a teacher file (train one with recipe edm).');
-      if (!(Number.isInteger(config.intervals ?? 18) && (config.intervals ?? 18) >= 2)) throw new Error(`Trainer: intervals must be an integer >= 2, got ${config.intervals}.`);
-      if (!((config.targetEma ?? 0.95) >= 0 && (config.targetEma ?? 0.95) < 1)) throw new Error(`Trainer: the target EMA rate must be in [0, 1), got ${config.targetEma}.`);
+      const { intervals, targetEma } = this.cd;
+      if (!(Number.isInteger(intervals) && intervals >= 2)) throw new Error(`Trainer: intervals must be an integer >= 2, got ${intervals}.`);
+      if (!(targetEma >= 0 && targetEma < 1)) throw new Error(`Trainer: the target EMA rate must be in [0, 1), got ${targetEma}.`);
     }
     const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
     this.model = make();
@@ -146,6 +146,12 @@ export class Trainer {
     return networkConsistency(model, p, this.config.cNoiseScale);
   }
 
+  /** The distillation settings with their defaults (N = 18, mu = 0.95, pseudo-Huber). */
+  get cd(): { intervals: number; targetEma: number; distance: Distance } {
+    const c = this.config;
+    return { intervals: c.intervals ?? 18, targetEma: c.targetEma ?? 0.95, distance: c.distance ?? 'pseudo-huber' };
+  }
+
   /** Whether the run keeps a target network (seed and cd). */
   get usesTarget(): boolean {
     return this.config.recipe === 'seed' || this.config.recipe === 'cd';
@@ -178,18 +184,14 @@ export class Trainer {
   }
 
   private teacherStep(x: Tensor): StepResult {
-    const { loss } = edmLoss(this.denoiser(this.model), x, this.generator);
-    this.optimizer.zeroGrad();
-    backward(loss);
-    this.optimizer.step();
-    return { loss: loss.item(), n: 0 };
+    return { loss: this.optimizer.minimize(edmLoss(this.denoiser(this.model), x, this.generator).loss), n: 0 };
   }
 
   private distillStep(x: Tensor): StepResult {
     return cdStep({
       teacher: this.teacher!, student: this.consistency(this.model), target: this.consistency(this.target), generator: this.generator,
-      intervals: this.config.intervals ?? 18, distance: this.config.distance ?? 'pseudo-huber',
-      model: this.model, targetModel: this.target, optimizer: this.optimizer, mu: this.config.targetEma ?? 0.95,
+      intervals: this.cd.intervals, distance: this.cd.distance,
+      model: this.model, targetModel: this.target, optimizer: this.optimizer, mu: this.cd.targetEma,
     }, x);
   }
 
@@ -226,7 +228,7 @@ export class Trainer {
       c_noise_scale: String(this.config.cNoiseScale),
       dataset: this.dataset.name,
       ...(this.config.recipe === 'cd'
-        ? { teacher: this.config.teacher!, intervals: String(this.config.intervals ?? 18), distance: this.config.distance ?? 'pseudo-huber' }
+        ? { teacher: this.config.teacher!, intervals: String(this.cd.intervals), distance: this.cd.distance }
         : {}),
     };
   }

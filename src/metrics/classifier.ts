@@ -1,4 +1,3 @@
-import { backward } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import type { ImageDataset } from '../data/dataset';
 import { BatchSampler, gatherImages } from '../data/dataset';
@@ -77,11 +76,7 @@ export async function trainClassifier(train: ImageDataset, opts: ClassifierTrain
     const indices = sampler.next();
     const loss = tidy(() => {
       const logits = model.forward(gatherImages(train, indices));
-      const l = crossEntropy(logits, Array.from(indices, (i) => labels[i]!));
-      optimizer.zeroGrad();
-      backward(l);
-      optimizer.step();
-      return l.item();
+      return optimizer.minimize(crossEntropy(logits, Array.from(indices, (i) => labels[i]!)));
     });
     opts.onStep?.(step / perEpoch, loss);
   }

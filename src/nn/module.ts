@@ -59,9 +59,7 @@ export abstract class Module {
       if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i])) {
         throw new Error(`loadStateDict: '${name}' has shape ${formatShape(v.shape)} in the checkpoint but ${formatShape(p.shape)} in the model.`);
       }
-      // a copy: parameters must not share buffers (a replaced buffer is freed; see tensor/scope.ts)
-      const values = v.raw.cast(p.dtype);
-      p.assign(values.buffer === v.raw.buffer ? values.copy() : values);
+      p.assign(v.raw.cast(p.dtype));
     }
   }
 

@@ -1,6 +1,7 @@
+import { backward } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import type { RawTensor } from '../tensor/raw';
-import { keepBuffer, release } from '../tensor/scope';
+import { release } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 
 export interface AdamWOptions {
@@ -81,11 +82,19 @@ export class AdamW {
     for (const p of this.params) p.zeroGrad();
   }
 
+  /** One step down a scalar loss: zero the gradients, backward, step; returns the loss value. */
+  minimize(loss: Tensor): number {
+    this.zeroGrad();
+    backward(loss);
+    this.step();
+    return loss.item();
+  }
+
   private remember(moments: Map<Tensor, RawTensor>, p: Tensor, value: RawTensor): void {
     const old = moments.get(p);
-    if (old && old.buffer !== value.buffer) release(old.backend, old.buffer);
-    keepBuffer(value.buffer);
-    moments.set(p, value);
+    if (old?.buffer === value.buffer) return;
+    if (old) release(old.backend, old.buffer);
+    moments.set(p, value.owned());
   }
 
   /** The moment estimates of each parameter (by index), for checkpoints; absent before its first step. */

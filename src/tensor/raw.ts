@@ -2,7 +2,7 @@ import type {
   Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
 } from '../backend/backend';
 import { backendFor } from '../backends';
-import { track } from './scope';
+import { claim, track } from './scope';
 import {
   broadcastShapes, broadcastStrides, checkShape, contiguousStrides, formatShape, shapeSize, shapesEqual,
 } from './shape';
@@ -186,6 +186,17 @@ export class RawTensor {
   /** A contiguous copy in a buffer of its own. */
   copy(): RawTensor {
     return this.gather(this.shape, contiguousStrides(this.shape));
+  }
+
+  /**
+   * This tensor as the long-lived state of one holder (a parameter, a gradient, a moment; see
+   * scope.ts's claim): itself, or a copy when another holder already owns the buffer.
+   */
+  owned(): RawTensor {
+    if (claim(this.buffer)) return this;
+    const copy = this.copy();
+    claim(copy.buffer);
+    return copy;
   }
 
   /** Writes `src` (contiguous) into the strided view (offset, strides) of this buffer, in place. */

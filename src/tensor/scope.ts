@@ -1,8 +1,8 @@
 import type { Backend } from '../backend/backend';
 
 // Deterministic release of device buffers (tfjs-core's tidy): buffers created inside tidy(fn) are
-// disposed when fn returns, except those reachable from its result and those that escaped into
-// long-lived state through keep() (Tensor.assign, leaf gradients, optimiser moments). A buffer
+// disposed when fn returns, except those reachable from its result, those kept with keep(), and
+// those claimed by long-lived state (Tensor.assign, leaf gradients, optimiser moments). A buffer
 // replaced in long-lived state is handed back with release() and disposed at the end of the
 // innermost scope. On the CPU backends dispose is a no-op; on gpu.js backends it frees device
 // memory, which the garbage collector would otherwise reclaim only when it happens to run.
@@ -15,9 +15,25 @@ export function track(backend: Backend, buffer: unknown): void {
   if (scopes.length && typeof buffer === 'object' && buffer !== null) scopes[scopes.length - 1]!.set(buffer, backend);
 }
 
-/** The buffer outlives every open scope (it now belongs to long-lived state). */
+/** The buffer outlives every open scope. */
 export function keepBuffer(buffer: unknown): void {
   if (typeof buffer === 'object' && buffer !== null) for (const s of scopes) s.delete(buffer);
+}
+
+// Buffers held by long-lived state (parameter values, leaf gradients, optimiser moments). Each has
+// one holder: release() frees a replaced buffer, which must not be in use anywhere else.
+const owned = new WeakSet<object>();
+
+/**
+ * Makes `buffer` the long-lived state of one holder (it outlives every open scope). Returns false
+ * when another holder already owns it: the caller must take a copy instead of sharing it.
+ */
+export function claim(buffer: unknown): boolean {
+  if (typeof buffer !== 'object' || buffer === null) return true;
+  if (owned.has(buffer)) return false;
+  owned.add(buffer);
+  keepBuffer(buffer);
+  return true;
 }
 
 /** Keeps a tensor's buffer alive past the end of every open tidy() scope; returns the tensor. */
@@ -28,6 +44,7 @@ export function keep<T extends { raw: { buffer: unknown } } | { buffer: unknown 
 
 /** Long-lived state dropped this buffer: dispose it when the innermost scope ends (if there is one). */
 export function release(backend: Backend, buffer: unknown): void {
+  if (typeof buffer === 'object' && buffer !== null) owned.delete(buffer);
   track(backend, buffer);
 }
 

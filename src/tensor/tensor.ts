@@ -1,6 +1,6 @@
 import type { DType, TypedArray } from '../backend/backend';
 import type { RawTensor } from './raw';
-import { keepBuffer, release } from './scope';
+import { release } from './scope';
 import { formatShape } from './shape';
 
 /** What the autograd tape records for a tensor produced by an op (implemented by autograd's Fn). */
@@ -94,9 +94,9 @@ export class Tensor {
 
   /** Sets a leaf's gradient (backward's accumulation): long-lived state, like the values. */
   setGrad(grad: RawTensor): void {
-    if (this.grad && this.grad.raw.buffer !== grad.buffer) release(this.grad.raw.backend, this.grad.raw.buffer);
-    keepBuffer(grad.buffer);
-    this.grad = new Tensor(grad);
+    if (this.grad && this.grad.raw.buffer === grad.buffer) return;
+    if (this.grad) release(this.grad.raw.backend, this.grad.raw.buffer);
+    this.grad = new Tensor(grad.owned());
   }
 
   /** Frees this tensor's buffer now (device memory on gpu.js backends); the tensor is unusable after. */
@@ -113,22 +113,19 @@ export class Tensor {
     if (values.dtype !== this.dtype || values.shape.length !== this.ndim || values.shape.some((s, i) => s !== this.shape[i])) {
       throw new Error(`assign: values of shape ${formatShape(values.shape)} (${values.dtype}) cannot replace a tensor of shape ${formatShape(this.shape)} (${this.dtype}).`);
     }
-    if (values.buffer !== this._raw.buffer) {
-      release(this._raw.backend, this._raw.buffer);
-      keepBuffer(values.buffer);
-    }
-    this._raw = values;
+    if (values.buffer === this._raw.buffer) return this;
+    release(this._raw.backend, this._raw.buffer);
+    this._raw = values.owned();
     return this;
   }
 
   /** Converts a leaf's values to another dtype in place (e.g. a model to float64 for gradient checks). */
   castInPlace(dtype: DType): this {
     if (!this.isLeaf) throw new Error(`castInPlace: only leaf tensors can change dtype; this one comes from ${this.gradFn!.name}.`);
-    const old = this._raw;
-    this._raw = old.cast(dtype);
-    if (this._raw.buffer !== old.buffer) {
-      release(old.backend, old.buffer);
-      keepBuffer(this._raw.buffer);
+    const cast = this._raw.cast(dtype);
+    if (cast.buffer !== this._raw.buffer) {
+      release(this._raw.backend, this._raw.buffer);
+      this._raw = cast.owned();
     }
     this.zeroGrad();
     return this;

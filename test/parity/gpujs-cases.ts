@@ -62,6 +62,15 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
     const gpuOut = (n: number): GpujsBuffer => b.alloc(n, 'float32');
     const refOut = (n: number): Ref => new Float32Array(n);
     const view = <B>(buffer: B, strides: readonly number[], offset = 0): StridedView<B> => ({ buffer, offset, strides });
+    /** A summing kernel here and on the reference; the tolerance comes from the reference run on |inputs|. */
+    const checkSummed = (what: string, n: number, here: (out: GpujsBuffer) => void, reference: (out: Ref, onAbs: boolean) => void): void => {
+      const out = gpuOut(n), expected = refOut(n), mag = refOut(n);
+      here(out);
+      reference(expected, false);
+      reference(mag, true);
+      expectClose(what, down(out), expected, summed(mag));
+    };
+    const maybeAbs = (x: Float32Array, onAbs: boolean): Float32Array => (onAbs ? abs(x) : x);
 
     it('starts, reports its mode, and round-trips data', () => {
       const x = random(1001, 1);
@@ -234,12 +243,8 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
               aBatchStride: p.broadcastA ? 0 : p.m * p.k, bBatchStride: p.broadcastB ? 0 : p.k * p.n,
             };
             const a = random((p.broadcastA ? 1 : p.batch) * p.m * p.k, p.seed), bm = random((p.broadcastB ? 1 : p.batch) * p.k * p.n, p.seed + 1);
-            const n = p.batch * p.m * p.n;
-            const out = gpuOut(n), expected = refOut(n), mag = refOut(n);
-            b.matmul(up(a), up(bm), out, g);
-            ref.matmul(a, bm, expected, g);
-            ref.matmul(abs(a), abs(bm), mag, g);
-            expectClose('matmul', down(out), expected, summed(mag));
+            checkSummed('matmul', p.batch * p.m * p.n, (out) => b.matmul(up(a), up(bm), out, g),
+              (out, onAbs) => ref.matmul(maybeAbs(a, onAbs), maybeAbs(bm, onAbs), out, g));
           },
         ),
         { numRuns: 15 },
@@ -262,22 +267,12 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
             };
             const x = random(p.n * p.cIn * p.h * p.w, p.seed), wt = random(p.cOut * p.cIn * p.k * p.k, p.seed + 1);
             const gy = random(p.n * p.cOut * outH * outW, p.seed + 2);
-            const ny = gy.length, nx = x.length, nw = wt.length;
-            let out = gpuOut(ny), expected = refOut(ny), mag = refOut(ny);
-            b.conv2d(up(x), up(wt), out, g);
-            ref.conv2d(x, wt, expected, g);
-            ref.conv2d(abs(x), abs(wt), mag, g);
-            expectClose('conv2d', down(out), expected, summed(mag));
-            out = gpuOut(nx); expected = refOut(nx); mag = refOut(nx);
-            b.conv2dGradInput(up(gy), up(wt), out, g);
-            ref.conv2dGradInput(gy, wt, expected, g);
-            ref.conv2dGradInput(abs(gy), abs(wt), mag, g);
-            expectClose('conv2d grad input', down(out), expected, summed(mag));
-            out = gpuOut(nw); expected = refOut(nw); mag = refOut(nw);
-            b.conv2dGradWeight(up(x), up(gy), out, g);
-            ref.conv2dGradWeight(x, gy, expected, g);
-            ref.conv2dGradWeight(abs(x), abs(gy), mag, g);
-            expectClose('conv2d grad weight', down(out), expected, summed(mag));
+            checkSummed('conv2d', gy.length, (out) => b.conv2d(up(x), up(wt), out, g),
+              (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), out, g));
+            checkSummed('conv2d grad input', x.length, (out) => b.conv2dGradInput(up(gy), up(wt), out, g),
+              (out, onAbs) => ref.conv2dGradInput(maybeAbs(gy, onAbs), maybeAbs(wt, onAbs), out, g));
+            checkSummed('conv2d grad weight', wt.length, (out) => b.conv2dGradWeight(up(x), up(gy), out, g),
+              (out, onAbs) => ref.conv2dGradWeight(maybeAbs(x, onAbs), maybeAbs(gy, onAbs), out, g));
           },
         ),
         { numRuns: 15 },
@@ -327,11 +322,8 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
           b.upsampleNearest2x(up(x), up2, planes, h, w);
           ref.upsampleNearest2x(x, rUp, planes, h, w);
           expectClose('upsample', down(up2), rUp, () => 0);
-          const back = gpuOut(x.length), rBack = refOut(x.length), mag = refOut(x.length);
-          b.upsampleNearest2xBackward(up(gy), back, planes, h, w);
-          ref.upsampleNearest2xBackward(gy, rBack, planes, h, w);
-          ref.upsampleNearest2xBackward(abs(gy), mag, planes, h, w);
-          expectClose('upsample backward', down(back), rBack, summed(mag));
+          checkSummed('upsample backward', x.length, (out) => b.upsampleNearest2xBackward(up(gy), out, planes, h, w),
+            (out, onAbs) => ref.upsampleNearest2xBackward(maybeAbs(gy, onAbs), out, planes, h, w));
         }),
         { numRuns: 15 },
       );
