@@ -4,7 +4,8 @@ import { conv2d, conv2dGradInput, conv2dGradWeight } from '../../kernels/cpu/con
 import { unary, unaryGrad } from '../../kernels/cpu/elementwise';
 import { matmul } from '../../kernels/cpu/matmul';
 import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
-import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
+import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
+import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
 import { Generator } from '../../src/index';
@@ -123,6 +124,51 @@ describe('WebAssembly conv2d matches the reference', () => {
     expectClose(run((o) => conv2dF32(x, w, o, g), gy.length), run((o) => conv2d(x, w, o, g), gy.length), run((o) => conv2d(abs(x), abs(w), o, g), gy.length));
     expectClose(run((o) => conv2dGradInputF32(gy, w, o, g), x.length), run((o) => conv2dGradInput(gy, w, o, g), x.length), run((o) => conv2dGradInput(abs(gy), abs(w), o, g), x.length));
     expectClose(run((o) => conv2dGradWeightF32(x, gy, o, g), w.length), run((o) => conv2dGradWeight(x, gy, o, g), w.length), run((o) => conv2dGradWeight(abs(x), abs(gy), o, g), w.length));
+  });
+});
+
+describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
+  // Ragged sizes on purpose: outputs that are not whole 2x2 tiles or whole groups of 4 tiles,
+  // channels past one K block (256), paddings 0-2.
+  const winogradArb = fc
+    .record({
+      n: fc.integer({ min: 1, max: 3 }), cIn: fc.oneof(fc.integer({ min: 8, max: 40 }), fc.constant(261)), cOut: fc.integer({ min: 1, max: 13 }),
+      h: fc.integer({ min: 1, max: 19 }), w: fc.integer({ min: 1, max: 19 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+      seed: fc.integer({ min: 0, max: 1e6 }),
+    })
+    .map((p) => ({ ...p, kh: 3, kw: 3, strideH: 1, strideW: 1, outH: p.h + 2 * p.padH - 2, outW: p.w + 2 * p.padW - 2 }))
+    .filter((p) => p.outH >= 1 && p.outW >= 1);
+  it('forward over ragged geometry, threads splitting the batch', () => {
+    fc.assert(
+      fc.property(winogradArb, (p) => {
+        const g: Conv2dGeometry = p;
+        expect(winogradApplies(g)).toBe(true);
+        const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * 9, p.seed + 1);
+        const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.n * g.cOut * g.outH * g.outW)) as [Float32Array, Float32Array, Float32Array];
+        fast.fill(Number.NaN);
+        conv2dWinogradF32(x, w, fast, g);
+        conv2d(x, w, ref, g);
+        conv2d(abs(x), abs(w), mag, g);
+        expectClose(fast, ref, mag);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('is what conv2dF32 runs for the U-Net convolutions, and the im2col path agrees with it', () => {
+    const g: Conv2dGeometry = { n: 3, cIn: 32, h: 8, w: 8, cOut: 64, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 8, outW: 8 };
+    expect(winogradApplies(g)).toBe(true);
+    expect(winogradApplies({ ...g, cIn: 1 })).toBe(false);
+    expect(winogradApplies({ ...g, strideH: 2, outH: 4 })).toBe(false);
+    const x = random(3 * 32 * 64, 5), w = random(64 * 32 * 9, 6);
+    const [viaDispatch, viaWinograd, viaIm2col] = [0, 1, 2].map(() => new Float32Array(3 * 64 * 64)) as [Float32Array, Float32Array, Float32Array];
+    conv2dF32(x, w, viaDispatch, g);
+    conv2dWinogradF32(x, w, viaWinograd, g);
+    conv2dIm2colF32(x, w, viaIm2col, g);
+    expect(viaDispatch).toEqual(viaWinograd);
+    const mag = new Float32Array(viaIm2col.length);
+    conv2d(abs(x), abs(w), mag, g);
+    expectClose(viaWinograd, viaIm2col, mag);
   });
 });
 

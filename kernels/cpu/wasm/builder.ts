@@ -67,6 +67,7 @@ export class FunctionBody {
   i32Sub(): this { return this.op(0x6b); }
   i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
+  i32ShrU(): this { return this.op(0x76); }
   i32DivU(): this { return this.op(0x6e); }
   i32RemU(): this { return this.op(0x70); }
   i32And(): this { return this.op(0x71); }
@@ -94,6 +95,16 @@ export class FunctionBody {
   i32x4Splat(): this { return this.simd(0x11); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4Add(): this { return this.simd(0xae); }
+  /** i8x16.shuffle by f32 lanes: lanes 0-3 pick from the first operand, 4-7 from the second. */
+  f32x4Shuffle(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0d);
+    for (const l of lanes) this.code.push(4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3);
+    return this;
+  }
+  /** memory.fill (bulk memory): [dst, byte value, length] on the stack. */
+  memoryFill(): this { return this.op(0xfc, 11, 0x00); }
+  /** memory.copy (bulk memory): [dst, src, length] on the stack. */
+  memoryCopy(): this { return this.op(0xfc, 10, 0x00, 0x00); }
 
   /** block ... end; `br` to it jumps past its end. */
   block(body: () => void): this { this.op(0x02, 0x40); body(); return this.op(0x0b); }

@@ -2,13 +2,14 @@ import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { ceilTo, packA, runPackedGemm, split } from './gemm';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
+import { conv2dWinogradF32, winogradApplies } from './winograd';
 
 // conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly.
 // With at least as many images as threads, each thread takes whole images (one hand-off per
 // call); otherwise the threads share each image's panels and tiles.
 //   forward:      out_b [cOut x P]  = W [cOut x K] @ col_b [K x P]
 //   weight grad:  dW    [cOut x K] += dy_b [cOut x P] @ col_b^T [P x K]   (summed over the batch)
-//   input grad (stride 1): a forward conv of dy with W flipped and transposed, padding k - 1 - p.
+//   input grad: a forward conv of dy with W flipped and transposed, padding k - 1 - p.
 // K = cIn kh kw, P = outH outW. Layout of packed panels: gemm-module.ts.
 
 function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, range: [number, number]): number[] {
@@ -19,7 +20,13 @@ function imageArgs(g: Conv2dGeometry, np: number, mp: number): number[] {
   return [g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outW, g.outH * g.outW, g.cIn * g.kh * g.kw, np, mp];
 }
 
+/** The fastest applicable forward convolution: Winograd F(2x2, 3x3) where it applies, else im2col + GEMM. */
 export function conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
+  if (winogradApplies(g)) conv2dWinogradF32(x, w, out, g);
+  else conv2dIm2colF32(x, w, out, g);
+}
+
+export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
   const rt = getRuntime();
   const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
   const mp = ceilTo(g.cOut, MR), np = ceilTo(P, NR);

@@ -1,5 +1,6 @@
 import { emitSilu, emitSiluGrad } from './activation-module';
 import { FunctionBody, ModuleBuilder } from './builder';
+import { emitWinogradImages, WINOGRAD_ARGS } from './winograd-module';
 
 /** Rows of C per micro-kernel tile. */
 export const MR = 4;
@@ -30,6 +31,7 @@ export function buildKernelModule(): Uint8Array {
   m.function('packB', i32(9), (f) => emitPackB(f));
   m.function('silu', i32(4), (f) => emitSilu(f));
   m.function('siluGrad', i32(5), (f) => emitSiluGrad(f));
+  m.function('winogradImages', i32(WINOGRAD_ARGS.length), (f) => emitWinogradImages(f, FN_GEMM));
   return m.encode();
 }
 

@@ -1,0 +1,80 @@
+import type { Conv2dGeometry } from '../../../src/backend/backend';
+import { ceilTo, packA, split } from './gemm';
+import { MR, NR } from './gemm-module';
+import { getRuntime } from './runtime';
+import { WINOGRAD_ARGS } from './winograd-module';
+
+/**
+ * Whether conv2dWinogradF32 applies: a 3x3 kernel at stride 1 with padding < 3, and enough input
+ * channels for its 16 GEMMs (depth cIn) to beat im2col (depth 9 cIn).
+ */
+export function winogradApplies(g: Conv2dGeometry): boolean {
+  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2 && g.cIn >= 8;
+}
+
+/** U[xi] = (G g G^T)[xi] for every (co, ci): [16][cOut][cIn], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
+export function winogradWeights(w: Float32Array, cOut: number, cIn: number): Float32Array {
+  const u = new Float32Array(16 * cOut * cIn);
+  const gg = new Float64Array(12);
+  for (let co = 0; co < cOut; co++) {
+    for (let ci = 0; ci < cIn; ci++) {
+      const k = (co * cIn + ci) * 9;
+      // G g: [4 x 3]
+      for (let c = 0; c < 3; c++) {
+        const g0 = w[k + c]!, g1 = w[k + 3 + c]!, g2 = w[k + 6 + c]!;
+        gg[c] = g0;
+        gg[3 + c] = 0.5 * (g0 + g1 + g2);
+        gg[6 + c] = 0.5 * (g0 - g1 + g2);
+        gg[9 + c] = g2;
+      }
+      // (G g) G^T: [4 x 4]
+      for (let r = 0; r < 4; r++) {
+        const g0 = gg[r * 3]!, g1 = gg[r * 3 + 1]!, g2 = gg[r * 3 + 2]!;
+        const row = [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2];
+        for (let c = 0; c < 4; c++) u[((r * 4 + c) * cOut + co) * cIn + ci] = row[c]!;
+      }
+    }
+  }
+  return u;
+}
+
+/**
+ * Stride-1 3x3 conv2d by Winograd F(2x2, 3x3) (winograd-module.ts), images split across threads.
+ * Works for any h, w and padding <= 2: tiles past the output are computed on zeros and dropped.
+ */
+export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
+  if (!winogradApplies(g)) throw new Error('conv2dWinogradF32: needs a 3x3 kernel, stride 1, padding <= 2 and cIn >= 8.');
+  const rt = getRuntime();
+  const { n, cIn, cOut, h, w: width, outH, outW } = g;
+  const tilesY = Math.ceil(outH / 2), tilesX = ceilTo(Math.ceil(outW / 2), 4);
+  const outHp = 2 * tilesY, outWp = 2 * tilesX;
+  const mp = ceilTo(cOut, MR), np = ceilTo(tilesY * tilesX, NR);
+  const image = cIn * h * width, outImage = cOut * outHp * outWp;
+  const padFloats = cIn * (outHp + 2) * (outWp + 2), vFloats = 16 * cIn * np, mFloats = 16 * mp * np;
+  const ranges = split(n, rt.threads);
+  const uAt = 0, xAt = ceilTo(uAt + 16 * mp * cIn, 4), outAt = ceilTo(xAt + n * image, 4);
+  const scratchAt = ceilTo(outAt + n * outImage, 4), perThread = ceilTo(padFloats + vFloats + mFloats, 4);
+  const mem = rt.reserve((scratchAt + ranges.length * perThread) * 4);
+  const u = winogradWeights(w, cOut, cIn);
+  for (let xi = 0; xi < 16; xi++) packA(u, xi * cOut * cIn, cIn, 1, cOut, cIn, mp, mem, uAt + xi * mp * cIn);
+  mem.set(x.subarray(0, n * image), xAt);
+  rt.parallel('winogradImages', ranges.map(([b0, b1], t) => {
+    const padAt = scratchAt + t * perThread, vAt = padAt + padFloats, mAt = vAt + vFloats;
+    const args: Record<(typeof WINOGRAD_ARGS)[number], number> = {
+      x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
+      out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
+      padH: g.padH, padW: g.padW,
+    };
+    return WINOGRAD_ARGS.map((name) => args[name]);
+  }));
+  if (outHp === outH && outWp === outW) {
+    out.set(mem.subarray(outAt, outAt + n * cOut * outH * outW));
+    return;
+  }
+  for (let plane = 0; plane < n * cOut; plane++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const src = outAt + (plane * outHp + oy) * outWp;
+      out.set(mem.subarray(src, src + outW), (plane * outH + oy) * outW);
+    }
+  }
+}
