@@ -2,7 +2,7 @@
 // per backend kernel (conv2d listed per layer shape), timed by wrapping the cpu backend's methods.
 import { cpuBackend } from '../kernels/cpu/index';
 import type { Conv2dGeometry } from '../src/backend/backend';
-import { Generator, noGrad, randn, SimpleUNet, tensor } from '../src/index';
+import { Generator, noGrad, randn, SimpleUNet, tensor, tidy } from '../src/index';
 
 const REPEATS = 5;
 const be = cpuBackend as unknown as Record<string, unknown>;
@@ -28,7 +28,7 @@ for (const [name, fn] of Object.entries(be)) {
 
 const model = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(1) });
 const t = tensor(new Array(32).fill(80));
-const forward = () => noGrad(() => model.forward(randn([32, 1, 32, 32]).mul(80), t).toArray());
+const forward = () => tidy(() => noGrad(() => model.forward(randn([32, 1, 32, 32]).mul(80), t).toArray()));
 for (let i = 0; i < 3; i++) forward();
 stats.clear();
 const start = performance.now();

@@ -27,8 +27,10 @@ train flags
   --model NAME             simpleunet (the community model) or unet (ADM-style: channel
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,
                            dropout 0.1; not with recipe seed)                      [simpleunet]
-  --recipe ict|seed        improved CT (official parametrization, pseudo-Huber, lognormal levels,
-                           doubling curriculum) or the community recipe            [ict]
+  --recipe ict|ect|seed    ict: improved CT (official parametrization, pseudo-Huber, lognormal
+                           levels, doubling curriculum); ect: easy consistency tuning from
+                           scratch (starts as denoising, then halves the gap between the two
+                           noise levels --ect-stages times); seed: the community recipe [ict]
   --steps N                optimiser steps                                          [1000]
   --batch N                images per step                                          [32]
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
@@ -42,6 +44,7 @@ train flags
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
   --max-intervals N        ict: the curriculum's cap on the number of intervals (the
                            paper's 1280 is for long runs; 80 learns faster in short ones) [80]
+  --ect-stages N           ect: stages of the run (the gap halves at each)           [6]
   --seed N                 seeds initialisation, batch order and noise              [0]
   --out DIR                where checkpoints and sample grids go                    [runs/mnist]
   --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
@@ -149,6 +152,7 @@ function parse() {
         clip: { type: 'string', default: '0' },
         'c-noise-scale': { type: 'string', default: String(cm.DEFAULT_C_NOISE_SCALE) },
         'max-intervals': { type: 'string', default: '80' },
+        'ect-stages': { type: 'string', default: String(cm.DEFAULT_ECT_STAGES) },
         seed: { type: 'string', default: '0' },
         out: { type: 'string', default: 'runs/mnist' },
         resume: { type: 'string' },
@@ -211,7 +215,7 @@ async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' 
   } else {
     const dataset = loadDataset(values.dataset!, int('channels', values.channels, 1));
     const recipe = forced ?? values.recipe;
-    if (recipe !== 'ict' && recipe !== 'seed' && recipe !== 'edm' && recipe !== 'cd') fail(`--recipe must be 'ict' or 'seed', got '${recipe}'.`);
+    if (recipe !== 'ict' && recipe !== 'ect' && recipe !== 'seed' && recipe !== 'edm' && recipe !== 'cd') fail(`--recipe must be 'ict', 'ect' or 'seed', got '${recipe}'.`);
     if (recipe === 'cd' && !values.teacher) fail('distill needs --teacher FILE (train one with `npm run mnist -- teacher`).');
     if (recipe === 'cd' && !existsSync(values.teacher!)) fail(`--teacher ${values.teacher}: no such file.`);
     const distance = values.distance as cm.Distance;
@@ -235,6 +239,7 @@ async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' 
       })(),
       cNoiseScale: num('c-noise-scale', values['c-noise-scale'], (x) => x > 0, 'a positive number'),
       maxIntervals: int('max-intervals', values['max-intervals'], 10),
+      ectStages: int('ect-stages', values['ect-stages'], 1),
       warmupSteps: int('warmup', values.warmup, 0),
       lrDecay: ((d) => (d === 'none' || d === 'cosine' ? d : fail(`--lr-decay must be 'none' or 'cosine', got '${d}'.`)))(values['lr-decay']),
       maxGradNorm: num('clip', values.clip, (x) => x >= 0, 'a number >= 0') || undefined,
@@ -255,7 +260,7 @@ async function train(values: ReturnType<typeof parse>['values'], forced?: 'edm' 
       `(${dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`,
   );
   const bar = new cliProgress.SingleBar({
-    format: 'step {value}/{total} [{bar}] loss {loss} | N {n} | {rate} steps/s | ETA {eta_formatted}',
+    format: `step {value}/{total} [{bar}] loss {loss} | ${c.recipe === 'ect' ? 'stage' : 'N'} {n} | {rate} steps/s | ETA {eta_formatted}`,
     hideCursor: true,
     etaBuffer: 50,
     noTTYOutput: true, // in logs and CI: one progress line every 10 s

@@ -15,15 +15,16 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(r.status).toBe(0);
     for (const flag of ['--dataset', '--model', '--recipe', '--steps', '--batch', '--width', '--lr', '--ema', '--seed', '--out', '--resume',
       '--sample-every', '--checkpoint-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw',
-      '--epochs', '--classifier', '--real', '--json', '--task', '--teacher', '--intervals', '--target-ema', '--distance']) expect(r.stdout).toContain(flag);
+      '--epochs', '--classifier', '--real', '--json', '--task', '--teacher', '--intervals', '--target-ema', '--distance', '--ect-stages']) expect(r.stdout).toContain(flag);
   });
   it('names the flag and the fix for bad values', () => {
     const cases: [string[], RegExp][] = [
       [['--steps', 'x'], /--steps must be an integer >= 1, got 'x'/],
       [['--lr=-1'], /--lr must be a positive number, got '-1'/],
       [['--lr', '-1'], /Option '--lr' argument is ambiguous/],
-      [['--recipe', 'fast'], /--recipe must be 'ict' or 'seed', got 'fast'/],
+      [['--recipe', 'fast'], /--recipe must be 'ict', 'ect' or 'seed', got 'fast'/],
       [['--width', '48'], /--width must be a multiple of 32/],
+      [['--recipe', 'ect', '--ect-stages', '0'], /--ect-stages must be an integer >= 1, got '0'/],
       [['--backend', 'gpu'], /Unknown backend 'gpu'. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],
       [['sample', '--ckpt', 'nope.safetensors'], /--ckpt nope\.safetensors: no such file/],

@@ -4,7 +4,7 @@ import { pseudoHuber, pseudoHuberConstant } from '../src/cm/losses';
 import { officialConsistency, simpleUNetConsistency } from '../src/cm/parametrization';
 import { sample } from '../src/cm/sample';
 import {
-  communitySchedule, drawIndex, erf, ictDiscretization, karrasSigmas, lognormalIndexProbabilities, SIGMA_MAX, SIGMA_MIN,
+  communitySchedule, drawIndex, ectStage, ectTargetLevel, erf, ictDiscretization, karrasSigmas, lognormalIndexProbabilities, SIGMA_MAX, SIGMA_MIN,
 } from '../src/cm/schedule';
 import { ctLoss, ctStep } from '../src/cm/train';
 
@@ -28,6 +28,25 @@ describe('noise schedules (DESIGN.md section 7)', () => {
     expect(communitySchedule(0, 100)).toEqual({ n: 2, mu: Math.exp((2 * Math.log(0.95)) / 2) });
     expect(communitySchedule(100, 100).n).toBe(150);
   });
+  it("ECT's target level: denoising in stage 0, then the gap t - r halves per stage where n(t) ~ 1", () => {
+    for (const t of [0.002, 0.01, 0.3, 1, 5, 80]) {
+      expect(ectTargetLevel(t, 0)).toBe(0.002);
+      for (let a = 0; a < 12; a++) {
+        const r = ectTargetLevel(t, a);
+        expect(r).toBeGreaterThanOrEqual(0.002);
+        expect(r).toBeLessThanOrEqual(Math.max(t, 0.002));
+        if (a > 0) expect(r).toBeGreaterThanOrEqual(ectTargetLevel(t, a - 1));
+      }
+    }
+    // at t = 80, n(t) = 1 + 8 sigmoid(-80) = 1: r = t (1 - 2^-a) exactly
+    for (let a = 1; a < 8; a++) expect(80 - ectTargetLevel(80, a)).toBeCloseTo(80 / 2 ** a, 10);
+    // at t = 1, n = 1 + 8 / (1 + e): the gap is t n / 2^a until r reaches sigma_min
+    const n1 = 1 + 8 / (1 + Math.E);
+    expect(1 - ectTargetLevel(1, 4)).toBeCloseTo(n1 / 16, 12);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((s) => ectStage(s, 10, 3))).toEqual([0, 0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    expect(ectStage(25, 10, 3)).toBe(2);
+  });
+
   it('erf matches reference values and the index distribution is a distribution', () => {
     expect(erf(0.5)).toBeCloseTo(0.5204998778, 6);
     expect(erf(-1)).toBeCloseTo(-0.8427007929, 6);
@@ -82,6 +101,25 @@ describe('training and sampling', () => {
     }
     expect(heldOut()).toBeLessThan(0.7 * before);
   });
+  it('a few hundred ECT steps on a tiny problem lower the loss of the final stage', () => {
+    const model = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(0) });
+    const f = simpleUNetConsistency(model, 'official', 250);
+    const optimizer = new AdamW(model.parameters(), { lr: 2e-3, weightDecay: 0 });
+    const generator = new Generator(1);
+    const data = new Float32Array(8 * 64).fill(-1);
+    for (let k = 0; k < 8; k++) for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) data[k * 64 + (y + (k % 4)) * 8 + x + (k >> 2) * 4] = 1;
+    const x = tensor(data, { shape: [8, 1, 8, 8] });
+    const ctx = { recipe: 'ect' as const, student: f, model, totalSteps: 200, ectStages: 4, epoch: 0, epochs: 1 };
+    const heldOut = () => {
+      let total = 0;
+      for (let k = 0; k < 16; k++) total += noGrad(() => ctLoss({ ...ctx, generator: new Generator(100 + k) }, x, 199).loss.item());
+      return total / 16;
+    };
+    const before = heldOut();
+    for (let step = 0; step < 200; step++) ctStep({ ...ctx, optimizer, generator }, x, step);
+    expect(heldOut()).toBeLessThan(0.7 * before);
+  });
+
   it('sampling is bit-identical for a seed and differs across seeds', () => {
     const model = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(2) });
     const f = simpleUNetConsistency(model, 'official', 250);

@@ -17,6 +17,7 @@ function tinyDataset(): ImageDataset {
 const unet = { channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [2], dropout: 0.1, numHeads: 1 };
 const configs: [string, TrainConfig][] = [
   ['ict, SimpleUNet, two EMA rates', { recipe: 'ict', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, extraEmaRates: [0.99], cNoiseScale: 250 }],
+  ['ect, SimpleUNet, 3 stages', { recipe: 'ect', ectStages: 3, width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
   ['seed, SimpleUNet', { recipe: 'seed', width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
   ['ict, UNet with dropout', { recipe: 'ict', model: 'UNet', unet, width: 32, batch: 4, steps: 6, lr: 1e-3, seed: 11, emaRate: 0.9, cNoiseScale: 250 }],
 ];

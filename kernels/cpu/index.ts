@@ -3,6 +3,7 @@ import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
 import { copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
 import { matmul } from './matmul';
+import { BufferPool } from './pool';
 import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
@@ -48,14 +49,18 @@ const f32 = (...xs: TypedArray[]): boolean => xs.every((x) => x instanceof Float
 const convMacs = (g: Conv2dGeometry): number => g.n * g.cOut * g.cIn * g.kh * g.kw * g.outH * g.outW;
 const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
 
+const pool = new BufferPool();
+
 /**
  * The CPU backend: the reference kernels, with float32 GEMM, convolutions and SiLU (forward and
  * gradient) replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
- * and small tensors stay on the reference).
+ * and small tensors stay on the reference). Buffers freed by tidy() / dispose() are reused (pool.ts).
  */
 export const cpuBackend = {
   ...cpuReferenceBackend,
   name: 'cpu',
+  alloc: (size: number, dtype: DType): TypedArray => pool.alloc(size, dtype),
+  dispose: (buffer: TypedArray): void => pool.dispose(buffer),
   unary: (op: UnaryOp, x: TypedArray, out: TypedArray): void =>
     op === 'silu' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS
       ? siluF32(x as Float32Array, out as Float32Array)

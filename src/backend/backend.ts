@@ -73,6 +73,7 @@ export interface Backend<B = unknown> {
   readonly name: string;
   supportsDType(dtype: DType): boolean;
 
+  /** A buffer of `size` elements; its contents are unspecified (every op writes all of its output). */
   alloc(size: number, dtype: DType): B;
   fromArray(data: ArrayLike<number>, dtype: DType): B;
   /** A fresh host copy of the buffer's contents. */

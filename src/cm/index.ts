@@ -1,7 +1,7 @@
 export * from './schedule';
 export * from './parametrization';
 export * from './losses';
-export { ctStep, ctLoss, type Recipe, type CtStepContext, type StepResult } from './train';
+export { ctStep, ctLoss, DEFAULT_ECT_STAGES, type Recipe, type CtStepContext, type StepResult } from './train';
 export { sample, type SampleOptions } from './sample';
 export { Trainer, DEFAULT_C_NOISE_SCALE, type TrainConfig, type TrainRecipe } from './trainer';
 export { loadConsistencyModel, loadTeacher, isTeacherFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';

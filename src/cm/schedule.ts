@@ -58,3 +58,20 @@ export function drawIndex(cumulative: ArrayLike<number>, u: number): number {
   }
   return lo;
 }
+
+/**
+ * Easy Consistency Tuning's gap schedule (Geng et al. 2024, "Consistency Models Made Easy"):
+ * the target level r for level t in stage a (a = floor(step / stage length)):
+ * r = t (1 - n(t) / q^a), n(t) = 1 + k sigmoid(-b t), clamped below at sigma_min (where the
+ * consistency function is the identity). Stage 0 has r = sigma_min for every t: plain denoising,
+ * the diffusion pre-training inside the schedule; each later stage halves the gap t - r (q = 2).
+ */
+export function ectTargetLevel(t: number, stage: number, k = 8, b = 1, q = 2): number {
+  const n = 1 + k / (1 + Math.exp(b * t));
+  return Math.max(SIGMA_MIN, t * (1 - n / q ** stage));
+}
+
+/** The stage of `step` when a run of totalSteps is split into `stages` equal stages. */
+export function ectStage(step: number, totalSteps: number, stages: number): number {
+  return Math.min(stages - 1, Math.floor((step * stages) / Math.max(totalSteps, 1)));
+}

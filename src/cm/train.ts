@@ -9,9 +9,11 @@ import { tidy } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 import { pseudoHuber, pseudoHuberConstant } from './losses';
 import type { ConsistencyFunction } from './parametrization';
-import { communitySchedule, drawIndex, ictDiscretization, karrasSigmas, lognormalIndexProbabilities } from './schedule';
+import {
+  communitySchedule, drawIndex, ectStage, ectTargetLevel, ictDiscretization, karrasSigmas, lognormalIndexProbabilities, SIGMA_MAX, SIGMA_MIN,
+} from './schedule';
 
-export type Recipe = 'ict' | 'seed';
+export type Recipe = 'ict' | 'seed' | 'ect';
 
 export interface TrainState {
   /** Optimiser steps taken. */
@@ -34,12 +36,15 @@ export interface CtStepContext {
   epochs: number;
   /** ict: the curriculum's cap s1 on the number of intervals (default 1280, as the paper). */
   maxIntervals?: number;
+  /** ect: how many stages the run is split into (the gap t - r halves at each; default 6). */
+  ectStages?: number;
   /** For networks with dropout: seeds it before each pass, so online and target passes share masks. */
   setDropoutSeed?: (seed: number) => void;
 }
 
 export interface StepResult {
   loss: number;
+  /** ict, seed: the discretization N; ect: the stage. */
   n: number;
 }
 
@@ -48,6 +53,9 @@ export interface StepResult {
  * - ict: N(k) doubling, i drawn from the lognormal-weighted distribution, loss = mean over the
  *   batch of pseudo-Huber(f(x + s_{i+1} z, s_{i+1}), stopgrad f(x + s_i z, s_i)) / (s_{i+1} - s_i).
  * - seed: the community recipe: N and mu per epoch, i uniform, MSE against the EMA target.
+ * - ect: easy consistency tuning from scratch: t lognormal (iCT's -1.1, 2), r = ectTargetLevel(t,
+ *   stage), loss = pseudo-Huber(f(x + t z, t), stopgrad f(x + r z, r)) / (t - r); stage 0 is
+ *   denoising (r = sigma_min, f = identity there), later stages shrink the gap.
  * Same z and the same dropout masks for both points. Updates the optimiser; the caller updates
  * EMA copies for sampling.
  */
@@ -62,6 +70,7 @@ export function ctStep(ctx: CtStepContext, x: Tensor, step: number): StepResult 
 
 /** The consistency-training loss of ctStep, with its discretization N and target EMA rate mu; no update. */
 export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: number): { loss: Tensor; n: number; mu: number } {
+  if (ctx.recipe === 'ect') return ectLoss(ctx, x, step);
   const batch = x.shape[0]!;
   const g = ctx.generator;
   const { n, mu } = ctx.recipe === 'ict'
@@ -96,4 +105,25 @@ export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: n
     loss = mean(online.sub(target).square());
   }
   return { loss, n, mu };
+}
+
+export const DEFAULT_ECT_STAGES = 6;
+
+function ectLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: number): { loss: Tensor; n: number; mu: number } {
+  const batch = x.shape[0]!;
+  const g = ctx.generator;
+  const stage = ectStage(step, ctx.totalSteps, ctx.ectStages ?? DEFAULT_ECT_STAGES);
+  const levels = Array.from({ length: batch }, () => Math.min(SIGMA_MAX, Math.max(SIGMA_MIN, Math.exp(-1.1 + 2 * g.normal()))));
+  const targets = levels.map((t) => ectTargetLevel(t, stage));
+  const sHi = tensor(levels), sLo = tensor(targets);
+  const z = randn([...x.shape], { generator: g });
+  const col = (s: Tensor) => s.reshape([batch, 1, 1, 1]);
+  const dropoutSeed = ctx.setDropoutSeed ? g.nextUint32() : 0;
+  ctx.setDropoutSeed?.(dropoutSeed);
+  const online = ctx.student(x.add(col(sHi).mul(z)), sHi);
+  ctx.setDropoutSeed?.(dropoutSeed);
+  const target = noGrad(() => ctx.student(x.add(col(sLo).mul(z)), sLo));
+  const [c, h, w] = x.shape.slice(1) as [number, number, number];
+  const weights = tensor(levels.map((t, i) => 1 / Math.max(t - targets[i]!, 1e-6)));
+  return { loss: mean(pseudoHuber(online, target, pseudoHuberConstant(c, h, w)).mul(weights)), n: stage, mu: 0 };
 }

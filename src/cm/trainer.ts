@@ -17,7 +17,7 @@ import { type Denoiser, edmDenoiser, edmLoss, edmSample } from './edm';
 import { loadTeacher } from './load';
 
 /**
- * ict / seed: consistency training (train.ts); edm: the EDM teacher (a denoiser, edm.ts); cd:
+ * ict / ect / seed: consistency training (train.ts); edm: the EDM teacher (a denoiser, edm.ts); cd:
  * consistency distillation from a teacher file (distill.ts), the student initialised from it.
  */
 export type TrainRecipe = Recipe | 'edm' | 'cd';
@@ -43,6 +43,8 @@ export interface TrainConfig {
   cNoiseScale: number;
   /** ict: the curriculum's cap on the number of intervals (the paper's s1 = 1280). */
   maxIntervals?: number;
+  /** ect: the number of stages; the gap between the two noise levels halves at each (default 6). */
+  ectStages?: number;
   /** Linear learning-rate warm-up over this many steps (0: none). */
   warmupSteps?: number;
   /** Clip gradients to this global norm (absent: no clipping). */
@@ -88,7 +90,10 @@ export class Trainer {
     }
     if (!(config.emaRate >= 0 && config.emaRate < 1)) throw new Error(`Trainer: EMA rate must be in [0, 1), got ${config.emaRate}.`);
     if (config.model === 'UNet' && config.recipe === 'seed') throw new Error("Trainer: the UNet has no community parametrization; use recipe 'ict', 'edm' or 'cd'.");
-    if (!['ict', 'seed', 'edm', 'cd'].includes(config.recipe)) throw new Error(`Trainer: recipe must be ict, seed, edm or cd, got '${config.recipe}'.`);
+    if (!['ict', 'ect', 'seed', 'edm', 'cd'].includes(config.recipe)) throw new Error(`Trainer: recipe must be ict, ect, seed, edm or cd, got '${config.recipe}'.`);
+    if (config.ectStages !== undefined && !(Number.isInteger(config.ectStages) && config.ectStages >= 1)) {
+      throw new Error(`Trainer: ectStages must be a positive integer, got ${config.ectStages}.`);
+    }
     if (config.recipe === 'cd') {
       if (!config.teacher) throw new Error('Trainer: recipe cd needs a teacher file (train one with recipe edm).');
       const { intervals, targetEma } = this.cd;
@@ -201,7 +206,7 @@ export class Trainer {
         recipe: this.config.recipe as Recipe, student: this.consistency(this.model), target: this.consistency(this.target),
         targetModel: this.target, model: this.model, optimizer: this.optimizer, generator: this.generator,
         totalSteps: this.config.steps, epoch: this.sampler.state.epoch, epochs: this.epochs,
-        maxIntervals: this.config.maxIntervals,
+        maxIntervals: this.config.maxIntervals, ectStages: this.config.ectStages,
         setDropoutSeed: this.model instanceof UNet ? (seed) => (this.model as UNet).setDropoutSeed(seed) : undefined,
       },
       x,

@@ -4,8 +4,9 @@ import type { Backend } from '../backend/backend';
 // disposed when fn returns, except those reachable from its result, those kept with keep(), and
 // those claimed by long-lived state (Tensor.assign, leaf gradients, optimiser moments). A buffer
 // replaced in long-lived state is handed back with release() and disposed at the end of the
-// innermost scope. On the CPU backends dispose is a no-op; on gpu.js backends it frees device
-// memory, which the garbage collector would otherwise reclaim only when it happens to run.
+// innermost scope. On the cpu backend dispose hands the buffer to a pool for reuse (cpu-reference:
+// a no-op); on gpu.js backends it frees device memory, which the garbage collector would
+// otherwise reclaim only when it happens to run.
 
 type Scope = Map<object, Backend>;
 const scopes: Scope[] = [];

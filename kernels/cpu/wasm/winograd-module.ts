@@ -12,16 +12,18 @@ import { KC, MR, NR } from './gemm-module';
 /** Argument list of winogradImages, in order (addresses in bytes). */
 export const WINOGRAD_ARGS = [
   'x', 'xStride', 'u', 'bufV', 'bufM', 'bufPad', 'out', 'outStride', 'b0', 'b1',
-  'h', 'w', 'cIn', 'cOut', 'mp', 'np', 'tilesY', 'tilesX', 'padH', 'padW',
+  'h', 'w', 'cIn', 'cOut', 'mp', 'np', 'tilesY', 'tilesX', 'padH', 'padW', 'group',
 ] as const;
 
 /**
- * winogradImages(...WINOGRAD_ARGS): images [b0, b1) on one thread. Image b is [cIn, h, w] at
- * x + b xStride; its output [cOut, 2 tilesY, 2 tilesX] (the true output, padded up to whole
- * tiles) goes to out + b outStride. u holds the 16 transformed weight matrices U[xi], each
- * [mp x cIn] in packed-A layout, one after another. Per-thread scratch: bufPad (the zero-padded
- * image, [cIn, 2 tilesY + 2, 2 tilesX + 2]), bufV (16 packed-B matrices [cIn x np]), bufM (16
- * C matrices [mp x np]). tilesX is a multiple of 4; np = tilesY tilesX rounded up to NR.
+ * winogradImages(...WINOGRAD_ARGS): images [b0, b1) on one thread, `group` images per GEMM (small
+ * images have few tiles: grouping keeps the GEMMs wide). Image b is [cIn, h, w] at x + b xStride;
+ * its output [cOut, 2 tilesY, 2 tilesX] (the true output, padded up to whole tiles) goes to
+ * out + b outStride. u holds the 16 transformed weight matrices U[xi], each [mp x cIn] in
+ * packed-A layout, one after another. Per-thread scratch: bufPad (the zero-padded image,
+ * [cIn, 2 tilesY + 2, 2 tilesX + 2]), bufV (16 packed-B matrices [cIn x np]), bufM (16 C
+ * matrices [mp x np]). tilesX is a multiple of 4; np = group tilesY tilesX rounded up to NR;
+ * column j of a group's matrices is tile j mod T of its image j / T (T = tilesY tilesX).
  */
 export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
   const a = Object.fromEntries(WINOGRAD_ARGS.map((name, i) => [name, i])) as Record<(typeof WINOGRAD_ARGS)[number], number>;
@@ -30,6 +32,7 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
   const b = local(), ci = local(), co = local(), r = local(), ty = local(), tx = local(), j = local(), xi = local();
   const src = local(), dst = local(), ptr = local(), kStart = local(), kcb = local(), panelBytes = local();
   const outRowBytes = local(), outPlaneBytes = local(), sixteen = local();
+  const g0 = local(), gEnd = local(), tiles = local(), jBase = local();
   const v = Array.from({ length: 16 }, () => f.local('v128'));
   const t = Array.from({ length: 4 }, () => f.local('v128'));
 
@@ -45,8 +48,13 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
   f.i32(16).set(sixteen);
   // the border stays zero: images only overwrite the interior
   f.get(a.bufPad).i32(0).get(planeBytes).get(a.cIn).i32Mul().memoryFill();
+  f.get(a.tilesY).get(a.tilesX).i32Mul().set(tiles);
 
-  f.forRange(b, () => f.get(a.b0), a.b1, 1, () => {
+  f.forRange(g0, () => f.get(a.b0), a.b1, 0, () => {
+  f.get(g0).get(a.group).i32Add().set(gEnd);
+  f.get(gEnd).get(a.b1).i32GeU().if(() => { f.get(a.b1).set(gEnd); });
+  f.forRange(b, () => f.get(g0), gEnd, 1, () => {
+    f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
     // 1. copy image b into the interior of the padded planes, row by row
     f.get(a.x).get(b).get(a.xStride).i32Mul().i32Add().set(src);
     f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
@@ -94,7 +102,7 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
           for (let row = 0; row < 4; row++) transform4((k) => row * 4 + k);
           for (let col = 0; col < 4; col++) transform4((k) => k * 4 + col);
           // dst: V[0] element (ci, j), j = ty tilesX + tx (4 consecutive tiles share one panel row)
-          f.get(ty).get(a.tilesX).i32Mul().get(tx).i32Add().set(j);
+          f.get(ty).get(a.tilesX).i32Mul().get(tx).i32Add().get(jBase).i32Add().set(j);
           f.get(a.bufV).get(kStart).get(a.np).i32Mul().get(ci).get(kStart).i32Sub().i32(NR).i32Mul().i32Add().i32(4).i32Mul().i32Add()
             .get(j).i32(3).i32ShrU().get(panelBytes).i32Mul().i32Add().get(j).i32(7).i32And().i32(4).i32Mul().i32Add().set(dst);
           for (let k = 0; k < 16; k++) {
@@ -106,6 +114,8 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
       });
     });
 
+  });
+
     // 3. M[xi] = U[xi] V[xi]
     f.forRange(xi, () => f.i32(0), sixteen, 1, () => {
       f.get(a.u).get(xi).get(a.mp).i32Mul().get(a.cIn).i32Mul().i32(4).i32Mul().i32Add();
@@ -116,10 +126,12 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
     });
 
     // 4. output transform: the 2x2 tile A^T M A, interleaved into two output rows of 8 pixels
+  f.forRange(b, () => f.get(g0), gEnd, 1, () => {
+    f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
     f.forRange(co, () => f.i32(0), a.cOut, 1, () => {
       f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
         f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
-          f.get(a.bufM).get(co).get(a.np).i32Mul().get(ty).get(a.tilesX).i32Mul().i32Add().get(tx).i32Add().i32(4).i32Mul().i32Add().set(src);
+          f.get(a.bufM).get(co).get(a.np).i32Mul().get(ty).get(a.tilesX).i32Mul().i32Add().get(tx).i32Add().get(jBase).i32Add().i32(4).i32Mul().i32Add().set(src);
           for (let k = 0; k < 16; k++) {
             f.get(src);
             if (k > 0) f.get(mStride).i32(k).i32Mul().i32Add();
@@ -145,5 +157,7 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
         });
       });
     });
+  });
+  f.get(gEnd).set(g0); // the loop's own step is 0: the next group starts where this one ended
   });
 }

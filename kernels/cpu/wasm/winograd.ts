@@ -4,6 +4,8 @@ import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 import { WINOGRAD_ARGS } from './winograd-module';
 
+const GEMM_WIDTH = 128;
+
 /**
  * Whether conv2dWinogradF32 applies: a 3x3 kernel at stride 1 with padding < 3, and enough input
  * channels for its 16 GEMMs (depth cIn) to beat im2col (depth 9 cIn).
@@ -48,10 +50,12 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   const { n, cIn, cOut, h, w: width, outH, outW } = g;
   const tilesY = Math.ceil(outH / 2), tilesX = ceilTo(Math.ceil(outW / 2), 4);
   const outHp = 2 * tilesY, outWp = 2 * tilesX;
-  const mp = ceilTo(cOut, MR), np = ceilTo(tilesY * tilesX, NR);
+  // images per GEMM: enough for GEMM_WIDTH tile columns (an 8x8 output has only 16 tiles)
+  const ranges = split(n, rt.threads);
+  const group = Math.max(1, Math.min(Math.ceil(GEMM_WIDTH / (tilesY * tilesX)), Math.max(...ranges.map(([b0, b1]) => b1 - b0))));
+  const mp = ceilTo(cOut, MR), np = ceilTo(group * tilesY * tilesX, NR);
   const image = cIn * h * width, outImage = cOut * outHp * outWp;
   const padFloats = cIn * (outHp + 2) * (outWp + 2), vFloats = 16 * cIn * np, mFloats = 16 * mp * np;
-  const ranges = split(n, rt.threads);
   const uAt = 0, xAt = ceilTo(uAt + 16 * mp * cIn, 4), outAt = ceilTo(xAt + n * image, 4);
   const scratchAt = ceilTo(outAt + n * outImage, 4), perThread = ceilTo(padFloats + vFloats + mFloats, 4);
   const mem = rt.reserve((scratchAt + ranges.length * perThread) * 4);
@@ -63,7 +67,7 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
     const args: Record<(typeof WINOGRAD_ARGS)[number], number> = {
       x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
       out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
-      padH: g.padH, padW: g.padW,
+      padH: g.padH, padW: g.padW, group,
     };
     return WINOGRAD_ARGS.map((name) => args[name]);
   }));
