@@ -1,4 +1,6 @@
-import type { Backend, Conv2dGeometry, DifferentiableUnaryOp, DType, MatmulGeometry, TypedArray, UnaryOp } from '../../src/backend/backend';
+import type {
+  Backend, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, TypedArray, UnaryOp,
+} from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
 import { copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
@@ -9,6 +11,7 @@ import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
+import { groupNormF32 } from './wasm/norm';
 import { gemmF32 } from './wasm/gemm';
 
 /** The reference backend: plain loops over Float32Array / Float64Array, the readable definition. */
@@ -52,8 +55,8 @@ const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
 const pool = new BufferPool();
 
 /**
- * The CPU backend: the reference kernels, with float32 GEMM, convolutions and SiLU (forward and
- * gradient) replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
+ * The CPU backend: the reference kernels, with float32 GEMM, convolutions, group norm and SiLU
+ * (forward and gradient) replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
  * and small tensors stay on the reference). Buffers freed by tidy() / dispose() are reused (pool.ts).
  */
 export const cpuBackend = {
@@ -81,6 +84,10 @@ export const cpuBackend = {
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
+  groupNorm: (x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, mean: TypedArray, rstd: TypedArray, g: GroupNormGeometry): void =>
+    f32(x, gamma, beta, out, mean, rstd) && x.length >= FAST_MIN_ELEMENTS
+      ? groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array, mean as Float32Array, rstd as Float32Array, g)
+      : groupNorm(x, gamma, beta, out, mean, rstd, g),
   conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
     f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS
       ? conv2dGradWeightF32(x as Float32Array, gy as Float32Array, gw as Float32Array, g)

@@ -7,6 +7,8 @@ import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
 import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
+import { groupNormF32 } from '../../kernels/cpu/wasm/norm';
+import { groupNorm } from '../../kernels/cpu/norm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
 import { Generator } from '../../src/index';
 
@@ -169,6 +171,42 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
     const mag = new Float32Array(viaIm2col.length);
     conv2d(abs(x), abs(w), mag, g);
     expectClose(viaWinograd, viaIm2col, mag);
+  });
+});
+
+describe('WebAssembly group norm matches the reference', () => {
+  // The reference sums in float64; the wasm kernel in float32 chunks of 64 added in float64, so
+  // mean and rstd agree to a few float32 ulps of the values' scale, and each output to that error
+  // carried through (x - mean) rstd gamma + beta.
+  it('over random geometry (tails that are not whole vectors or chunks), offset values', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 5 }), cpg: fc.integer({ min: 1, max: 5 }),
+          hw: fc.integer({ min: 1, max: 300 }), offset: fc.double({ min: -10, max: 10, noNaN: true }), seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
+        (p) => {
+          const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups;
+          const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
+          const x = random(size, p.seed).map((v) => v + p.offset), gamma = random(c, p.seed + 1), beta = random(c, p.seed + 2);
+          const [out, ref] = [new Float32Array(size), new Float32Array(size)];
+          const [mean, rstd, refMean, refRstd] = [0, 1, 2, 3].map(() => new Float32Array(items)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+          groupNormF32(x, gamma, beta, out, mean, rstd, g);
+          groupNorm(x, gamma, beta, ref, refMean, refRstd, g);
+          const scale = Math.max(...Array.from(x, Math.abs));
+          for (let i = 0; i < items; i++) {
+            if (!(Math.abs(mean[i]! - refMean[i]!) <= 1e-6 * scale)) throw new Error(`mean ${i}: ${mean[i]} vs ${refMean[i]}`);
+            if (!(Math.abs(rstd[i]! - refRstd[i]!) <= 1e-5 * refRstd[i]!)) throw new Error(`rstd ${i}: ${rstd[i]} vs ${refRstd[i]}`);
+          }
+          for (let i = 0; i < size; i++) {
+            const item = Math.floor(i / (p.cpg * p.hw)), ch = Math.floor(i / p.hw) % c;
+            const tol = 1e-5 * ((scale + Math.abs(refMean[item]!)) * refRstd[item]! * Math.abs(gamma[ch]!) + Math.abs(beta[ch]!)) + 1e-7;
+            if (!(Math.abs(out[i]! - ref[i]!) <= tol)) throw new Error(`element ${i}: wasm ${out[i]}, reference ${ref[i]}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 

@@ -2,9 +2,9 @@
 // SIMD proposal's BinarySIMD.md) to emit straight-line SIMD kernels with loops at run time.
 // Every module imports one shared memory as env.memory, so the same bytes run on all threads.
 
-export type ValType = 'i32' | 'f32' | 'v128';
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 function uleb(n: number, out: number[]): void {
   do {
@@ -80,7 +80,21 @@ export class FunctionBody {
   f32Load(offset = 0): this { this.code.push(0x2a, 2); uleb(offset, this.code); return this; }
   f32Store(offset = 0): this { this.code.push(0x38, 2); uleb(offset, this.code); return this; }
   f32Add(): this { return this.op(0x92); }
+  f32Sub(): this { return this.op(0x93); }
   f32Mul(): this { return this.op(0x94); }
+  f32ReinterpretI32(): this { return this.op(0xbe); }
+  f32DemoteF64(): this { return this.op(0xb6); }
+  f64(v: number): this {
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    return this.op(0x44, ...b);
+  }
+  f64Add(): this { return this.op(0xa0); }
+  f64Mul(): this { return this.op(0xa2); }
+  f64Div(): this { return this.op(0xa3); }
+  f64Sqrt(): this { return this.op(0x9f); }
+  f64PromoteF32(): this { return this.op(0xbb); }
+  f64ConvertI32U(): this { return this.op(0xb8); }
+  f32x4ExtractLane(lane: number): this { this.simd(0x1f); this.code.push(lane); return this; }
 
   v128Load(offset = 0): this { return this.simd(0x00, { align: 4, offset }); }
   v128Load32Splat(offset = 0): this { return this.simd(0x09, { align: 2, offset }); }

@@ -1,5 +1,6 @@
 import { emitSilu, emitSiluGrad } from './activation-module';
 import { FunctionBody, ModuleBuilder } from './builder';
+import { emitGroupNorm, GROUP_NORM_ARGS } from './norm-module';
 import { emitWinogradImages, WINOGRAD_ARGS } from './winograd-module';
 
 /** Rows of C per micro-kernel tile. */
@@ -32,6 +33,7 @@ export function buildKernelModule(): Uint8Array {
   m.function('silu', i32(4), (f) => emitSilu(f));
   m.function('siluGrad', i32(5), (f) => emitSiluGrad(f));
   m.function('winogradImages', i32(WINOGRAD_ARGS.length), (f) => emitWinogradImages(f, FN_GEMM));
+  m.function('groupNorm', i32(GROUP_NORM_ARGS.length), (f) => emitGroupNorm(f));
   return m.encode();
 }
 

@@ -37,7 +37,7 @@ for (;;) {
 }
 `;
 
-export const KERNEL_NAMES = ['gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages'] as const;
+export const KERNEL_NAMES = ['gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 interface WorkerSlot {
