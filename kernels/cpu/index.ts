@@ -1,5 +1,5 @@
 import type {
-  Backend, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, TypedArray, UnaryOp,
+  Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
 } from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
 import { copy } from './copy';
@@ -12,6 +12,8 @@ import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
 import { groupNormF32 } from './wasm/norm';
+import { binaryF32 } from './wasm/binary';
+import { BINARY_OPS, type WasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
 
 /** The reference backend: plain loops over Float32Array / Float64Array, the readable definition. */
@@ -55,8 +57,8 @@ const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
 const pool = new BufferPool();
 
 /**
- * The CPU backend: the reference kernels, with float32 GEMM, convolutions, group norm and SiLU
- * (forward and gradient) replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
+ * The CPU backend: the reference kernels, with float32 GEMM, convolutions, group norm, SiLU
+ * (forward and gradient) and add/sub/mul/div on contiguous or row-broadcast layouts replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
  * and small tensors stay on the reference). Buffers freed by tidy() / dispose() are reused (pool.ts).
  */
 export const cpuBackend = {
@@ -84,6 +86,12 @@ export const cpuBackend = {
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
+  binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
+    const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && (BINARY_OPS as readonly string[]).includes(op);
+    if (!fast || !binaryF32(op as WasmBinaryOp, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
+      binary(op, a, b, outShape, out);
+    }
+  },
   groupNorm: (x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, mean: TypedArray, rstd: TypedArray, g: GroupNormGeometry): void =>
     f32(x, gamma, beta, out, mean, rstd) && x.length >= FAST_MIN_ELEMENTS
       ? groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array, mean as Float32Array, rstd as Float32Array, g)

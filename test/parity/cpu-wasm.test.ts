@@ -8,6 +8,10 @@ import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dIm2colF32, gr
 import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import { groupNormF32 } from '../../kernels/cpu/wasm/norm';
+import { binaryF32 } from '../../kernels/cpu/wasm/binary';
+import { binary } from '../../kernels/cpu/elementwise';
+import { contiguousStrides } from '../../src/backend/strides';
+import { broadcastStrides } from '../../src/tensor/shape';
 import { groupNorm } from '../../kernels/cpu/norm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
 import { Generator } from '../../src/index';
@@ -207,6 +211,56 @@ describe('WebAssembly group norm matches the reference', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('WebAssembly add/sub/mul/div match the reference', () => {
+  // Each output is one float32 operation on the same operands: results must be bit-identical.
+  it('on contiguous and row-broadcast operands, either side, and leave other layouts to the reference', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          shape: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }),
+          keepA: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), keepB: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+          op: fc.constantFrom('add' as const, 'sub' as const, 'mul' as const, 'div' as const), offset: fc.integer({ min: 0, max: 3 }),
+          seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
+        (p) => {
+          // operands of the output's shape with some dimensions broadcast (size 1), stored after `offset` spare values
+          const operand = (keep: boolean[], seed: number) => {
+            const own = p.shape.map((n, d) => (keep[d] ? n : 1));
+            const buffer = random(p.offset + own.reduce((x, y) => x * y, 1), seed);
+            return { buffer, offset: p.offset, strides: broadcastStrides(own, p.shape) };
+          };
+          const a = operand(p.keepA, p.seed), b = operand(p.keepB, p.seed + 1);
+          const size = p.shape.reduce((x, y) => x * y, 1);
+          const [fast, ref] = [new Float32Array(size).fill(Number.NaN), new Float32Array(size)];
+          binary(p.op, a, b, p.shape, ref);
+          if (binaryF32(p.op, a, b, p.shape, fast)) expect(fast).toEqual(ref);
+          else expect(fast.every(Number.isNaN)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('takes the U-Net layouts: residual, bias, time embedding, per-image scale, scalar', () => {
+    const shape = [4, 6, 5, 8], size = 4 * 6 * 5 * 8;
+    const view = (own: number[], seed: number) => ({ buffer: random(own.reduce((x, y) => x * y, 1), seed), offset: 0, strides: broadcastStrides(own, shape) });
+    const cases: [ReturnType<typeof view>, ReturnType<typeof view>][] = [
+      [view(shape, 1), view(shape, 2)],
+      [view(shape, 1), view([1, 6, 1, 1], 3)],
+      [view(shape, 1), view([4, 6, 1, 1], 4)],
+      [view([4, 1, 1, 1], 5), view(shape, 1)],
+      [view(shape, 1), view([1], 6)],
+    ];
+    for (const [a, b] of cases) {
+      const [fast, ref] = [new Float32Array(size), new Float32Array(size)];
+      expect(binaryF32('sub', a, b, shape, fast)).toBe(true);
+      binary('sub', a, b, shape, ref);
+      expect(fast).toEqual(ref);
+    }
+    expect(contiguousStrides(shape)).toEqual([240, 40, 8, 1]);
   });
 });
 

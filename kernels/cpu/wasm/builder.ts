@@ -82,6 +82,7 @@ export class FunctionBody {
   f32Add(): this { return this.op(0x92); }
   f32Sub(): this { return this.op(0x93); }
   f32Mul(): this { return this.op(0x94); }
+  f32Div(): this { return this.op(0x95); }
   f32ReinterpretI32(): this { return this.op(0xbe); }
   f32DemoteF64(): this { return this.op(0xb6); }
   f64(v: number): this {

@@ -37,7 +37,8 @@ for (;;) {
 }
 `;
 
-export const KERNEL_NAMES = ['gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm'] as const;
+export const KERNEL_NAMES = ['gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm',
+  'binarySame_add', 'binarySame_sub', 'binarySame_mul', 'binarySame_div', 'binaryRows_add', 'binaryRows_sub', 'binaryRows_mul', 'binaryRows_div'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 interface WorkerSlot {

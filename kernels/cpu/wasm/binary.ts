@@ -1,0 +1,64 @@
+import type { Shape, StridedView } from '../../../src/backend/backend';
+import { contiguousStrides } from '../../../src/backend/strides';
+import type { WasmBinaryOp } from './binary-module';
+import { ceilTo, split } from './gemm';
+import { getRuntime } from './runtime';
+
+/**
+ * How an operand's view reads along the output: 'contiguous' (element i at offset + i), or
+ * 'rows': constant along rows of `run` output elements, row r reading offset + (r mod period).
+ */
+type Layout = { kind: 'contiguous' } | { kind: 'rows'; run: number; period: number };
+
+function layoutOf(view: StridedView<Float32Array>, shape: Shape): Layout | null {
+  const own = contiguousStrides(shape);
+  if (shape.every((n, d) => n === 1 || view.strides[d] === own[d])) return { kind: 'contiguous' };
+  // the dimensions it really reads must be one block, contiguous in memory, broadcast around it
+  const real = shape.map((n, d) => n > 1 && view.strides[d] !== 0);
+  const first = real.indexOf(true), last = real.lastIndexOf(true);
+  let period = 1, expected = 1;
+  for (let d = last; d >= first && d >= 0; d--) {
+    if (shape[d]! === 1) continue;
+    if (!real[d] || view.strides[d] !== expected) return null;
+    expected *= shape[d]!;
+    period *= shape[d]!;
+  }
+  const size = shape.reduce((x, y) => x * y, 1);
+  if (first < 0) {
+    // a scalar: any row length that divides the size serves; long rows, but enough to share
+    const run = [4096, 1024, 256, 64, 16, 4].find((r) => size % r === 0 && size / r >= 2);
+    return run ? { kind: 'rows', run, period: 1 } : null;
+  }
+  const run = shape.slice(last + 1).reduce((x, y) => x * y, 1);
+  return run >= 4 ? { kind: 'rows', run, period } : null; // rows of 1-3 values: the JavaScript loop is as good
+}
+
+/**
+ * out = a op b in wasm on all threads when the layouts are contiguous / contiguous or
+ * contiguous / rows (either side); returns false, touching nothing, for other layouts.
+ */
+export function binaryF32(op: WasmBinaryOp, a: StridedView<Float32Array>, b: StridedView<Float32Array>, shape: Shape, out: Float32Array): boolean {
+  const la = layoutOf(a, shape), lb = layoutOf(b, shape);
+  if (!la || !lb || (la.kind === 'rows' && lb.kind === 'rows')) return false;
+  const rt = getRuntime();
+  const size = out.length, padded = ceilTo(size, 4);
+  if (la.kind === 'contiguous' && lb.kind === 'contiguous') {
+    const aAt = 0, bAt = padded, outAt = 2 * padded;
+    const mem = rt.reserve(3 * padded * 4);
+    mem.set(a.buffer.subarray(a.offset, a.offset + size), aAt);
+    mem.set(b.buffer.subarray(b.offset, b.offset + size), bAt);
+    rt.parallel(`binarySame_${op}`, split(padded / 4, rt.threads).map(([v0, v1]) => [aAt * 4, bAt * 4, outAt * 4, v0 * 16, v1 * 16]));
+    out.set(mem.subarray(outAt, outAt + size));
+    return true;
+  }
+  const [full, rows, layout, rowsFirst] = la.kind === 'rows' ? [b, a, la, 1] : [a, b, lb as Layout & { kind: 'rows' }, 0];
+  const xAt = 0, outAt = padded, valuesAt = 2 * padded;
+  const mem = rt.reserve((valuesAt + layout.period) * 4);
+  mem.set(full.buffer.subarray(full.offset, full.offset + size), xAt);
+  mem.set(rows.buffer.subarray(rows.offset, rows.offset + layout.period), valuesAt);
+  rt.parallel(`binaryRows_${op}`, split(size / layout.run, rt.threads).map(([r0, r1]) => [
+    xAt * 4, valuesAt * 4, outAt * 4, layout.run, layout.period, r0, r1, rowsFirst,
+  ]));
+  out.set(mem.subarray(outAt, outAt + size));
+  return true;
+}
