@@ -6,6 +6,8 @@ export function copy(src: StridedView<TypedArray>, shape: Shape, dst: StridedVie
   forEachRow(shape, [src.strides, dst.strides], [src.offset, dst.offset], (offs, n, inner) => {
     let si = offs[0]!, di = offs[1]!;
     const ss = inner[0]!, ds = inner[1]!;
-    for (let j = 0; j < n; j++, si += ss, di += ds) d[di] = s[si]!;
+    // contiguous rows of the same element type (concatenation, slices): a memcpy
+    if (ss === 1 && ds === 1 && s.constructor === d.constructor) d.set(s.subarray(si, si + n), di);
+    else for (let j = 0; j < n; j++, si += ss, di += ds) d[di] = s[si]!;
   });
 }
