@@ -68,11 +68,19 @@ export function ctStep(ctx: CtStepContext, x: Tensor, step: number): StepResult 
   });
 }
 
-/** The consistency-training loss of ctStep, with its discretization N and target EMA rate mu; no update. */
-export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: number): { loss: Tensor; n: number; mu: number } {
-  if (ctx.recipe === 'ect') return ectLoss(ctx, x, step);
-  const batch = x.shape[0]!;
+export const DEFAULT_ECT_STAGES = 6;
+
+/** Per image the two noise levels t > r, the loss weights (null: plain MSE), and N (ect: the stage) and mu. */
+interface LevelPairs { hi: number[]; lo: number[]; weights: number[] | null; n: number; mu: number }
+
+function drawLevelPairs(ctx: Omit<CtStepContext, 'optimizer'>, batch: number, step: number): LevelPairs {
   const g = ctx.generator;
+  if (ctx.recipe === 'ect') {
+    const stage = ectStage(step, ctx.totalSteps, ctx.ectStages ?? DEFAULT_ECT_STAGES);
+    const hi = Array.from({ length: batch }, () => Math.min(SIGMA_MAX, Math.max(SIGMA_MIN, Math.exp(-1.1 + 2 * g.normal()))));
+    const lo = hi.map((t) => ectTargetLevel(t, stage));
+    return { hi, lo, weights: hi.map((t, i) => 1 / Math.max(t - lo[i]!, 1e-6)), n: stage, mu: 0 };
+  }
   const { n, mu } = ctx.recipe === 'ict'
     ? { n: ictDiscretization(step, ctx.totalSteps, 10, ctx.maxIntervals ?? 1280), mu: 0 }
     : communitySchedule(ctx.epoch, ctx.epochs);
@@ -86,44 +94,25 @@ export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: n
   } else {
     indices = Array.from({ length: batch }, () => g.int(n - 1));
   }
-  const sHi = tensor(indices.map((i) => sigmas[i + 1]!));
-  const sLo = tensor(indices.map((i) => sigmas[i]!));
-  const z = randn([...x.shape], { generator: g });
-  const col = (s: Tensor) => s.reshape([batch, 1, 1, 1]);
-  const dropoutSeed = ctx.setDropoutSeed ? g.nextUint32() : 0;
-  ctx.setDropoutSeed?.(dropoutSeed);
-  const online = ctx.student(x.add(col(sHi).mul(z)), sHi);
-  const teacher = ctx.recipe === 'ict' ? ctx.student : ctx.target!;
-  ctx.setDropoutSeed?.(dropoutSeed);
-  const target = noGrad(() => teacher(x.add(col(sLo).mul(z)), sLo));
-  let loss: Tensor;
-  if (ctx.recipe === 'ict') {
-    const [c, h, w] = x.shape.slice(1) as [number, number, number];
-    const weights = tensor(indices.map((i) => 1 / (sigmas[i + 1]! - sigmas[i]!)));
-    loss = mean(pseudoHuber(online, target, pseudoHuberConstant(c, h, w)).mul(weights));
-  } else {
-    loss = mean(online.sub(target).square());
-  }
-  return { loss, n, mu };
+  const hi = indices.map((i) => sigmas[i + 1]!), lo = indices.map((i) => sigmas[i]!);
+  return { hi, lo, weights: ctx.recipe === 'ict' ? hi.map((s, i) => 1 / (s - lo[i]!)) : null, n, mu };
 }
 
-export const DEFAULT_ECT_STAGES = 6;
-
-function ectLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: number): { loss: Tensor; n: number; mu: number } {
+/** The consistency-training loss of ctStep, with its discretization N and target EMA rate mu; no update. */
+export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: number): { loss: Tensor; n: number; mu: number } {
   const batch = x.shape[0]!;
   const g = ctx.generator;
-  const stage = ectStage(step, ctx.totalSteps, ctx.ectStages ?? DEFAULT_ECT_STAGES);
-  const levels = Array.from({ length: batch }, () => Math.min(SIGMA_MAX, Math.max(SIGMA_MIN, Math.exp(-1.1 + 2 * g.normal()))));
-  const targets = levels.map((t) => ectTargetLevel(t, stage));
-  const sHi = tensor(levels), sLo = tensor(targets);
+  const { hi, lo, weights, n, mu } = drawLevelPairs(ctx, batch, step);
+  const sHi = tensor(hi), sLo = tensor(lo);
   const z = randn([...x.shape], { generator: g });
   const col = (s: Tensor) => s.reshape([batch, 1, 1, 1]);
   const dropoutSeed = ctx.setDropoutSeed ? g.nextUint32() : 0;
   ctx.setDropoutSeed?.(dropoutSeed);
   const online = ctx.student(x.add(col(sHi).mul(z)), sHi);
+  const teacher = ctx.recipe === 'seed' ? ctx.target! : ctx.student;
   ctx.setDropoutSeed?.(dropoutSeed);
-  const target = noGrad(() => ctx.student(x.add(col(sLo).mul(z)), sLo));
+  const target = noGrad(() => teacher(x.add(col(sLo).mul(z)), sLo));
+  if (!weights) return { loss: mean(online.sub(target).square()), n, mu };
   const [c, h, w] = x.shape.slice(1) as [number, number, number];
-  const weights = tensor(levels.map((t, i) => 1 / Math.max(t - targets[i]!, 1e-6)));
-  return { loss: mean(pseudoHuber(online, target, pseudoHuberConstant(c, h, w)).mul(weights)), n: stage, mu: 0 };
+  return { loss: mean(pseudoHuber(online, target, pseudoHuberConstant(c, h, w)).mul(tensor(weights))), n, mu };
 }

@@ -48,29 +48,21 @@ export function emitBinaryRows(f: FunctionBody, op: WasmBinaryOp): void {
       f.get(row).get(run).i32Mul().i32(2).i32Shl().tee(p).get(out).i32Add().set(q);
       f.get(p).get(x).i32Add().tee(p).get(run).i32(2).i32Shl().i32Add().set(end);
       f.get(p).get(run).i32(-4).i32And().i32(2).i32Shl().i32Add().set(vecEnd);
-      f.block(() => {
-        f.get(p).get(vecEnd).i32GeU().brIf(0);
-        f.loop(() => {
-          f.get(q);
-          if (first) f.get(v).get(p).v128Load();
-          else f.get(p).v128Load().get(v);
-          emitOp(f, op);
-          f.v128Store();
-          f.get(q).i32(16).i32Add().set(q);
-          f.get(p).i32(16).i32Add().tee(p).get(vecEnd).i32LtU().brIf(0);
-        });
+      f.forRange(p, () => f.get(p), vecEnd, 16, () => {
+        f.get(q);
+        if (first) f.get(v).get(p).v128Load();
+        else f.get(p).v128Load().get(v);
+        emitOp(f, op);
+        f.v128Store();
+        f.get(q).i32(16).i32Add().set(q);
       });
-      f.block(() => {
-        f.get(p).get(end).i32GeU().brIf(0);
-        f.loop(() => {
-          f.get(q);
-          if (first) f.get(s).get(p).f32Load();
-          else f.get(p).f32Load().get(s);
-          emitScalarOp(f, op);
-          f.f32Store();
-          f.get(q).i32(4).i32Add().set(q);
-          f.get(p).i32(4).i32Add().tee(p).get(end).i32LtU().brIf(0);
-        });
+      f.forRange(p, () => f.get(p), end, 4, () => {
+        f.get(q);
+        if (first) f.get(s).get(p).f32Load();
+        else f.get(p).f32Load().get(s);
+        emitScalarOp(f, op);
+        f.f32Store();
+        f.get(q).i32(4).i32Add().set(q);
       });
     });
   };

@@ -139,15 +139,21 @@ export class FunctionBody {
   br(depth: number): this { this.code.push(0x0c); uleb(depth, this.code); return this; }
   brIf(depth: number): this { this.code.push(0x0d); uleb(depth, this.code); return this; }
 
-  /** for (i = from; i < to; i += step) body(), with `i`, `to` i32 locals; to is read each turn. */
-  forRange(i: number, from: () => void, to: number, step: number, body: () => void): this {
+  /**
+   * for (i = from; i < to; i += step) body(), with `i`, `to` i32 locals (to is read each turn);
+   * step is a constant or, as { local }, an i32 local.
+   */
+  forRange(i: number, from: () => void, to: number, step: number | { local: number }, body: () => void): this {
     from();
     this.set(i);
     return this.block(() => {
       this.get(i).get(to).i32GeU().brIf(0);
       this.loop(() => {
         body();
-        this.get(i).i32(step).i32Add().tee(i).get(to).i32LtU().brIf(0);
+        this.get(i);
+        if (typeof step === 'number') this.i32(step);
+        else this.get(step.local);
+        this.i32Add().tee(i).get(to).i32LtU().brIf(0);
       });
     });
   }

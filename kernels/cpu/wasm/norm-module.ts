@@ -31,29 +31,20 @@ export function emitGroupNorm(f: FunctionBody): void {
       if (squared) { sub(); f.tee(tmp).get(tmp); mul(); }
     };
     f.get(count).i32(-CHUNK).i32And().i32(2).i32Shl().get(base).i32Add().set(end); // end of the whole chunks
-    f.get(base).set(i);
-    f.block(() => {
-      f.get(i).get(end).i32GeU().brIf(0);
-      f.loop(() => {
-        f.f32(0).f32x4Splat().set(acc);
-        for (let k = 0; k < CHUNK / 4; k++) {
-          term(() => f.get(acc).get(i).v128Load(16 * k), () => f.get(muV).f32x4Sub(), () => f.f32x4Mul(), v);
-          f.f32x4Add().set(acc);
-        }
-        for (let lane = 0; lane < 4; lane++) f.get(total).get(acc).f32x4ExtractLane(lane).f64PromoteF32().f64Add().set(total);
-        f.get(i).i32(CHUNK * 4).i32Add().tee(i).get(end).i32LtU().brIf(0);
-      });
+    f.forRange(i, () => f.get(base), end, CHUNK * 4, () => {
+      f.f32(0).f32x4Splat().set(acc);
+      for (let k = 0; k < CHUNK / 4; k++) {
+        term(() => f.get(acc).get(i).v128Load(16 * k), () => f.get(muV).f32x4Sub(), () => f.f32x4Mul(), v);
+        f.f32x4Add().set(acc);
+      }
+      for (let lane = 0; lane < 4; lane++) f.get(total).get(acc).f32x4ExtractLane(lane).f64PromoteF32().f64Add().set(total);
     });
     // the tail, one value at a time
     f.get(base).get(count).i32(2).i32Shl().i32Add().set(end);
-    f.block(() => {
-      f.get(i).get(end).i32GeU().brIf(0);
-      f.loop(() => {
-        f.get(total);
-        term(() => f.get(i).f32Load(), () => f.get(muF).f32Sub(), () => f.f32Mul(), d);
-        f.f64PromoteF32().f64Add().set(total);
-        f.get(i).i32(4).i32Add().tee(i).get(end).i32LtU().brIf(0);
-      });
+    f.forRange(i, () => f.get(i), end, 4, () => {
+      f.get(total);
+      term(() => f.get(i).f32Load(), () => f.get(muF).f32Sub(), () => f.f32Mul(), d);
+      f.f64PromoteF32().f64Add().set(total);
     });
   };
 
@@ -78,22 +69,14 @@ export function emitGroupNorm(f: FunctionBody): void {
       f.get(base).get(ch).get(a.hw).i32Mul().i32(2).i32Shl().i32Add().set(p);
       f.get(p).get(a.x).i32Sub().get(a.out).i32Add().set(q);
       f.get(p).get(hw4).i32(2).i32Shl().i32Add().set(end);
-      f.block(() => {
-        f.get(p).get(end).i32GeU().brIf(0);
-        f.loop(() => {
-          f.get(q).get(p).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().v128Store();
-          f.get(q).i32(16).i32Add().set(q);
-          f.get(p).i32(16).i32Add().tee(p).get(end).i32LtU().brIf(0);
-        });
+      f.forRange(p, () => f.get(p), end, 16, () => {
+        f.get(q).get(p).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().v128Store();
+        f.get(q).i32(16).i32Add().set(q);
       });
       f.get(end).get(a.hw).get(hw4).i32Sub().i32(2).i32Shl().i32Add().set(end);
-      f.block(() => {
-        f.get(p).get(end).i32GeU().brIf(0);
-        f.loop(() => {
-          f.get(q).get(p).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32Store();
-          f.get(q).i32(4).i32Add().set(q);
-          f.get(p).i32(4).i32Add().tee(p).get(end).i32LtU().brIf(0);
-        });
+      f.forRange(p, () => f.get(p), end, 4, () => {
+        f.get(q).get(p).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32Store();
+        f.get(q).i32(4).i32Add().set(q);
       });
     });
   });

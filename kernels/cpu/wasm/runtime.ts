@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { BINARY_OPS } from './binary-module';
 import { buildKernelModule } from './gemm-module';
 
 // One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
@@ -37,8 +38,11 @@ for (;;) {
 }
 `;
 
-export const KERNEL_NAMES = ['gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm',
-  'binarySame_add', 'binarySame_sub', 'binarySame_mul', 'binarySame_div', 'binaryRows_add', 'binaryRows_sub', 'binaryRows_mul', 'binaryRows_div'] as const;
+const BINARY_KERNELS = BINARY_OPS.flatMap((op) => [`binarySame_${op}`, `binaryRows_${op}`] as const);
+export const KERNEL_NAMES = [
+  'gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm',
+  ...BINARY_KERNELS,
+] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 interface WorkerSlot {

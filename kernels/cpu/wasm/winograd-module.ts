@@ -29,9 +29,9 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
   const a = Object.fromEntries(WINOGRAD_ARGS.map((name, i) => [name, i])) as Record<(typeof WINOGRAD_ARGS)[number], number>;
   const local = () => f.local('i32');
   const hp = local(), wp = local(), rowBytes = local(), planeBytes = local(), vStride = local(), mStride = local();
-  const b = local(), ci = local(), co = local(), r = local(), ty = local(), tx = local(), j = local(), xi = local();
+  const b = local(), ci = local(), co = local(), r = local(), ty = local(), tx = local(), j = local();
   const src = local(), dst = local(), ptr = local(), kStart = local(), kcb = local(), panelBytes = local();
-  const outRowBytes = local(), outPlaneBytes = local(), sixteen = local();
+  const outRowBytes = local(), outPlaneBytes = local();
   const g0 = local(), gEnd = local(), tiles = local(), jBase = local();
   const v = Array.from({ length: 16 }, () => f.local('v128'));
   const t = Array.from({ length: 4 }, () => f.local('v128'));
@@ -45,119 +45,116 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
   f.get(a.mp).get(a.np).i32Mul().i32(4).i32Mul().set(mStride);
   f.get(a.tilesX).i32(8).i32Mul().set(outRowBytes);
   f.get(outRowBytes).get(a.tilesY).i32Mul().i32(2).i32Mul().set(outPlaneBytes);
-  f.i32(16).set(sixteen);
   // the border stays zero: images only overwrite the interior
   f.get(a.bufPad).i32(0).get(planeBytes).get(a.cIn).i32Mul().memoryFill();
   f.get(a.tilesY).get(a.tilesX).i32Mul().set(tiles);
 
-  f.forRange(g0, () => f.get(a.b0), a.b1, 0, () => {
-  f.get(g0).get(a.group).i32Add().set(gEnd);
-  f.get(gEnd).get(a.b1).i32GeU().if(() => { f.get(a.b1).set(gEnd); });
-  f.forRange(b, () => f.get(g0), gEnd, 1, () => {
-    f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
-    // 1. copy image b into the interior of the padded planes, row by row
-    f.get(a.x).get(b).get(a.xStride).i32Mul().i32Add().set(src);
-    f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
-      f.get(a.bufPad).get(ci).get(planeBytes).i32Mul().i32Add()
-        .get(a.padH).get(rowBytes).i32Mul().i32Add().get(a.padW).i32(4).i32Mul().i32Add().set(dst);
-      f.forRange(r, () => f.i32(0), a.h, 1, () => {
-        f.get(dst).get(src).get(a.w).i32(4).i32Mul().memoryCopy();
-        f.get(dst).get(rowBytes).i32Add().set(dst);
-        f.get(src).get(a.w).i32(4).i32Mul().i32Add().set(src);
+  f.forRange(g0, () => f.get(a.b0), a.b1, { local: a.group }, () => {
+    f.get(g0).get(a.group).i32Add().set(gEnd);
+    f.get(gEnd).get(a.b1).i32GeU().if(() => { f.get(a.b1).set(gEnd); });
+    f.forRange(b, () => f.get(g0), gEnd, 1, () => {
+      f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
+      // 1. copy image b into the interior of the padded planes, row by row
+      f.get(a.x).get(b).get(a.xStride).i32Mul().i32Add().set(src);
+      f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
+        f.get(a.bufPad).get(ci).get(planeBytes).i32Mul().i32Add()
+          .get(a.padH).get(rowBytes).i32Mul().i32Add().get(a.padW).i32(4).i32Mul().i32Add().set(dst);
+        f.forRange(r, () => f.i32(0), a.h, 1, () => {
+          f.get(dst).get(src).get(a.w).i32(4).i32Mul().memoryCopy();
+          f.get(dst).get(rowBytes).i32Add().set(dst);
+          f.get(src).get(a.w).i32(4).i32Mul().i32Add().set(src);
+        });
       });
-    });
 
-    // 2. input transform V[xi](ci, tile) = (B^T d B)[xi], written straight into packed-B panels
-    f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
-      // K block of ci: start kStart, size kcb; panel (tile / NR) at kStart np + (tile / NR) NR kcb
-      f.get(ci).i32(KC).i32DivU().i32(KC).i32Mul().set(kStart);
-      f.get(a.cIn).get(kStart).i32Sub().set(kcb);
-      f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
-      f.get(kcb).i32(NR * 4).i32Mul().set(panelBytes);
-      f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
-        f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
-          // ptr: padded pixel (2 ty, 2 tx) of plane ci
-          f.get(a.bufPad).get(ci).get(planeBytes).i32Mul().i32Add()
-            .get(ty).get(rowBytes).i32Mul().i32(2).i32Mul().i32Add().get(tx).i32(8).i32Mul().i32Add().set(ptr);
-          for (let row = 0; row < 4; row++) {
-            // lanes = the four tiles; column c of tile k is padded column 2 (tx + k) + c
-            const load = (offset: number) => {
-              f.get(ptr);
-              if (row > 0) f.get(rowBytes).i32(row).i32Mul().i32Add();
-              f.v128Load(offset);
+      // 2. input transform V[xi](ci, tile) = (B^T d B)[xi], written straight into packed-B panels
+      f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
+        // K block of ci: start kStart, size kcb; panel (tile / NR) at kStart np + (tile / NR) NR kcb
+        f.get(ci).i32(KC).i32DivU().i32(KC).i32Mul().set(kStart);
+        f.get(a.cIn).get(kStart).i32Sub().set(kcb);
+        f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+        f.get(kcb).i32(NR * 4).i32Mul().set(panelBytes);
+        f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
+          f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
+            // ptr: padded pixel (2 ty, 2 tx) of plane ci
+            f.get(a.bufPad).get(ci).get(planeBytes).i32Mul().i32Add()
+              .get(ty).get(rowBytes).i32Mul().i32(2).i32Mul().i32Add().get(tx).i32(8).i32Mul().i32Add().set(ptr);
+            for (let row = 0; row < 4; row++) {
+              // lanes = the four tiles; column c of tile k is padded column 2 (tx + k) + c
+              const load = (offset: number) => {
+                f.get(ptr);
+                if (row > 0) f.get(rowBytes).i32(row).i32Mul().i32Add();
+                f.v128Load(offset);
+              };
+              load(0); load(16); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4]!);
+              load(0); load(16); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 1]!);
+              load(8); load(24); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4 + 2]!);
+              load(8); load(24); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 3]!);
+            }
+            // d B along each row, then B^T (d B) along each column
+            const transform4 = (at: (k: number) => number) => {
+              f.get(v[at(0)]!).get(v[at(2)]!).f32x4Sub().set(t[0]!);
+              f.get(v[at(1)]!).get(v[at(2)]!).f32x4Add().set(t[1]!);
+              f.get(v[at(2)]!).get(v[at(1)]!).f32x4Sub().set(t[2]!);
+              f.get(v[at(1)]!).get(v[at(3)]!).f32x4Sub().set(t[3]!);
+              for (let k = 0; k < 4; k++) f.get(t[k]!).set(v[at(k)]!);
             };
-            load(0); load(16); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4]!);
-            load(0); load(16); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 1]!);
-            load(8); load(24); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4 + 2]!);
-            load(8); load(24); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 3]!);
-          }
-          // d B along each row, then B^T (d B) along each column
-          const transform4 = (at: (k: number) => number) => {
-            f.get(v[at(0)]!).get(v[at(2)]!).f32x4Sub().set(t[0]!);
-            f.get(v[at(1)]!).get(v[at(2)]!).f32x4Add().set(t[1]!);
-            f.get(v[at(2)]!).get(v[at(1)]!).f32x4Sub().set(t[2]!);
-            f.get(v[at(1)]!).get(v[at(3)]!).f32x4Sub().set(t[3]!);
-            for (let k = 0; k < 4; k++) f.get(t[k]!).set(v[at(k)]!);
-          };
-          for (let row = 0; row < 4; row++) transform4((k) => row * 4 + k);
-          for (let col = 0; col < 4; col++) transform4((k) => k * 4 + col);
-          // dst: V[0] element (ci, j), j = ty tilesX + tx (4 consecutive tiles share one panel row)
-          f.get(ty).get(a.tilesX).i32Mul().get(tx).i32Add().get(jBase).i32Add().set(j);
-          f.get(a.bufV).get(kStart).get(a.np).i32Mul().get(ci).get(kStart).i32Sub().i32(NR).i32Mul().i32Add().i32(4).i32Mul().i32Add()
-            .get(j).i32(3).i32ShrU().get(panelBytes).i32Mul().i32Add().get(j).i32(7).i32And().i32(4).i32Mul().i32Add().set(dst);
-          for (let k = 0; k < 16; k++) {
-            f.get(dst);
-            if (k > 0) f.get(vStride).i32(k).i32Mul().i32Add();
-            f.get(v[k]!).v128Store();
-          }
+            for (let row = 0; row < 4; row++) transform4((k) => row * 4 + k);
+            for (let col = 0; col < 4; col++) transform4((k) => k * 4 + col);
+            // dst: V[0] element (ci, j), j = ty tilesX + tx (4 consecutive tiles share one panel row)
+            f.get(ty).get(a.tilesX).i32Mul().get(tx).i32Add().get(jBase).i32Add().set(j);
+            f.get(a.bufV).get(kStart).get(a.np).i32Mul().get(ci).get(kStart).i32Sub().i32(NR).i32Mul().i32Add().i32(4).i32Mul().i32Add()
+              .get(j).i32(3).i32ShrU().get(panelBytes).i32Mul().i32Add().get(j).i32(7).i32And().i32(4).i32Mul().i32Add().set(dst);
+            for (let k = 0; k < 16; k++) {
+              f.get(dst);
+              if (k > 0) f.get(vStride).i32(k).i32Mul().i32Add();
+              f.get(v[k]!).v128Store();
+            }
+          });
         });
       });
     });
 
-  });
-
-    // 3. M[xi] = U[xi] V[xi]
-    f.forRange(xi, () => f.i32(0), sixteen, 1, () => {
-      f.get(a.u).get(xi).get(a.mp).i32Mul().get(a.cIn).i32Mul().i32(4).i32Mul().i32Add();
-      f.get(a.bufV).get(xi).get(vStride).i32Mul().i32Add();
-      f.get(a.bufM).get(xi).get(mStride).i32Mul().i32Add();
+    // 3. M[xi] = U[xi] V[xi] for the group's images at once
+    for (let xi = 0; xi < 16; xi++) {
+      f.get(a.u).i32(xi).get(a.mp).i32Mul().get(a.cIn).i32Mul().i32(4).i32Mul().i32Add();
+      f.get(a.bufV).i32(xi).get(vStride).i32Mul().i32Add();
+      f.get(a.bufM).i32(xi).get(mStride).i32Mul().i32Add();
       f.i32(0).get(a.mp).i32(MR).i32DivU().i32(0).get(a.np).i32(NR).i32DivU();
       f.get(a.cIn).get(a.mp).i32(4).i32Mul().get(a.np).i32(4).i32Mul().i32(0).call(fnGemm);
-    });
+    }
 
     // 4. output transform: the 2x2 tile A^T M A, interleaved into two output rows of 8 pixels
-  f.forRange(b, () => f.get(g0), gEnd, 1, () => {
-    f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
-    f.forRange(co, () => f.i32(0), a.cOut, 1, () => {
-      f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
-        f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
-          f.get(a.bufM).get(co).get(a.np).i32Mul().get(ty).get(a.tilesX).i32Mul().i32Add().get(tx).i32Add().get(jBase).i32Add().i32(4).i32Mul().i32Add().set(src);
-          for (let k = 0; k < 16; k++) {
-            f.get(src);
-            if (k > 0) f.get(mStride).i32(k).i32Mul().i32Add();
-            f.v128Load().set(v[k]!);
-          }
-          // columns c: s0 = m0c + m1c + m2c (into v[c]), s1 = m1c - m2c - m3c (into v[4 + c])
-          for (let c = 0; c < 4; c++) {
-            f.get(v[c]!).get(v[4 + c]!).f32x4Add().get(v[8 + c]!).f32x4Add().set(t[0]!);
-            f.get(v[4 + c]!).get(v[8 + c]!).f32x4Sub().get(v[12 + c]!).f32x4Sub().set(v[4 + c]!);
-            f.get(t[0]!).set(v[c]!);
-          }
-          // y(i, 0) = s_i0 + s_i1 + s_i2, y(i, 1) = s_i1 - s_i2 - s_i3, for rows i = 0, 1
-          f.get(a.out).get(b).get(a.outStride).i32Mul().i32Add().get(co).get(outPlaneBytes).i32Mul().i32Add()
-            .get(ty).get(outRowBytes).i32Mul().i32(2).i32Mul().i32Add().get(tx).i32(8).i32Mul().i32Add().set(dst);
-          for (let i = 0; i < 2; i++) {
-            const s = (c: number) => v[i * 4 + c]!;
-            f.get(s(0)).get(s(1)).f32x4Add().get(s(2)).f32x4Add().set(t[0]!);
-            f.get(s(1)).get(s(2)).f32x4Sub().get(s(3)).f32x4Sub().set(t[1]!);
-            const rowAt = () => { f.get(dst); if (i > 0) f.get(outRowBytes).i32Add(); };
-            rowAt(); f.get(t[0]!).get(t[1]!).f32x4Shuffle([0, 4, 1, 5]).v128Store(0);
-            rowAt(); f.get(t[0]!).get(t[1]!).f32x4Shuffle([2, 6, 3, 7]).v128Store(16);
-          }
+    f.forRange(b, () => f.get(g0), gEnd, 1, () => {
+      f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
+      f.forRange(co, () => f.i32(0), a.cOut, 1, () => {
+        f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
+          f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
+            f.get(a.bufM).get(co).get(a.np).i32Mul().get(ty).get(a.tilesX).i32Mul().i32Add().get(tx).i32Add().get(jBase).i32Add().i32(4).i32Mul().i32Add().set(src);
+            for (let k = 0; k < 16; k++) {
+              f.get(src);
+              if (k > 0) f.get(mStride).i32(k).i32Mul().i32Add();
+              f.v128Load().set(v[k]!);
+            }
+            // columns c: s0 = m0c + m1c + m2c (into v[c]), s1 = m1c - m2c - m3c (into v[4 + c])
+            for (let c = 0; c < 4; c++) {
+              f.get(v[c]!).get(v[4 + c]!).f32x4Add().get(v[8 + c]!).f32x4Add().set(t[0]!);
+              f.get(v[4 + c]!).get(v[8 + c]!).f32x4Sub().get(v[12 + c]!).f32x4Sub().set(v[4 + c]!);
+              f.get(t[0]!).set(v[c]!);
+            }
+            // y(i, 0) = s_i0 + s_i1 + s_i2, y(i, 1) = s_i1 - s_i2 - s_i3, for rows i = 0, 1
+            f.get(a.out).get(b).get(a.outStride).i32Mul().i32Add().get(co).get(outPlaneBytes).i32Mul().i32Add()
+              .get(ty).get(outRowBytes).i32Mul().i32(2).i32Mul().i32Add().get(tx).i32(8).i32Mul().i32Add().set(dst);
+            for (let i = 0; i < 2; i++) {
+              const s = (c: number) => v[i * 4 + c]!;
+              f.get(s(0)).get(s(1)).f32x4Add().get(s(2)).f32x4Add().set(t[0]!);
+              f.get(s(1)).get(s(2)).f32x4Sub().get(s(3)).f32x4Sub().set(t[1]!);
+              const rowAt = () => { f.get(dst); if (i > 0) f.get(outRowBytes).i32Add(); };
+              rowAt(); f.get(t[0]!).get(t[1]!).f32x4Shuffle([0, 4, 1, 5]).v128Store(0);
+              rowAt(); f.get(t[0]!).get(t[1]!).f32x4Shuffle([2, 6, 3, 7]).v128Store(16);
+            }
+          });
         });
       });
     });
-  });
-  f.get(gEnd).set(g0); // the loop's own step is 0: the next group starts where this one ended
   });
 }

@@ -29,11 +29,14 @@ export function winogradWeights(w: Float32Array, cOut: number, cIn: number): Flo
         gg[6 + c] = 0.5 * (g0 - g1 + g2);
         gg[9 + c] = g2;
       }
-      // (G g) G^T: [4 x 4]
+      // (G g) G^T: [4 x 4], entry (r, c) at u[(r 4 + c) cOut cIn + co cIn + ci]
       for (let r = 0; r < 4; r++) {
         const g0 = gg[r * 3]!, g1 = gg[r * 3 + 1]!, g2 = gg[r * 3 + 2]!;
-        const row = [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2];
-        for (let c = 0; c < 4; c++) u[((r * 4 + c) * cOut + co) * cIn + ci] = row[c]!;
+        const at = (r * 4 * cOut + co) * cIn + ci, next = cOut * cIn;
+        u[at] = g0;
+        u[at + next] = 0.5 * (g0 + g1 + g2);
+        u[at + 2 * next] = 0.5 * (g0 - g1 + g2);
+        u[at + 3 * next] = g2;
       }
     }
   }
