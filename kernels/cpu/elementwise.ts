@@ -46,31 +46,10 @@ type BinaryRow = (
 ) => void;
 
 const BINARY: Record<BinaryOp, BinaryRow> = {
-  // the hot four: contiguous and broadcast rows get loops without strides
-  add: (o, oi, a, ai, as, b, bi, bs, n) => {
-    if (as === 1 && bs === 1) for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! + b[bi + j]!;
-    else if (as === 1 && bs === 0) { const v = b[bi]!; for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! + v; }
-    else if (as === 0 && bs === 1) { const v = a[ai]!; for (let j = 0; j < n; j++) o[oi + j] = v + b[bi + j]!; }
-    else for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! + b[bi]!;
-  },
-  sub: (o, oi, a, ai, as, b, bi, bs, n) => {
-    if (as === 1 && bs === 1) for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! - b[bi + j]!;
-    else if (as === 1 && bs === 0) { const v = b[bi]!; for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! - v; }
-    else if (as === 0 && bs === 1) { const v = a[ai]!; for (let j = 0; j < n; j++) o[oi + j] = v - b[bi + j]!; }
-    else for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! - b[bi]!;
-  },
-  mul: (o, oi, a, ai, as, b, bi, bs, n) => {
-    if (as === 1 && bs === 1) for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! * b[bi + j]!;
-    else if (as === 1 && bs === 0) { const v = b[bi]!; for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! * v; }
-    else if (as === 0 && bs === 1) { const v = a[ai]!; for (let j = 0; j < n; j++) o[oi + j] = v * b[bi + j]!; }
-    else for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! * b[bi]!;
-  },
-  div: (o, oi, a, ai, as, b, bi, bs, n) => {
-    if (as === 1 && bs === 1) for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! / b[bi + j]!;
-    else if (as === 1 && bs === 0) { const v = b[bi]!; for (let j = 0; j < n; j++) o[oi + j] = a[ai + j]! / v; }
-    else if (as === 0 && bs === 1) { const v = a[ai]!; for (let j = 0; j < n; j++) o[oi + j] = v / b[bi + j]!; }
-    else for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! / b[bi]!;
-  },
+  add: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! + b[bi]!; },
+  sub: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! - b[bi]!; },
+  mul: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! * b[bi]!; },
+  div: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = a[ai]! / b[bi]!; },
   pow: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = Math.pow(a[ai]!, b[bi]!); },
   maximum: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = Math.max(a[ai]!, b[bi]!); },
   minimum: (o, oi, a, ai, as, b, bi, bs, n) => { for (let j = 0; j < n; j++, ai += as, bi += bs) o[oi + j] = Math.min(a[ai]!, b[bi]!); },
