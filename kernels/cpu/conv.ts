@@ -4,7 +4,22 @@ import type { Conv2dGeometry, TypedArray } from '../../src/backend/backend';
 // out[b, co, oy, ox] = sum_{ci, ky, kx} x[b, ci, oy*sH - pH + ky, ox*sW - pW + kx] * w[co, ci, ky, kx]
 // with out-of-range input positions reading as zero.
 
-export function conv2d(x: TypedArray, w: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
+/** The Backend's conv2d: the convolution, then the bias per output channel (a separate pass, rounding as an add would). */
+export function conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry): void {
+  conv2dNoBias(x, w, out, g);
+  if (bias) addChannelBias(out, bias, g.n, g.cOut, g.outH * g.outW);
+}
+
+export function addChannelBias(out: TypedArray, bias: TypedArray, n: number, c: number, hw: number): void {
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const v = bias[ch]!, base = (b * c + ch) * hw;
+      for (let i = 0; i < hw; i++) out[base + i]! += v;
+    }
+  }
+}
+
+export function conv2dNoBias(x: TypedArray, w: TypedArray, out: TypedArray, g: Conv2dGeometry): void {
   const { n, cIn, h, w: width, cOut, kh, kw, strideH, strideW, padH, padW, outH, outW } = g;
   for (let b = 0; b < n; b++) {
     for (let co = 0; co < cOut; co++) {

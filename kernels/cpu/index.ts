@@ -1,12 +1,13 @@
 import type {
-  Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
+  AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
 } from '../../src/backend/backend';
-import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv';
+import { addChannelBias, conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
 import { copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
 import { matmul } from './matmul';
+import { adamwInto, axpby } from './optim';
 import { BufferPool } from './pool';
-import { groupNorm, groupNormBackward } from './norm';
+import { groupNorm, groupNormBackward, siluInPlace } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
@@ -43,6 +44,12 @@ export const cpuReferenceBackend = {
   groupNormBackward,
   upsampleNearest2x,
   upsampleNearest2xBackward,
+  adamw(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, h: AdamWHyper): [TypedArray, TypedArray, TypedArray] {
+    const [p1, m1, v1] = [p, m, v].map((x) => cpuReferenceBackend.alloc(x.length, cpuReferenceBackend.dtype(x))) as [TypedArray, TypedArray, TypedArray];
+    adamwInto(p, g, m, v, p1, m1, v1, h);
+    return [p1, m1, v1];
+  },
+  axpby,
 } satisfies Backend<TypedArray>;
 
 // Below this many multiply-adds, packing and thread hand-off cost more than the loops they save.
@@ -78,24 +85,37 @@ export const cpuBackend = {
     f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS
       ? gemmF32(a as Float32Array, b as Float32Array, out as Float32Array, g)
       : matmul(a, b, out, g),
-  conv2d: (x: TypedArray, w: TypedArray, out: TypedArray, g: Conv2dGeometry): void =>
-    f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS
-      ? conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g)
-      : conv2d(x, w, out, g),
+  conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry): void {
+    if (f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);
+    else conv2dNoBias(x, w, out, g);
+    if (bias) addChannelBias(out, bias, g.n, g.cOut, g.outH * g.outW);
+  },
   conv2dGradInput: (gy: TypedArray, w: TypedArray, gx: TypedArray, g: Conv2dGeometry): void =>
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
+  adamw(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, h: AdamWHyper): [TypedArray, TypedArray, TypedArray] {
+    const [p1, m1, v1] = [p, m, v].map((x) => pool.alloc(x.length, cpuReferenceBackend.dtype(x))) as [TypedArray, TypedArray, TypedArray];
+    adamwInto(p, g, m, v, p1, m1, v1, h);
+    return [p1, m1, v1];
+  },
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
     const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && (BINARY_OPS as readonly string[]).includes(op);
     if (!fast || !binaryF32(op as WasmBinaryOp, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
       binary(op, a, b, outShape, out);
     }
   },
-  groupNorm: (x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, mean: TypedArray, rstd: TypedArray, g: GroupNormGeometry): void =>
-    f32(x, gamma, beta, out, mean, rstd) && x.length >= FAST_MIN_ELEMENTS
-      ? groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array, mean as Float32Array, rstd as Float32Array, g)
-      : groupNorm(x, gamma, beta, out, mean, rstd, g),
+  groupNorm(x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, stats: TypedArray, g: GroupNormGeometry): void {
+    if (!(f32(x, gamma, beta, out, stats) && x.length >= FAST_MIN_ELEMENTS)) return groupNorm(x, gamma, beta, out, stats, g);
+    const items = g.n * g.groups;
+    groupNormF32(
+      x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array,
+      stats.subarray(0, items) as Float32Array, stats.subarray(items, 2 * items) as Float32Array, g,
+    );
+    if (!g.silu) return;
+    if (out.length >= FAST_MIN_ELEMENTS) siluF32(out as Float32Array, out as Float32Array);
+    else siluInPlace(out);
+  },
   conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
     f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS
       ? conv2dGradWeightF32(x as Float32Array, gy as Float32Array, gw as Float32Array, g)

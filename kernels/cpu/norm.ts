@@ -3,7 +3,42 @@ import type { GroupNormGeometry, TypedArray } from '../../src/backend/backend';
 // Group norm over [n, c, hw] with `groups` groups of c/groups channels each; statistics per
 // (sample, group), biased variance, as PyTorch's F.group_norm.
 
-export function groupNorm(
+/** The Backend's groupNorm: statistics into stats = [means, rstds], silu after when g.silu. */
+export function groupNorm(x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, stats: TypedArray, g: GroupNormGeometry): void {
+  const items = g.n * g.groups;
+  groupNormInto(x, gamma, beta, out, stats.subarray(0, items), stats.subarray(items, 2 * items), g);
+  if (g.silu) siluInPlace(out);
+}
+
+export function siluInPlace(out: TypedArray): void {
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i]!;
+    out[i] = v >= 0 ? v / (1 + Math.exp(-v)) : (v * Math.exp(v)) / (1 + Math.exp(v));
+  }
+}
+
+/** The Backend's groupNormBackward: with g.silu, the incoming gradient goes through silu' of the recomputed output first. */
+export function groupNormBackward(
+  gy: TypedArray, x: TypedArray, gamma: TypedArray, beta: TypedArray, stats: TypedArray,
+  gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
+): void {
+  const items = g.n * g.groups;
+  const mean = stats.subarray(0, items), rstd = stats.subarray(items, 2 * items);
+  let d = gy;
+  if (g.silu) {
+    d = gy.slice();
+    const cpg = g.c / g.groups;
+    for (let i = 0; i < d.length; i++) {
+      const channel = Math.floor(i / g.hw) % g.c, item = Math.floor(i / (g.c * g.hw)) * g.groups + Math.floor(channel / cpg);
+      const y = (x[i]! - mean[item]!) * rstd[item]! * gamma[channel]! + beta[channel]!;
+      const s = y >= 0 ? 1 / (1 + Math.exp(-y)) : Math.exp(y) / (1 + Math.exp(y));
+      d[i] = gy[i]! * s * (1 + y * (1 - s));
+    }
+  }
+  groupNormBackwardInto(d, x, gamma, mean, rstd, gx, gGamma, gBeta, g);
+}
+
+export function groupNormInto(
   x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, mean: TypedArray, rstd: TypedArray,
   g: GroupNormGeometry,
 ): void {
@@ -38,7 +73,7 @@ export function groupNorm(
 // With xhat = (x - mean) * rstd and dxhat = dy * gamma:
 // dx = rstd * (dxhat - mean_group(dxhat) - xhat * mean_group(dxhat * xhat)),
 // dgamma[c] = sum dy * xhat, dbeta[c] = sum dy (over samples and positions).
-export function groupNormBackward(
+export function groupNormBackwardInto(
   gy: TypedArray, x: TypedArray, gamma: TypedArray, mean: TypedArray, rstd: TypedArray,
   gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
 ): void {

@@ -2,19 +2,20 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type {
-  Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, ReduceOp, Shape, StridedView, UnaryOp,
+  AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, ReduceOp, Shape, StridedView, UnaryOp,
 } from '../../src/backend/backend';
 import { planConv2d, planConv2dGradInput, planConv2dGradWeight } from './conv';
 import { coversDestination, planGather, planScatter } from './copy';
-import { planBinary, planFill, planUnary, planUnaryGrad, planWhere } from './elementwise';
+import { planBinary, planBinaryScalar, planFill, planUnary, planUnaryGrad, planWhere } from './elementwise';
 import type { AdapterReport } from './device';
-import type { GpujsMode, HostStats } from './host';
 import type { Launch } from './launch';
 import { planMatmul } from './matmul';
 import { planGroupNorm, planGroupNormBackward } from './norm';
-import { FAILED, type Request, SEQ, STATUS, TEXT_BYTES, TEXT_LENGTH } from './protocol';
+import { adamwSection, planAdamw, planAxpby } from './optim';
+import { type Command, FAILED, type Query, type Request, SEQ, STATUS, TEXT_BYTES, TEXT_LENGTH } from './protocol';
 import { planReduce } from './reduce';
 import { planUpsample2x, planUpsample2xBackward } from './resample';
+import type { GpujsMode, HostStats } from './sources';
 
 /** A buffer on the device worker, named by id; float32 only. */
 export interface GpujsBuffer {
@@ -28,13 +29,17 @@ export interface GpujsBackend extends Backend<GpujsBuffer> {
   readonly adapter: AdapterReport | null;
   /** Buffers alive on the device, kernels compiled, and the gpu.js modes that really ran. */
   stats(): HostStats;
-  /** Waits until every kernel issued so far has run; throws the first failure among them. */
+  /** Waits until the device has finished every kernel issued so far; throws the first failure among them. */
   sync(): void;
+  /** Messages posted to the device worker so far (one per flush). */
+  messagesPosted(): number;
 }
 
 const require = createRequire(import.meta.url);
 const START_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 600_000;
+/** Launches per flush at most: the device starts on the first ones while the rest are planned. */
+const FLUSH_LAUNCHES = 256;
 
 /**
  * The worker is TypeScript: it registers tsx, then loads worker.ts. A bundled build (bench/device)
@@ -59,6 +64,20 @@ function startWorker(): Worker {
  * synchronous like the CPU one. Buffers are freed by dispose() or, failing that, when the
  * garbage collector finds the buffer object unreachable.
  */
+/**
+ * A backend whose kernels are the hand-written gpu.js kernels of this folder, run by one gpu.js
+ * instance in a worker thread (kernels/gpujs/worker.ts). Allocations, uploads, launches and frees
+ * are appended to a command list that is posted in one message per flush: at every read, stats or
+ * sync, and every FLUSH_LAUNCHES launches. Nothing waits for a launch: on `webgpu` the data stays
+ * in GPU buffers from kernel to kernel and a flush is one submit (stream.ts). Only reads wait,
+ * blocking in Atomics.wait until the worker has copied the values back, so the Backend stays
+ * synchronous like the CPU one. Buffers are freed by dispose() or, failing that, when the garbage
+ * collector finds the buffer object unreachable.
+ *
+ * One-element buffers filled with a number (the scalars of mulScalar, addScalar, clamp, ...) are
+ * not filled on the device: the number is remembered and a binary op with it becomes one
+ * binaryScalar launch with the number as a uniform. Any other use fills the buffer first.
+ */
 export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   // Mesa's EGL reads the real environment, which a worker's process.env does not reach.
   if (mode === 'webgpu') process.env.EGL_PLATFORM ??= 'surfaceless';
@@ -67,20 +86,37 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   const worker = startWorker();
   worker.unref();
   let seq = 0;
+  let posted = 0;
   let dead: string | null = null;
   worker.on('error', (e) => (dead = e.message));
   worker.on('exit', (code) => (dead ??= `exited with code ${code}`));
 
+  let commands: Command[] = [];
+  let transfers: ArrayBuffer[] = [];
+  let pendingLaunches = 0;
   const post = (msg: Request, transfer?: ArrayBuffer[]): void => {
     if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
+    posted++;
     worker.postMessage(msg, transfer);
   };
-  const call = (msg: Request, timeoutMs = CALL_TIMEOUT_MS): { ok: boolean; body: Record<string, unknown> } => {
-    post(msg);
+  /** Posts the command list (with a query, whose answer the caller waits for). */
+  const flush = (query?: Query): void => {
+    if (!commands.length && !query) return;
+    const msg: Request = { t: 'flush', commands, ...(query ? { query } : {}) };
+    const transfer = transfers;
+    commands = [];
+    transfers = [];
+    pendingLaunches = 0;
+    post(msg, transfer);
+  };
+  const call = (query: Query | Request, timeoutMs = CALL_TIMEOUT_MS): { ok: boolean; body: Record<string, unknown> } => {
+    if (query.t === 'init') post(query);
+    else flush(query as Query);
     const expected = ++seq;
     const deadline = Date.now() + timeoutMs;
     while (Atomics.load(control, SEQ) < expected) {
-      if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer '${msg.t}' within ${timeoutMs / 1000} s.`);
+      if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
+      if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer '${query.t}' within ${timeoutMs / 1000} s.`);
       Atomics.wait(control, SEQ, expected - 1, 1000);
     }
     const bytes = new Uint8Array(text, 0, control[TEXT_LENGTH]!).slice();
@@ -110,9 +146,40 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   process.on('beforeExit', drain);
   process.on('exit', drain);
 
+  /**
+   * Views: buffers that are a section of another device allocation (AdamW's packed outputs), by
+   * id. Launches name a view by its own id; the command carries the allocation and the range. The
+   * allocation is freed with its last view.
+   */
+  const views = new Map<number, { base: number; offset: number; size: number }>();
+  const viewsAlive = new Map<number, number>();
+  /** Buffers holding a number not yet written to the device (see above), by id. */
+  const scalars = new Map<number, number>();
+  const materialise = (id: number): void => {
+    const value = scalars.get(id);
+    if (value === undefined) return;
+    scalars.delete(id);
+    commands.push({ t: 'launch', launch: planFill(id, 1, value) });
+  };
+  const freeId = (id: number): void => {
+    scalars.delete(id);
+    const view = views.get(id);
+    if (!view) {
+      commands.push({ t: 'free', id });
+      return;
+    }
+    views.delete(id);
+    const left = viewsAlive.get(view.base)! - 1;
+    if (left > 0) viewsAlive.set(view.base, left);
+    else {
+      viewsAlive.delete(view.base);
+      commands.push({ t: 'free', id: view.base });
+    }
+  };
+
   let nextId = 1;
   const freed = new FinalizationRegistry<number>((id) => {
-    if (!dead) worker.postMessage({ t: 'free', ids: [id] } satisfies Request);
+    if (!dead) freeId(id);
   });
   const make = (size: number): GpujsBuffer => {
     const buffer = { id: nextId++, size };
@@ -121,17 +188,31 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   };
   const allocate = (size: number): GpujsBuffer => {
     const b = make(size);
-    post({ t: 'alloc', id: b.id, size });
+    commands.push({ t: 'alloc', id: b.id, size });
     return b;
   };
   const temps: number[] = [];
   const temp = (size: number): number => {
     const id = nextId++;
-    post({ t: 'alloc', id, size });
+    commands.push({ t: 'alloc', id, size });
     temps.push(id);
     return id;
   };
-  const launch = (...launches: Launch[]): void => post({ t: 'launch', launches, free: temps.splice(0) });
+  const launch = (...launches: Launch[]): void => {
+    for (const l of launches) {
+      for (const a of l.args) if ('buffer' in a) materialise(a.buffer);
+      scalars.delete(l.out);
+      if (views.has(l.out)) throw new Error(`${mode}: kernel '${l.kernel}' would write into a view of another buffer; outputs are whole buffers.`);
+      const args = l.args.map((a) => {
+        const view = 'buffer' in a ? views.get(a.buffer) : undefined;
+        return view ? { buffer: view.base, offset: view.offset, size: view.size } : a;
+      });
+      commands.push({ t: 'launch', launch: { ...l, args } });
+    }
+    for (const id of temps.splice(0)) commands.push({ t: 'free', id });
+    pendingLaunches += launches.length;
+    if (pendingLaunches >= FLUSH_LAUNCHES) flush();
+  };
   const ids = (v: StridedView<GpujsBuffer>): StridedView<number> => ({ buffer: v.buffer.id, offset: v.offset, strides: v.strides });
   const float32Only = (dtype: DType): void => {
     if (dtype !== 'float32') throw new Error(`${mode}: only float32 tensors live on the gpu.js backends; ${dtype} stays on the CPU.`);
@@ -149,24 +230,35 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
       float32Only(dtype);
       const values = Float32Array.from(data);
       const b = make(values.length);
-      post({ t: 'upload', id: b.id, data: values }, [values.buffer]);
+      commands.push({ t: 'upload', id: b.id, data: values });
+      transfers.push(values.buffer);
       return b;
     },
     read(buffer) {
+      const value = scalars.get(buffer.id);
+      if (value !== undefined) return Float32Array.of(value);
       const into = new SharedArrayBuffer(Math.max(buffer.size, 1) * 4);
-      check('reading a buffer', call({ t: 'read', id: buffer.id, into }));
+      const view = views.get(buffer.id);
+      check('reading a buffer', call(view ? { t: 'read', id: view.base, offset: view.offset, size: view.size, into } : { t: 'read', id: buffer.id, into }));
       return new Float32Array(into, 0, buffer.size).slice();
     },
     size: (buffer) => buffer.size,
     dtype: () => 'float32',
     dispose(buffer) {
       freed.unregister(buffer);
-      post({ t: 'free', ids: [buffer.id] });
+      freeId(buffer.id);
     },
     stats: () => check('stats', call({ t: 'stats' })).stats as HostStats,
     sync: () => void check('sync', call({ t: 'sync' })),
+    messagesPosted: () => posted,
 
-    fill: (out, value) => launch(planFill(out.id, out.size, value)),
+    fill(out, value) {
+      if (out.size === 1) {
+        scalars.set(out.id, Math.fround(value));
+        return;
+      }
+      launch(planFill(out.id, out.size, value));
+    },
     cast(x, dtype) {
       float32Only(dtype);
       const out = allocate(x.size);
@@ -175,7 +267,12 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     },
     unary: (op: UnaryOp, x, out) => launch(planUnary(op, x.id, out.id, out.size)),
     unaryGrad: (op: DifferentiableUnaryOp, x, grad, out) => launch(planUnaryGrad(op, x.id, grad.id, out.id, out.size)),
-    binary: (op: BinaryOp, a, b, shape: Shape, out) => launch(planBinary(op, ids(a), ids(b), shape, out.id)),
+    binary(op: BinaryOp, a, b, shape: Shape, out) {
+      const sb = scalars.get(b.buffer.id), sa = scalars.get(a.buffer.id);
+      if (sb !== undefined) launch(planBinaryScalar(op, ids(a), sb, false, shape, out.id));
+      else if (sa !== undefined) launch(planBinaryScalar(op, ids(b), sa, true, shape, out.id));
+      else launch(planBinary(op, ids(a), ids(b), shape, out.id));
+    },
     where: (c, a, b, shape, out) => launch(planWhere(ids(c), ids(a), ids(b), shape, out.id)),
     reduce: (op: ReduceOp, x, shape, axes, out) => launch(...planReduce(op, x.id, shape, axes, out.id, temp)),
     copy(src, shape, dst) {
@@ -185,13 +282,26 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
         : planScatter(s, shape, d, dst.buffer.size, d.buffer));
     },
     matmul: (a, b, out, g: MatmulGeometry) => launch(planMatmul(a.id, b.id, out.id, g)),
-    conv2d: (x, w, out, g: Conv2dGeometry) => launch(planConv2d(x.id, w.id, out.id, g)),
+    conv2d: (x, w, bias, out, g: Conv2dGeometry) => launch(planConv2d(x.id, w.id, bias?.id ?? null, out.id, g)),
     conv2dGradInput: (gy, w, gx, g: Conv2dGeometry) => launch(planConv2dGradInput(gy.id, w.id, gx.id, g)),
     conv2dGradWeight: (x, gy, gw, g: Conv2dGeometry) => launch(planConv2dGradWeight(x.id, gy.id, gw.id, g)),
-    groupNorm: (x, gamma, beta, out, mean, rstd, g: GroupNormGeometry) =>
-      launch(...planGroupNorm(x.id, gamma.id, beta.id, out.id, mean.id, rstd.id, g)),
-    groupNormBackward: (gy, x, gamma, mean, rstd, gx, gGamma, gBeta, g: GroupNormGeometry) =>
-      launch(...planGroupNormBackward(gy.id, x.id, gamma.id, mean.id, rstd.id, gx.id, gGamma.id, gBeta.id, g, temp)),
+    groupNorm: (x, gamma, beta, out, stats, g: GroupNormGeometry) =>
+      launch(...planGroupNorm(x.id, gamma.id, beta.id, out.id, stats.id, g)),
+    groupNormBackward: (gy, x, gamma, beta, stats, gx, gGamma, gBeta, g: GroupNormGeometry) =>
+      launch(...planGroupNormBackward(gy.id, x.id, gamma.id, beta.id, stats.id, gx.id, gGamma.id, gBeta.id, g, temp)),
+    adamw(p, g, m, v, h: AdamWHyper) {
+      const section = adamwSection(p.size);
+      const packed = nextId++;
+      commands.push({ t: 'alloc', id: packed, size: 3 * section });
+      launch(planAdamw(p.id, g.id, m.id, v.id, packed, p.size, h));
+      viewsAlive.set(packed, 3);
+      return [0, 1, 2].map((k) => {
+        const view = make(p.size);
+        views.set(view.id, { base: packed, offset: k * section, size: p.size });
+        return view;
+      }) as [GpujsBuffer, GpujsBuffer, GpujsBuffer];
+    },
+    axpby: (x, y, alpha, beta, out) => launch(planAxpby(x.id, y.id, alpha, beta, out.id, out.size)),
     upsampleNearest2x: (x, out, planes, h, w) => launch(planUpsample2x(x.id, out.id, planes, h, w)),
     upsampleNearest2xBackward: (gy, gx, planes, h, w) => launch(planUpsample2xBackward(gy.id, gx.id, planes, h, w)),
   } satisfies GpujsBackend;

@@ -4,9 +4,12 @@ import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
 // Direct convolutions, one output element per thread; NCHW activations, [cOut, cIn, kh, kw] weights.
 // Geometry arguments in order: cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, outH, outW.
 
-/** y[b, co, oy, ox] = sum x[b, ci, oy*sh - ph + ky, ox*sw - pw + kx] w[co, ci, ky, kx]; z = b*cOut + co. */
+/**
+ * y[b, co, oy, ox] = sum x[b, ci, oy*sh - ph + ky, ox*sw - pw + kx] w[co, ci, ky, kx] (+ bias[co]
+ * when the constant BIAS is 1); z = b*cOut + co.
+ */
 export function conv2dKernel(
-  this: KernelThis, x: number[], wt: number[],
+  this: KernelThis, x: number[], wt: number[], bias: number[],
   cIn: number, h: number, w: number, cOut: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
 ): number {
   const z = this.thread.z;
@@ -26,6 +29,7 @@ export function conv2dKernel(
       }
     }
   }
+  if (this.constants.BIAS === 1) return acc + bias[co | 0];
   return acc;
 }
 
@@ -81,12 +85,13 @@ export function conv2dGradWeightKernel(
   return acc;
 }
 
-export function planConv2d(x: number, weight: number, out: number, g: Conv2dGeometry): Launch {
+/** Without a bias the weight is bound in its place (never read). */
+export function planConv2d(x: number, weight: number, bias: number | null, out: number, g: Conv2dGeometry): Launch {
   const output = [g.outW, g.outH, g.n * g.cOut];
   checkGrid('conv2d', output, 'use a smaller batch');
   return {
-    kernel: 'conv2d', output, out,
-    args: [buf(x), buf(weight), ...[g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW].map(int)],
+    kernel: 'conv2d', constants: { BIAS: bias === null ? 0 : 1 }, output, out,
+    args: [buf(x), buf(weight), buf(bias ?? weight), ...[g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW].map(int)],
   };
 }
 

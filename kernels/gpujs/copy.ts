@@ -1,19 +1,7 @@
 import type { Shape, StridedView } from '../../src/backend/backend';
 import { contiguousStrides } from '../../src/backend/strides';
-import { GRID_RANK, stridedGrid, viewArgs } from './grid';
-import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
-
-/** out = the strided view of src, made contiguous (permute, expand, slice). */
-export function gatherKernel(
-  this: KernelThis, src: number[], so: number, s0: number, s1: number, s2: number, s3: number, s4: number, d2: number, d3: number,
-): number {
-  const z = this.thread.z;
-  const t = Math.floor((z + 0.5) / d2);
-  const c2 = z - t * d2;
-  const c4 = Math.floor((t + 0.5) / d3);
-  const c3 = t - c4 * d3;
-  return src[so + this.thread.x * s0 + this.thread.y * s1 + (c2 | 0) * s2 + (c3 | 0) * s3 + (c4 | 0) * s4];
-}
+import { GRID_RANK, STRIDED_PREAMBLE, stridedGrid, viewArgs } from './grid';
+import { buf, checkGrid, int, kernelText, type Launch } from './launch';
 
 /**
  * out = dst with the box [start, start + size) replaced by src (pad, concat, slice assignment).
@@ -21,23 +9,14 @@ export function gatherKernel(
  * is one destination element, inside the box or not. Per dimension k (innermost first): start k,
  * size k, and the source stride k.
  */
-export function scatterBoxKernel(
-  this: KernelThis, dst: number[], src: number[], so: number,
-  p0: number, n0: number, s0: number, p1: number, n1: number, s1: number, p2: number, n2: number, s2: number,
-  p3: number, n3: number, s3: number, p4: number, n4: number, s4: number, d2: number, d3: number, f0: number, f1: number,
-): number {
-  const z = this.thread.z;
-  const t = Math.floor((z + 0.5) / d2);
-  const c2 = z - t * d2;
-  const c4 = Math.floor((t + 0.5) / d3);
-  const c3 = t - c4 * d3;
-  const x = this.thread.x;
-  const y = this.thread.y;
+export const SCATTER_BOX_SOURCE = kernelText(
+  `dst, src, so, p0, n0, s0, p1, n1, s1, p2, n2, s2, p3, n3, s3, p4, n4, s4, d2, d3, f0, f1`,
+  `${STRIDED_PREAMBLE} const x = this.thread.x; const y = this.thread.y;
   if (x >= p0 && x < p0 + n0 && y >= p1 && y < p1 + n1 && c2 >= p2 && c2 < p2 + n2 && c3 >= p3 && c3 < p3 + n3 && c4 >= p4 && c4 < p4 + n4) {
     return src[so + (this.thread.x - p0) * s0 + (this.thread.y - p1) * s1 + ((c2 | 0) - p2) * s2 + ((c3 | 0) - p3) * s3 + ((c4 | 0) - p4) * s4];
   }
-  return dst[this.thread.x + f0 * (this.thread.y + f1 * this.thread.z)];
-}
+  return dst[this.thread.x + f0 * (this.thread.y + f1 * this.thread.z)];`,
+);
 
 export const planGather = (src: StridedView<number>, shape: Shape, out: number): Launch => {
   const g = stridedGrid('copy', shape, [src]);

@@ -60,3 +60,17 @@ export function stridedGrid(op: string, shape: Shape, views: readonly { offset: 
 }
 
 export const viewArgs = (view: number[]): LaunchArg[] => view.map(int);
+
+/**
+ * A strided grid (grid.ts) has the two innermost dimensions as thread.x and thread.y and folds the
+ * rest into thread.z; this unfolds z into c2, c3, c4 (f32 arithmetic, exact because z < 65536).
+ */
+export const STRIDED_PREAMBLE =
+  'const z = this.thread.z; const t = Math.floor((z + 0.5) / d2); const c2 = z - t * d2; ' +
+  'const c4 = Math.floor((t + 0.5) / d3); const c3 = t - c4 * d3;';
+/** The parameters of one strided view named p: its offset and five strides. */
+export const viewParams = (p: string): string => `${p}o, ${p}0, ${p}1, ${p}2, ${p}3, ${p}4`;
+/** Element of buffer `name` at the current grid position through view p. */
+export const viewAt = (name: string, p: string): string =>
+  `${name}[${p}o + this.thread.x * ${p}0 + this.thread.y * ${p}1 + (c2 | 0) * ${p}2 + (c3 | 0) * ${p}3 + (c4 | 0) * ${p}4]`;
+

@@ -1,83 +1,23 @@
 import gpujs from 'gpu.js';
-import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv';
-import { gatherKernel, scatterBoxKernel } from './copy';
-import { binaryKernel, fillKernel, unaryGradKernel, unaryKernel, whereKernel } from './elementwise';
-import { type KernelSource, type KernelThis, type Launch, launchSize } from './launch';
-import { matmulKernel } from './matmul';
-import {
-  groupGradSumKernel, groupMeanKernel, groupNormApplyKernel, groupNormGradInputKernel, groupNormGradParamKernel, groupRstdKernel,
-} from './norm';
-import { reduceKernel } from './reduce';
-import { upsample2xBackwardKernel, upsample2xKernel } from './resample';
+import { type Launch, launchSize } from './launch';
+import { type Executor, GPUJS_MODE, type GpujsMode, kernelKey, kernelSettings, kernelSource } from './sources';
 
-// Runs launches on one gpu.js instance, inside the device worker. Buffers live here, by id: on
-// `webgpu` as gpu.js pipeline handles (GPU memory, never copied to the host between kernels), on
-// the other modes as Float32Arrays.
+export type { GpujsMode, HostStats } from './sources';
 
-export type GpujsMode = 'webgpu' | 'webasm' | 'gpujs-cpu';
-const GPUJS_MODE: Record<GpujsMode, 'webgpu' | 'webasm' | 'cpu'> = { webgpu: 'webgpu', webasm: 'webasm', 'gpujs-cpu': 'cpu' };
+// Runs launches one by one on gpu.js's CPU-side modes (`webasm`, `cpu`) inside the device worker.
+// Buffers live here as Float32Arrays, by id. The webgpu mode has its own executor (stream.ts).
 
-function uploadKernel(this: KernelThis, x: number[]): number {
-  return x[this.thread.x];
-}
-
-export const KERNEL_SOURCES: Record<string, KernelSource> = {
-  upload: uploadKernel as KernelSource,
-  fill: fillKernel as KernelSource,
-  unary: unaryKernel as KernelSource,
-  unaryGrad: unaryGradKernel as KernelSource,
-  binary: binaryKernel as KernelSource,
-  where: whereKernel as KernelSource,
-  gather: gatherKernel as KernelSource,
-  scatterBox: scatterBoxKernel as KernelSource,
-  reduce: reduceKernel as KernelSource,
-  matmul: matmulKernel as KernelSource,
-  conv2d: conv2dKernel as KernelSource,
-  conv2dGradInput: conv2dGradInputKernel as KernelSource,
-  conv2dGradWeight: conv2dGradWeightKernel as KernelSource,
-  groupMean: groupMeanKernel as KernelSource,
-  groupRstd: groupRstdKernel as KernelSource,
-  groupNormApply: groupNormApplyKernel as KernelSource,
-  groupGradSum: groupGradSumKernel as KernelSource,
-  groupNormGradInput: groupNormGradInputKernel as KernelSource,
-  groupNormGradParam: groupNormGradParamKernel as KernelSource,
-  upsample2x: upsample2xKernel as KernelSource,
-  upsample2xBackward: upsample2xBackwardKernel as KernelSource,
-};
-
-/** A gpu.js pipeline handle (WebGPUBufferResult). */
-interface DeviceHandle {
-  buffer: { destroy(): void };
-  context: { device: GpuDevice };
-  delete(): void;
-}
-type GpuDevice = {
-  createBuffer(d: { size: number; usage: number }): GpuBuffer;
-  createCommandEncoder(): { copyBufferToBuffer(...a: unknown[]): void; finish(): unknown };
-  queue: { submit(c: unknown[]): void };
-};
-type GpuBuffer = { mapAsync(mode: number): Promise<void>; getMappedRange(): ArrayBuffer; unmap(): void; destroy(): void };
-type Value = DeviceHandle | Float32Array;
 type CompiledKernel = ((...args: unknown[]) => unknown) & { setOutput(o: number[]): void; kernel?: { constructor: { mode?: string } } };
 
-const MAP_READ = 0x0001, COPY_DST = 0x0008, MAP_MODE_READ = 0x0001;
-
-export interface HostStats {
-  liveBuffers: number;
-  compiledKernels: number;
-  /** The gpu.js modes that really executed kernels (gpu.js can fall back to `cpu` with only a warning). */
-  modesRan: string[];
-  launches: number;
-}
-
-export class DeviceHost {
-  private readonly gpu: { createKernel(source: KernelSource, settings: object): CompiledKernel; destroy?(): void };
-  private readonly buffers = new Map<number, { size: number; value: Value | null }>();
+export class DeviceHost implements Executor {
+  private readonly gpu: { createKernel(source: unknown, settings: object): CompiledKernel };
+  private readonly buffers = new Map<number, { size: number; value: Float32Array | null }>();
   private readonly kernels = new Map<string, CompiledKernel>();
   private readonly modesRan = new Set<string>();
+  private readonly byKernel: Record<string, number> = {};
   private launches = 0;
 
-  constructor(readonly mode: GpujsMode) {
+  constructor(readonly mode: Exclude<GpujsMode, 'webgpu'>) {
     this.gpu = new gpujs.GPU({ mode: GPUJS_MODE[mode] }) as unknown as DeviceHost['gpu'];
   }
 
@@ -91,9 +31,6 @@ export class DeviceHost {
   }
 
   free(id: number): void {
-    const entry = this.buffers.get(id);
-    if (!entry) return;
-    this.release(entry.value);
     this.buffers.delete(id);
   }
 
@@ -102,101 +39,65 @@ export class DeviceHost {
       this.store(launch.out, 0, new Float32Array(0));
       return;
     }
-    const args: unknown[] = [];
-    for (const a of launch.args) {
-      if ('buffer' in a) args.push(await this.input(a.buffer));
-      else args.push('int' in a ? a.int : a.float);
-    }
+    const args = launch.args.map((a) => {
+      if (!('buffer' in a)) return 'int' in a ? a.int : a.float;
+      const value = this.input(a.buffer);
+      return a.offset === undefined ? value : value.subarray(a.offset, a.offset + a.size!);
+    });
     await this.run(launch, args);
   }
 
-  async read(id: number): Promise<Float32Array> {
-    const entry = this.entry(id);
-    if (entry.size === 0) return new Float32Array(0);
-    const value = await this.input(id);
-    if (value instanceof Float32Array) return value;
-    const device = value.context.device;
-    const bytes = entry.size * 4;
-    const staging = device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
-    const encoder = device.createCommandEncoder();
-    encoder.copyBufferToBuffer(value.buffer, 0, staging, 0, bytes);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(MAP_MODE_READ);
-    const data = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    return data;
+  submit(): void {}
+  async flush(): Promise<void> {}
+  async sync(): Promise<void> {}
+
+  async read(id: number, offset = 0, size?: number): Promise<Float32Array> {
+    const value = this.input(id);
+    return value.slice(offset, offset + (size ?? value.length));
   }
 
-  stats(): HostStats {
-    return { liveBuffers: this.buffers.size, compiledKernels: this.kernels.size, modesRan: [...this.modesRan], launches: this.launches };
+  stats() {
+    return {
+      liveBuffers: this.buffers.size, compiledKernels: this.kernels.size, modesRan: [...this.modesRan], launches: this.launches,
+      launchesByKernel: { ...this.byKernel }, submits: 0, buffersCreated: 0, bindGroupsCreated: 0,
+    };
   }
 
-  private entry(id: number): { size: number; value: Value | null } {
+  private entry(id: number): { size: number; value: Float32Array | null } {
     const entry = this.buffers.get(id);
     if (!entry) throw new Error(`buffer ${id} does not exist (already disposed?)`);
     return entry;
   }
 
-  /** The value to pass for buffer `id`; a buffer never written reads as zeros. */
-  private async input(id: number): Promise<Value> {
+  /** The value of buffer `id`; a buffer never written reads as zeros. */
+  private input(id: number): Float32Array {
     const entry = this.entry(id);
-    if (entry.value === null && entry.size === 0) entry.value = new Float32Array(0);
-    if (entry.value === null) {
-      await this.run({ kernel: 'fill', output: [entry.size], args: [{ float: 0 }], out: id }, [0]);
-    }
-    return entry.value!;
+    entry.value ??= new Float32Array(entry.size);
+    return entry.value;
   }
 
   private async run(launch: Launch, args: unknown[]): Promise<void> {
-    const kernel = this.compiled(launch, args);
+    const key = kernelKey(launch);
+    let kernel = this.kernels.get(key);
+    if (!kernel) {
+      kernel = this.gpu.createKernel(kernelSource(launch.kernel), kernelSettings(launch));
+      this.kernels.set(key, kernel);
+    }
     kernel.setOutput(launch.output);
     const result = await kernel(...args);
     this.launches++;
+    this.byKernel[launch.kernel] = (this.byKernel[launch.kernel] ?? 0) + 1;
     const ran = kernel.kernel?.constructor.mode;
     if (ran) this.modesRan.add(ran);
     const size = launchSize(launch);
-    this.store(launch.out, size, this.mode === 'webgpu' ? (result as DeviceHandle) : flatten(result, size));
+    this.store(launch.out, size, flatten(result, size));
   }
 
-  private compiled(launch: Launch, args: unknown[]): CompiledKernel {
-    const key = `${launch.kernel}|${launch.output.length}|${JSON.stringify(launch.constants ?? {})}`;
-    let kernel = this.kernels.get(key);
-    if (!kernel) {
-      const source = KERNEL_SOURCES[launch.kernel];
-      if (!source) throw new Error(`no gpu.js kernel named '${launch.kernel}'`);
-      const argumentTypes = launch.kernel === 'upload'
-        ? ['Array']
-        : launch.args.map((a) => ('buffer' in a ? 'Array' : 'int' in a ? 'Integer' : 'Float'));
-      if (argumentTypes.length !== args.length) throw new Error(`kernel '${launch.kernel}': ${args.length} arguments for ${argumentTypes.length} types`);
-      kernel = this.gpu.createKernel(source, {
-        output: launch.output,
-        constants: launch.constants ?? {},
-        argumentTypes,
-        dynamicOutput: true,
-        dynamicArguments: true,
-        // Loop bounds come from arguments; gpu.js silently caps such loops at loopMaxIterations.
-        loopMaxIterations: 0x7fffffff,
-        precision: 'single',
-        tactic: 'precision',
-        ...(this.mode === 'webgpu' ? { pipeline: true, immutable: true } : {}),
-      });
-      this.kernels.set(key, kernel);
-    }
-    return kernel;
-  }
-
-  private store(id: number, size: number, value: Value): void {
+  private store(id: number, size: number, value: Float32Array): void {
     const entry = this.entry(id);
     if (entry.size !== size) throw new Error(`buffer ${id} holds ${entry.size} elements; a kernel wrote ${size}`);
-    this.release(entry.value);
     entry.value = value;
   }
-
-  private release(value: Value | null): void {
-    if (value && !(value instanceof Float32Array)) value.delete();
-  }
-
 }
 
 /** gpu.js's CPU-side modes return nested arrays for 2-D/3-D outputs, and may reuse them: copy out. */

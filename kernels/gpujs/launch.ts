@@ -13,8 +13,11 @@ export interface KernelThis {
 // and `this.thread.*`, and any f32 local that enters an index is converted back with `| 0`.
 export type KernelSource = (this: KernelThis, ...args: never[]) => number;
 
+/** A kernel assembled as text (gpu.js parses it like a function's source). */
+export const kernelText = (params: string, body: string): string => `function (${params}) { ${body} }`;
+
 export type LaunchArg =
-  | { buffer: number } // a device buffer by id
+  | { buffer: number; offset?: number; size?: number } // a device buffer by id, or the view [offset, offset + size) of one
   | { int: number } // an i32 uniform
   | { float: number }; // an f32 uniform
 

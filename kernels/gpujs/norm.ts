@@ -5,17 +5,17 @@ import { buf, checkGrid, float, int, type KernelThis, type Launch } from './laun
 // elements, statistics per (sample, group) with the biased variance, as kernels/cpu/norm.ts.
 // Thread x of a statistics kernel is the group (sample * groups + group).
 
-export function groupMeanKernel(this: KernelThis, x: number[], count: number): number {
+/** Thread i < items: the mean of group i; thread items + i: its reciprocal standard deviation. */
+export function groupStatsKernel(this: KernelThis, x: number[], count: number, items: number, eps: number): number {
+  const second = this.thread.x >= items ? 1 : 0;
+  const group = this.thread.x - second * items;
   let s = 0;
-  for (let i = 0; i < count; i++) s += x[this.thread.x * count + i];
-  return s / count;
-}
-
-export function groupRstdKernel(this: KernelThis, x: number[], mean: number[], count: number, eps: number): number {
-  const mu = mean[this.thread.x];
+  for (let i = 0; i < count; i++) s += x[group * count + i];
+  const mu = s / count;
+  if (second === 0) return mu;
   let v = 0;
-  for (let i = 0; i < count; i++) {
-    const d = x[this.thread.x * count + i] - mu;
+  for (let j = 0; j < count; j++) {
+    const d = x[group * count + j] - mu;
     v += d * d;
   }
   return 1 / Math.sqrt(v / count + eps);
@@ -23,31 +23,50 @@ export function groupRstdKernel(this: KernelThis, x: number[], mean: number[], c
 
 /** Thread (x, y, z) = (position, channel, sample). */
 export function groupNormApplyKernel(
-  this: KernelThis, x: number[], mean: number[], rstd: number[], gamma: number[], beta: number[],
-  hw: number, c: number, groups: number, cpg: number,
+  this: KernelThis, x: number[], stats: number[], gamma: number[], beta: number[],
+  hw: number, c: number, groups: number, cpg: number, items: number,
 ): number {
   const group = Math.floor((this.thread.y + 0.5) / cpg);
   const stat = this.thread.z * groups + (group | 0);
   // (x - mean) first: x * scale - mean * scale cancels catastrophically when rstd is large
-  return (x[this.thread.x + hw * (this.thread.y + c * this.thread.z)] - mean[stat]) * rstd[stat] * gamma[this.thread.y] + beta[this.thread.y];
+  const y = (x[this.thread.x + hw * (this.thread.y + c * this.thread.z)] - stats[stat]) * stats[items + stat] * gamma[this.thread.y] + beta[this.thread.y];
+  if (this.constants.SILU === 1) {
+    if (y >= 0) return y / (1 + Math.exp(-y));
+    return (y * Math.exp(y)) / (1 + Math.exp(y));
+  }
+  return y;
 }
 
-/** Per group: sum of dy*gamma (WHICH 0) or of dy*gamma*xhat (WHICH 1). */
+// The backward kernels read the incoming gradient through dy(): with SILU, gy * silu'(y) where y,
+// the group norm's output, is recomputed from x and the statistics.
+
+/** Thread i < items: the sum over group i of dy*gamma; items + i: of dy*gamma*xhat. */
 export function groupGradSumKernel(
-  this: KernelThis, gy: number[], x: number[], gamma: number[], mean: number[], rstd: number[], hw: number, cpg: number, groups: number,
+  this: KernelThis, gy: number[], x: number[], gamma: number[], beta: number[], stats: number[], hw: number, cpg: number, groups: number, items: number,
 ): number {
-  const mu = mean[this.thread.x];
-  const r = rstd[this.thread.x];
-  const group = this.thread.x - Math.floor((this.thread.x + 0.5) / groups) * groups;
+  const second = this.thread.x >= items ? 1 : 0;
+  const item = this.thread.x - second * items;
+  const mu = stats[item];
+  const r = stats[items + item];
+  const group = item - Math.floor((item + 0.5) / groups) * groups;
   let acc = 0;
   for (let ch = 0; ch < cpg; ch++) {
-    const gm = gamma[(group | 0) * cpg + ch];
+    const channel = (group | 0) * cpg + ch;
+    const gm = gamma[channel];
     for (let i = 0; i < hw; i++) {
-      const dy = gy[(this.thread.x * cpg + ch) * hw + i] * gm;
-      if (this.constants.WHICH === 0) {
-        acc += dy;
+      const at = (item * cpg + ch) * hw + i;
+      const xhat = (x[at] - mu) * r;
+      let dy = gy[at];
+      if (this.constants.SILU === 1) {
+        const y = xhat * gm + beta[channel];
+        let s = 0;
+        if (y >= 0) { s = 1 / (1 + Math.exp(-y)); } else { s = Math.exp(y) / (1 + Math.exp(y)); }
+        dy = dy * s * (1 + y * (1 - s));
+      }
+      if (second === 0) {
+        acc += dy * gm;
       } else {
-        acc += dy * (x[(this.thread.x * cpg + ch) * hw + i] - mu) * r;
+        acc += dy * gm * xhat;
       }
     }
   }
@@ -56,31 +75,48 @@ export function groupGradSumKernel(
 
 /** dx = rstd (dy*gamma - mean(dy*gamma) - xhat mean(dy*gamma*xhat)); thread (x, y, z) = (position, channel, sample). */
 export function groupNormGradInputKernel(
-  this: KernelThis, gy: number[], x: number[], gamma: number[], mean: number[], rstd: number[], sumDxhat: number[], sumDxhatXhat: number[],
-  hw: number, c: number, groups: number, cpg: number,
+  this: KernelThis, gy: number[], x: number[], gamma: number[], beta: number[], stats: number[], sums: number[],
+  hw: number, c: number, groups: number, cpg: number, items: number,
 ): number {
   const group = Math.floor((this.thread.y + 0.5) / cpg);
   const stat = this.thread.z * groups + (group | 0);
   const count = cpg * hw;
-  const r = rstd[stat];
-  const xhat = (x[this.thread.x + hw * (this.thread.y + c * this.thread.z)] - mean[stat]) * r;
-  return r * (gy[this.thread.x + hw * (this.thread.y + c * this.thread.z)] * gamma[this.thread.y] - sumDxhat[stat] / count - xhat * (sumDxhatXhat[stat] / count));
+  const r = stats[items + stat];
+  const at = this.thread.x + hw * (this.thread.y + c * this.thread.z);
+  const xhat = (x[at] - stats[stat]) * r;
+  let dy = gy[at];
+  if (this.constants.SILU === 1) {
+    const y = xhat * gamma[this.thread.y] + beta[this.thread.y];
+    let s = 0;
+    if (y >= 0) { s = 1 / (1 + Math.exp(-y)); } else { s = Math.exp(y) / (1 + Math.exp(y)); }
+    dy = dy * s * (1 + y * (1 - s));
+  }
+  return r * (dy * gamma[this.thread.y] - sums[stat] / count - xhat * (sums[items + stat] / count));
 }
 
 /** Per channel: sum of dy*xhat (WHICH 0, the gamma gradient) or of dy (WHICH 1, beta). */
 export function groupNormGradParamKernel(
-  this: KernelThis, gy: number[], x: number[], mean: number[], rstd: number[], n: number, c: number, hw: number, groups: number, cpg: number,
+  this: KernelThis, gy: number[], x: number[], gamma: number[], beta: number[], stats: number[],
+  n: number, c: number, hw: number, groups: number, cpg: number, items: number,
 ): number {
   const group = Math.floor((this.thread.x + 0.5) / cpg);
   let acc = 0;
   for (let b = 0; b < n; b++) {
     const stat = b * groups + (group | 0);
-    const mu = mean[stat];
-    const r = rstd[stat];
+    const mu = stats[stat];
+    const r = stats[items + stat];
     for (let i = 0; i < hw; i++) {
-      const dy = gy[(b * c + this.thread.x) * hw + i];
+      const at = (b * c + this.thread.x) * hw + i;
+      const xhat = (x[at] - mu) * r;
+      let dy = gy[at];
+      if (this.constants.SILU === 1) {
+        const y = xhat * gamma[this.thread.x] + beta[this.thread.x];
+        let s = 0;
+        if (y >= 0) { s = 1 / (1 + Math.exp(-y)); } else { s = Math.exp(y) / (1 + Math.exp(y)); }
+        dy = dy * s * (1 + y * (1 - s));
+      }
       if (this.constants.WHICH === 0) {
-        acc += dy * (x[(b * c + this.thread.x) * hw + i] - mu) * r;
+        acc += dy * xhat;
       } else {
         acc += dy;
       }
@@ -89,36 +125,37 @@ export function groupNormGradParamKernel(
   return acc;
 }
 
-export function planGroupNorm(x: number, gamma: number, beta: number, out: number, mean: number, rstd: number, g: GroupNormGeometry): Launch[] {
+export function planGroupNorm(x: number, gamma: number, beta: number, out: number, stats: number, g: GroupNormGeometry): Launch[] {
   checkGrid('groupNorm', [g.hw, g.c, g.n], 'use a smaller batch');
-  const cpg = g.c / g.groups, count = cpg * g.hw, stats = g.n * g.groups;
+  const cpg = g.c / g.groups, count = cpg * g.hw, items = g.n * g.groups;
   return [
-    { kernel: 'groupMean', output: [stats], out: mean, args: [buf(x), int(count)] },
-    { kernel: 'groupRstd', output: [stats], out: rstd, args: [buf(x), buf(mean), int(count), float(g.eps)] },
+    { kernel: 'groupStats', output: [2 * items], out: stats, args: [buf(x), int(count), int(items), float(g.eps)] },
     {
-      kernel: 'groupNormApply', output: [g.hw, g.c, g.n], out,
-      args: [buf(x), buf(mean), buf(rstd), buf(gamma), buf(beta), int(g.hw), int(g.c), int(g.groups), int(cpg)],
+      kernel: 'groupNormApply', constants: { SILU: g.silu ? 1 : 0 }, output: [g.hw, g.c, g.n], out,
+      args: [buf(x), buf(stats), buf(gamma), buf(beta), int(g.hw), int(g.c), int(g.groups), int(cpg), int(items)],
     },
   ];
 }
 
 export function planGroupNormBackward(
-  gy: number, x: number, gamma: number, mean: number, rstd: number, gx: number, gGamma: number, gBeta: number,
+  gy: number, x: number, gamma: number, beta: number, stats: number, gx: number, gGamma: number, gBeta: number,
   g: GroupNormGeometry, temp: (size: number) => number,
 ): Launch[] {
   checkGrid('groupNorm backward', [g.hw, g.c, g.n], 'use a smaller batch');
-  const cpg = g.c / g.groups, stats = g.n * g.groups;
-  const sumDxhat = temp(stats), sumDxhatXhat = temp(stats);
-  const statArgs = [buf(gy), buf(x), buf(gamma), buf(mean), buf(rstd), int(g.hw), int(cpg), int(g.groups)];
-  const paramArgs = [buf(gy), buf(x), buf(mean), buf(rstd), int(g.n), int(g.c), int(g.hw), int(g.groups), int(cpg)];
+  const cpg = g.c / g.groups, items = g.n * g.groups;
+  const SILU = g.silu ? 1 : 0;
+  const sums = temp(2 * items);
+  const paramArgs = [buf(gy), buf(x), buf(gamma), buf(beta), buf(stats), int(g.n), int(g.c), int(g.hw), int(g.groups), int(cpg), int(items)];
   return [
-    { kernel: 'groupGradSum', constants: { WHICH: 0 }, output: [stats], out: sumDxhat, args: statArgs },
-    { kernel: 'groupGradSum', constants: { WHICH: 1 }, output: [stats], out: sumDxhatXhat, args: statArgs },
     {
-      kernel: 'groupNormGradInput', output: [g.hw, g.c, g.n], out: gx,
-      args: [buf(gy), buf(x), buf(gamma), buf(mean), buf(rstd), buf(sumDxhat), buf(sumDxhatXhat), int(g.hw), int(g.c), int(g.groups), int(cpg)],
+      kernel: 'groupGradSum', constants: { SILU }, output: [2 * items], out: sums,
+      args: [buf(gy), buf(x), buf(gamma), buf(beta), buf(stats), int(g.hw), int(cpg), int(g.groups), int(items)],
     },
-    { kernel: 'groupNormGradParam', constants: { WHICH: 0 }, output: [g.c], out: gGamma, args: paramArgs },
-    { kernel: 'groupNormGradParam', constants: { WHICH: 1 }, output: [g.c], out: gBeta, args: paramArgs },
+    {
+      kernel: 'groupNormGradInput', constants: { SILU }, output: [g.hw, g.c, g.n], out: gx,
+      args: [buf(gy), buf(x), buf(gamma), buf(beta), buf(stats), buf(sums), int(g.hw), int(g.c), int(g.groups), int(cpg), int(items)],
+    },
+    { kernel: 'groupNormGradParam', constants: { WHICH: 0, SILU }, output: [g.c], out: gGamma, args: paramArgs },
+    { kernel: 'groupNormGradParam', constants: { WHICH: 1, SILU }, output: [g.c], out: gBeta, args: paramArgs },
   ];
 }

@@ -67,6 +67,21 @@ export interface GroupNormGeometry {
   hw: number;
   groups: number;
   eps: number;
+  /** Fused activation: the output is silu(group norm), and the backward takes the gradient of that. */
+  silu?: boolean;
+}
+
+/** One AdamW step (torch.optim.AdamW); biasCorrectionK = 1 - betaK^step. */
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** The gradient is multiplied by this first (global-norm clipping); 1 when clipping is off. */
+  gradScale: number;
+  biasCorrection1: number;
+  biasCorrection2: number;
 }
 
 export interface Backend<B = unknown> {
@@ -98,16 +113,29 @@ export interface Backend<B = unknown> {
   copy(src: StridedView<B>, shape: Shape, dst: StridedView<B>): void;
 
   matmul(a: B, b: B, out: B, g: MatmulGeometry): void;
-  conv2d(x: B, weight: B, out: B, g: Conv2dGeometry): void;
+  /** out = conv(x, weight) + bias[channel] (bias null: none). */
+  conv2d(x: B, weight: B, bias: B | null, out: B, g: Conv2dGeometry): void;
   conv2dGradInput(gradOut: B, weight: B, gradInput: B, g: Conv2dGeometry): void;
   conv2dGradWeight(x: B, gradOut: B, gradWeight: B, g: Conv2dGeometry): void;
 
-  /** y = (x - mean) * rstd * gamma[c] + beta[c]; also writes mean and rstd, each [n * groups]. */
-  groupNorm(x: B, gamma: B, beta: B, out: B, mean: B, rstd: B, g: GroupNormGeometry): void;
+  /**
+   * y = (x - mean) * rstd * gamma[c] + beta[c] (then silu(y) when g.silu); also writes the
+   * statistics: stats is [2, n * groups], the means then the reciprocal standard deviations.
+   */
+  groupNorm(x: B, gamma: B, beta: B, out: B, stats: B, g: GroupNormGeometry): void;
+  /** The gradients of groupNorm's output (silu included when g.silu) for x, gamma and beta. */
   groupNormBackward(
-    gradOut: B, x: B, gamma: B, mean: B, rstd: B,
+    gradOut: B, x: B, gamma: B, beta: B, stats: B,
     gradInput: B, gradGamma: B, gradBeta: B, g: GroupNormGeometry,
   ): void;
+
+  /**
+   * One AdamW step of one parameter: the parameter, first and second moments after the step, in
+   * buffers the backend allocates (a device backend may pack the three into one allocation).
+   */
+  adamw(param: B, grad: B, m: B, v: B, h: AdamWHyper): [B, B, B];
+  /** out = alpha x + beta y, all of one size (the EMA update). */
+  axpby(x: B, y: B, alpha: number, beta: number, out: B): void;
 
   /** Nearest-neighbour x2 up-sampling of [planes, h, w] into [planes, 2h, 2w]. */
   upsampleNearest2x(x: B, out: B, planes: number, h: number, w: number): void;

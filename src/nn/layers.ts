@@ -6,7 +6,7 @@ import { dropout } from '../ops/dropout';
 import { matmul } from '../ops/matmul';
 import { silu } from '../ops/elementwise';
 import { linear } from '../ops/matmul';
-import { groupNorm } from '../ops/norm';
+import { groupNorm, groupNormSilu } from '../ops/norm';
 import { Module } from './module';
 
 export interface InitOptions {
@@ -63,6 +63,10 @@ export class GroupNorm extends Module {
   forward(x: Tensor): Tensor {
     return groupNorm(x, this.groups, this.weight, this.bias, this.eps);
   }
+  /** silu(this(x)) in one fused op. */
+  forwardSilu(x: Tensor): Tensor {
+    return groupNormSilu(x, this.groups, this.weight, this.bias, this.eps);
+  }
 }
 
 export class SiLU extends Module {
@@ -76,7 +80,7 @@ export interface Layer extends Module {
   forward(x: Tensor): Tensor;
 }
 
-/** Children named "0", "1", ... applied in order. */
+/** Children named "0", "1", ... applied in order; a GroupNorm followed by a SiLU runs as one fused op. */
 export class Sequential extends Module {
   readonly layers: Layer[];
   constructor(...layers: Layer[]) {
@@ -84,7 +88,17 @@ export class Sequential extends Module {
     this.layers = layers.map((l, i) => this.addModule(String(i), l));
   }
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, l) => l.forward(h), x);
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i]!;
+      if (layer instanceof GroupNorm && this.layers[i + 1] instanceof SiLU) {
+        h = layer.forwardSilu(h);
+        i++;
+      } else {
+        h = layer.forward(h);
+      }
+    }
+    return h;
   }
 }
 

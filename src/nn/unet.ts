@@ -82,7 +82,7 @@ class ResBlock extends Module {
     this.skip = inCh === outCh ? null : this.addModule('skip_connection', new Conv2d(inCh, outCh, 1, init));
   }
   forward(x: Tensor, emb: Tensor): Tensor {
-    let h = this.inConv.forward(silu(this.inNorm.forward(x)));
+    let h = this.inConv.forward(this.inNorm.forwardSilu(x));
     const e = this.embLinear.forward(silu(emb));
     const b = e.shape[0]!;
     const scale = reshape(slice(e, [0, 0], [b, this.outCh]), [b, this.outCh, 1, 1]);
@@ -244,6 +244,6 @@ export class UNet extends Module {
     }
     h = this.middle.forward(h, emb);
     for (const block of this.outputBlocks) h = block.forward(concat([h, hs.pop()!], 1), emb);
-    return this.outConv.forward(silu(this.outNorm.forward(h)));
+    return this.outConv.forward(this.outNorm.forwardSilu(h));
   }
 }

@@ -3,24 +3,24 @@ import type { Conv2dGeometry } from '../backend/backend';
 import type { RawTensor } from '../tensor/raw';
 import { formatShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { add } from './elementwise';
-import { reshape } from './movement';
 
+/** The convolution with its bias added in the same kernel; inputs x, weight[, bias]. */
 class Conv2d extends Fn {
   private x!: RawTensor;
   private w!: RawTensor;
   constructor(private readonly g: Conv2dGeometry) {
     super();
   }
-  forward(x: RawTensor, w: RawTensor): RawTensor {
+  forward(x: RawTensor, w: RawTensor, bias?: RawTensor): RawTensor {
     this.x = x;
     this.w = w;
-    return x.conv2d(w, this.g);
+    return x.conv2d(w, bias ?? null, this.g);
   }
   backward(gy: RawTensor) {
     return [
       this.needsInputGrad[0] ? gy.conv2dGradInput(this.w, this.g) : null,
       this.needsInputGrad[1] ? this.x.conv2dGradWeight(gy, this.g) : null,
+      this.needsInputGrad[2] ? gy.reduce('sum', [0, 2, 3]).reshape([this.g.cOut]) : null,
     ];
   }
 }
@@ -56,6 +56,5 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOpt
     throw new Error(`conv2d: bias ${formatShape(bias.shape)} must be [${cOut}] for ${where}.`);
   }
   const g: Conv2dGeometry = { n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, outH, outW };
-  const y = apply(new Conv2d(g), x, weight);
-  return bias ? add(y, reshape(bias, [1, cOut, 1, 1])) : y;
+  return bias ? apply(new Conv2d(g), x, weight, bias) : apply(new Conv2d(g), x, weight);
 }

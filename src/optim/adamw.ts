@@ -1,7 +1,7 @@
 import { backward } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import type { RawTensor } from '../tensor/raw';
-import { release } from '../tensor/scope';
+import { release, tidy } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 
 export interface AdamWOptions {
@@ -17,7 +17,8 @@ export interface AdamWOptions {
 
 /**
  * AdamW with PyTorch's semantics (torch.optim.AdamW): p <- p (1 - lr wd), then
- * p <- p - lr m_hat / (sqrt(v_hat) + eps) with bias-corrected first and second moments.
+ * p <- p - lr m_hat / (sqrt(v_hat) + eps) with bias-corrected first and second moments; one fused
+ * backend kernel (Backend.adamw) per parameter.
  */
 export class AdamW {
   lr: number;
@@ -55,25 +56,31 @@ export class AdamW {
     this.step_++;
     const [b1, b2] = this.betas;
     const c1 = 1 - b1 ** this.step_, c2 = 1 - b2 ** this.step_;
-    // The norm needs every gradient on the host: only pay for that when clipping is on.
+    // The norm is read back (one read): only pay for that when clipping is on.
     let clip = 1;
     if (Number.isFinite(this.maxGradNorm)) {
-      let norm2 = 0;
-      for (const p of this.params) if (p.grad) norm2 += p.grad.raw.unary('square').reduce('sum', p.grad.shape.map((_, d) => d)).read()[0]!;
+      const norm2 = tidy(() => {
+        let total: RawTensor | null = null;
+        for (const p of this.params) {
+          if (!p.grad) continue;
+          const squares = p.grad.raw.unary('square').reduce('sum', p.grad.shape.map((_, d) => d)).reshape([]);
+          total = total ? total.add(squares) : squares;
+        }
+        return total ? total.read()[0]! : 0;
+      });
       this.lastGradNorm = Math.sqrt(norm2);
       if (this.lastGradNorm > this.maxGradNorm) clip = this.maxGradNorm / (this.lastGradNorm + 1e-6);
     }
     noGrad(() => {
       for (const p of this.params) {
         if (!p.grad) continue;
-        const g = clip === 1 ? p.grad.raw : p.grad.raw.mulScalar(clip);
-        const m = (this.m.get(p) ?? g.filled(g.shape, 0)).mulScalar(b1).add(g.mulScalar(1 - b1));
-        const v = (this.v.get(p) ?? g.filled(g.shape, 0)).mulScalar(b2).add(g.unary('square').mulScalar(1 - b2));
-        this.remember(this.m, p, m);
-        this.remember(this.v, p, v);
-        const denom = v.mulScalar(1 / c2).unary('sqrt').addScalar(this.eps);
-        const update = m.mulScalar(lr / c1).div(denom);
-        p.assign(p.raw.mulScalar(1 - lr * this.weightDecay).sub(update));
+        const g = p.grad.raw;
+        const [p1, m1, v1] = p.raw.adamw(g, this.m.get(p) ?? g.filled(g.shape, 0), this.v.get(p) ?? g.filled(g.shape, 0), {
+          lr, beta1: b1, beta2: b2, eps: this.eps, weightDecay: this.weightDecay, gradScale: clip, biasCorrection1: c1, biasCorrection2: c2,
+        });
+        this.remember(this.m, p, m1);
+        this.remember(this.v, p, v1);
+        p.assign(p1);
       }
     });
   }

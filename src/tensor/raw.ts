@@ -1,5 +1,5 @@
 import type {
-  Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
+  AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
 } from '../backend/backend';
 import { backendFor } from '../backends';
 import { claim, track } from './scope';
@@ -142,6 +142,27 @@ export class RawTensor {
     return out;
   }
 
+  /** One AdamW step of the parameter `this` with gradient g and moments m, v: [p', m', v'], new buffers. */
+  adamw(g: RawTensor, m: RawTensor, v: RawTensor, h: AdamWHyper): [RawTensor, RawTensor, RawTensor] {
+    for (const o of [g, m, v]) {
+      this.checkPeer('adamw', o);
+      if (!shapesEqual(o.shape, this.shape)) throw new Error(`adamw: shapes ${formatShape(this.shape)} and ${formatShape(o.shape)} differ.`);
+    }
+    return this.backend.adamw(this.buffer, g.buffer, m.buffer, v.buffer, h).map((buffer) => {
+      track(this.backend, buffer);
+      return new RawTensor(this.backend, buffer, this.shape, this.dtype);
+    }) as [RawTensor, RawTensor, RawTensor];
+  }
+
+  /** alpha this + beta y in one pass (y of the same shape). */
+  axpby(alpha: number, y: RawTensor, beta: number): RawTensor {
+    this.checkPeer('axpby', y);
+    if (!shapesEqual(y.shape, this.shape)) throw new Error(`axpby: shapes ${formatShape(this.shape)} and ${formatShape(y.shape)} differ.`);
+    const out = this.empty(this.shape);
+    this.backend.axpby(this.buffer, y.buffer, alpha, beta, out.buffer);
+    return out;
+  }
+
   // ---- reductions ----
 
   /** Reduces over sorted, normalised `axes`; the result keeps those axes with size 1. */
@@ -264,9 +285,9 @@ export class RawTensor {
     return out;
   }
 
-  conv2d(weight: RawTensor, g: Conv2dGeometry): RawTensor {
+  conv2d(weight: RawTensor, bias: RawTensor | null, g: Conv2dGeometry): RawTensor {
     const out = this.empty([g.n, g.cOut, g.outH, g.outW]);
-    this.backend.conv2d(this.buffer, weight.buffer, out.buffer, g);
+    this.backend.conv2d(this.buffer, weight.buffer, bias?.buffer ?? null, out.buffer, g);
     return out;
   }
 
@@ -282,20 +303,20 @@ export class RawTensor {
     return out;
   }
 
-  groupNorm(gamma: RawTensor, beta: RawTensor, g: GroupNormGeometry): { out: RawTensor; mean: RawTensor; rstd: RawTensor } {
+  /** Group norm (silu after it when g.silu) and its statistics [2, n, groups]: means, then rstds. */
+  groupNorm(gamma: RawTensor, beta: RawTensor, g: GroupNormGeometry): { out: RawTensor; stats: RawTensor } {
     const out = this.empty(this.shape);
-    const mean = this.empty([g.n, g.groups]);
-    const rstd = this.empty([g.n, g.groups]);
-    this.backend.groupNorm(this.buffer, gamma.buffer, beta.buffer, out.buffer, mean.buffer, rstd.buffer, g);
-    return { out, mean, rstd };
+    const stats = this.empty([2, g.n, g.groups]);
+    this.backend.groupNorm(this.buffer, gamma.buffer, beta.buffer, out.buffer, stats.buffer, g);
+    return { out, stats };
   }
 
   static groupNormBackward(
-    gradOut: RawTensor, x: RawTensor, gamma: RawTensor, mean: RawTensor, rstd: RawTensor, g: GroupNormGeometry,
+    gradOut: RawTensor, x: RawTensor, gamma: RawTensor, beta: RawTensor, stats: RawTensor, g: GroupNormGeometry,
   ): [RawTensor, RawTensor, RawTensor] {
     const gx = x.empty(x.shape), gGamma = x.empty([g.c]), gBeta = x.empty([g.c]);
     x.backend.groupNormBackward(
-      gradOut.buffer, x.buffer, gamma.buffer, mean.buffer, rstd.buffer, gx.buffer, gGamma.buffer, gBeta.buffer, g,
+      gradOut.buffer, x.buffer, gamma.buffer, beta.buffer, stats.buffer, gx.buffer, gGamma.buffer, gBeta.buffer, g,
     );
     return [gx, gGamma, gBeta];
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { conv2d, conv2dGradInput, conv2dGradWeight } from '../../kernels/cpu/conv';
+import { conv2dGradInput, conv2dGradWeight, conv2dNoBias } from '../../kernels/cpu/conv';
 import { unary, unaryGrad } from '../../kernels/cpu/elementwise';
 import { matmul } from '../../kernels/cpu/matmul';
 import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
@@ -12,7 +12,7 @@ import { binaryF32 } from '../../kernels/cpu/wasm/binary';
 import { binary } from '../../kernels/cpu/elementwise';
 import { contiguousStrides } from '../../src/backend/strides';
 import { broadcastStrides } from '../../src/tensor/shape';
-import { groupNorm } from '../../kernels/cpu/norm';
+import { groupNormInto } from '../../kernels/cpu/norm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
 import { Generator } from '../../src/index';
 
@@ -101,8 +101,8 @@ describe('WebAssembly conv2d matches the reference', () => {
         const gy = random(g.n * g.cOut * g.outH * g.outW, p.seed + 2);
         const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array, Float32Array];
         conv2dF32(x, w, fast, g);
-        conv2d(x, w, ref, g);
-        conv2d(abs(x), abs(w), mag, g);
+        conv2dNoBias(x, w, ref, g);
+        conv2dNoBias(abs(x), abs(w), mag, g);
         expectClose(fast, ref, mag);
 
         const [fw, rw, mw] = [0, 1, 2].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array, Float32Array];
@@ -127,7 +127,7 @@ describe('WebAssembly conv2d matches the reference', () => {
     const g: Conv2dGeometry = { n: 2, cIn: 64, h: 16, w: 16, cOut: 64, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 16, outW: 16 };
     const x = random(2 * 64 * 256, 1), w = random(64 * 64 * 9, 2), gy = random(2 * 64 * 256, 3);
     const run = (f: (o: Float32Array) => void, n: number) => { const o = new Float32Array(n); f(o); return o; };
-    expectClose(run((o) => conv2dF32(x, w, o, g), gy.length), run((o) => conv2d(x, w, o, g), gy.length), run((o) => conv2d(abs(x), abs(w), o, g), gy.length));
+    expectClose(run((o) => conv2dF32(x, w, o, g), gy.length), run((o) => conv2dNoBias(x, w, o, g), gy.length), run((o) => conv2dNoBias(abs(x), abs(w), o, g), gy.length));
     expectClose(run((o) => conv2dGradInputF32(gy, w, o, g), x.length), run((o) => conv2dGradInput(gy, w, o, g), x.length), run((o) => conv2dGradInput(abs(gy), abs(w), o, g), x.length));
     expectClose(run((o) => conv2dGradWeightF32(x, gy, o, g), w.length), run((o) => conv2dGradWeight(x, gy, o, g), w.length), run((o) => conv2dGradWeight(abs(x), abs(gy), o, g), w.length));
   });
@@ -153,8 +153,8 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
         const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.n * g.cOut * g.outH * g.outW)) as [Float32Array, Float32Array, Float32Array];
         fast.fill(Number.NaN);
         conv2dWinogradF32(x, w, fast, g);
-        conv2d(x, w, ref, g);
-        conv2d(abs(x), abs(w), mag, g);
+        conv2dNoBias(x, w, ref, g);
+        conv2dNoBias(abs(x), abs(w), mag, g);
         expectClose(fast, ref, mag);
       }),
       { numRuns: 60 },
@@ -173,7 +173,7 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
     conv2dIm2colF32(x, w, viaIm2col, g);
     expect(viaDispatch).toEqual(viaWinograd);
     const mag = new Float32Array(viaIm2col.length);
-    conv2d(abs(x), abs(w), mag, g);
+    conv2dNoBias(abs(x), abs(w), mag, g);
     expectClose(viaWinograd, viaIm2col, mag);
   });
 });
@@ -196,7 +196,7 @@ describe('WebAssembly group norm matches the reference', () => {
           const [out, ref] = [new Float32Array(size), new Float32Array(size)];
           const [mean, rstd, refMean, refRstd] = [0, 1, 2, 3].map(() => new Float32Array(items)) as [Float32Array, Float32Array, Float32Array, Float32Array];
           groupNormF32(x, gamma, beta, out, mean, rstd, g);
-          groupNorm(x, gamma, beta, ref, refMean, refRstd, g);
+          groupNormInto(x, gamma, beta, ref, refMean, refRstd, g);
           const scale = Math.max(...Array.from(x, Math.abs));
           for (let i = 0; i < items; i++) {
             if (!(Math.abs(mean[i]! - refMean[i]!) <= 1e-6 * scale)) throw new Error(`mean ${i}: ${mean[i]} vs ${refMean[i]}`);

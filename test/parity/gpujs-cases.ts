@@ -149,6 +149,75 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
       );
     });
 
+    it('binary kernels with a one-element scalar operand (a uniform of binaryScalar), every op, both sides', () => {
+      fc.assert(
+        fc.property(broadcastPair, fc.double({ min: -3, max: 3, noNaN: true }), ([shape, onesA, , seed], scalar) => {
+          const n = size(shape);
+          const aShape = shape.map((s, d) => (onesA[d] ? 1 : s));
+          const a = random(size(aShape), seed, -3, 3);
+          const s = Math.fround(seed % 2 === 0 ? Math.round(scalar) : scalar);
+          if (seed % 2 === 0) a.forEach((v, i) => (a[i] = Math.round(v)));
+          const sa = broadcastStrides(shape, onesA), zero = shape.map(() => 0);
+          const ga = up(a), gs = gpuOut(1);
+          b.fill(gs, s);
+          for (const op of BINARY_OPS) {
+            for (const scalarLeft of [false, true]) {
+              const out = gpuOut(n), expected = refOut(n);
+              const [x, y] = scalarLeft ? [view(gs, zero), view(ga, sa)] : [view(ga, sa), view(gs, zero)];
+              b.binary(op, x, y, shape, out);
+              const [rx, ry] = scalarLeft ? [view(Float32Array.of(s), zero), view(a, sa)] : [view(a, sa), view(Float32Array.of(s), zero)];
+              ref.binary(op, rx, ry, shape, expected);
+              expectClose(`binary ${op} ${scalarLeft ? 'scalar, tensor' : 'tensor, scalar'} over [${shape}]`, down(out), expected, relative(expected, op === 'pow' ? 2e-5 : 4e-7));
+            }
+          }
+          expectClose('the scalar buffer reads back', down(gs), Float32Array.of(s), () => 0);
+        }),
+        { numRuns: 10 },
+      );
+    });
+
+    it('AdamW (packed outputs, read back as views) and axpby', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 700 }), fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 1, max: 50 }),
+          fc.double({ min: 1e-5, max: 1e-1, noNaN: true }), fc.constantFrom(0, 0.01), fc.constantFrom(1, 0.37),
+          (n, seed, step, lr, weightDecay, gradScale) => {
+            const p = random(n, seed), g = random(n, seed + 1), m = random(n, seed + 2, -0.1, 0.1), v = random(n, seed + 3, 0, 0.01);
+            const h = {
+              lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, gradScale, biasCorrection1: 1 - 0.9 ** step, biasCorrection2: 1 - 0.999 ** step,
+            };
+            // Tolerances from the magnitudes of each formula's terms (m' may cancel), a few float32 ulps each.
+            const tolerances = (p: Float32Array, m: Float32Array, v: Float32Array, m1: Float32Array, v1: Float32Array) => {
+              const stepSize = lr / h.biasCorrection1;
+              const tolM = (i: number) => 3e-7 * (Math.abs(m[i]!) * 0.9 + Math.abs(g[i]! * gradScale) * 0.1) + 1e-12;
+              const tolV = (i: number) => 3e-7 * (v[i]! * 0.999 + (g[i]! * gradScale) ** 2 * 0.001) + 1e-15;
+              const tolP = (i: number) => {
+                const denom = Math.sqrt(v1[i]! / h.biasCorrection2) + h.eps;
+                return 3e-7 * Math.abs(p[i]!) + 4e-6 * Math.abs((stepSize * m1[i]!) / denom) + (stepSize * (tolM(i) + 4e-6 * Math.abs(m1[i]!))) / denom;
+              };
+              return [tolP, tolM, tolV];
+            };
+            const here = b.adamw(up(p), up(g), up(m), up(v), h).map(down);
+            const there = ref.adamw(p, g, m, v, h) as Float32Array[];
+            const tol = tolerances(p, m, v, there[1]!, there[2]!);
+            ['parameter', 'first moment', 'second moment'].forEach((what, k) => expectClose(`adamw ${what} (n ${n})`, here[k]!, there[k]!, tol[k]!));
+            // a second step from the packed state (views as inputs), against the reference from the same state
+            const [p1, m1, v1] = b.adamw(up(p), up(g), up(m), up(v), h);
+            const state = [p1, m1, v1].map(down) as [Float32Array, Float32Array, Float32Array];
+            const again = b.adamw(p1, up(g), m1, v1, h).map(down);
+            const refAgain = ref.adamw(state[0], g, state[1], state[2], h) as Float32Array[];
+            const tol2 = tolerances(state[0], state[1], state[2], refAgain[1]!, refAgain[2]!);
+            ['parameter', 'first moment', 'second moment'].forEach((what, k) => expectClose(`adamw from views: ${what}`, again[k]!, refAgain[k]!, tol2[k]!));
+            const out = gpuOut(n), expected = refOut(n);
+            b.axpby(up(p), up(g), 0.999, 0.001, out);
+            ref.axpby(p, g, 0.999, 0.001, expected);
+            expectClose('axpby', down(out), expected, relative(expected, 4e-7, 1e-8));
+          },
+        ),
+        { numRuns: 12 },
+      );
+    });
+
     it('reductions (sum, max) over any set of axes, short and long', () => {
       const shapeAxes = fc
         .array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 })
@@ -267,8 +336,11 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
             };
             const x = random(p.n * p.cIn * p.h * p.w, p.seed), wt = random(p.cOut * p.cIn * p.k * p.k, p.seed + 1);
             const gy = random(p.n * p.cOut * outH * outW, p.seed + 2);
-            checkSummed('conv2d', gy.length, (out) => b.conv2d(up(x), up(wt), out, g),
-              (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), out, g));
+            const bias = random(p.cOut, p.seed + 3);
+            checkSummed('conv2d', gy.length, (out) => b.conv2d(up(x), up(wt), null, out, g),
+              (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), null, out, g));
+            checkSummed('conv2d with bias', gy.length, (out) => b.conv2d(up(x), up(wt), up(bias), out, g),
+              (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), maybeAbs(bias, onAbs), out, g));
             checkSummed('conv2d grad input', x.length, (out) => b.conv2dGradInput(up(gy), up(wt), out, g),
               (out, onAbs) => ref.conv2dGradInput(maybeAbs(gy, onAbs), maybeAbs(wt, onAbs), out, g));
             checkSummed('conv2d grad weight', wt.length, (out) => b.conv2dGradWeight(up(x), up(gy), out, g),
@@ -279,40 +351,44 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
       );
     });
 
-    it('group norm forward and backward', () => {
-      fc.assert(
-        fc.property(
-          fc.record({
-            n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 4 }), cpg: fc.integer({ min: 1, max: 4 }),
-            hw: fc.integer({ min: 1, max: 70 }), seed: fc.integer({ min: 0, max: 1e6 }),
-          }),
-          (p) => {
-            const c = p.groups * p.cpg;
-            const g: GroupNormGeometry = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
-            const nx = p.n * c * p.hw, ns = p.n * p.groups;
-            const x = random(nx, p.seed, -2, 3), gamma = random(c, p.seed + 1), beta = random(c, p.seed + 2), gy = random(nx, p.seed + 3);
-            const out = gpuOut(nx), mean = gpuOut(ns), rstd = gpuOut(ns);
-            const rOut = refOut(nx), rMean = refOut(ns), rRstd = refOut(ns);
-            b.groupNorm(up(x), up(gamma), up(beta), out, mean, rstd, g);
-            ref.groupNorm(x, gamma, beta, rOut, rMean, rRstd, g);
-            // normalised values are O(1); statistics are sums of count terms
-            const count = p.cpg * p.hw;
-            expectClose('group norm mean', down(mean), rMean, () => 4e-6 * 3 + 1e-7);
-            expectClose('group norm rstd', down(rstd), rRstd, relative(rRstd, 4e-6 * Math.sqrt(count) + 1e-6));
-            expectClose('group norm out', down(out), rOut, (i) => 2e-5 * (Math.abs(rOut[i]!) + 1));
-            const gx = gpuOut(nx), gGamma = gpuOut(c), gBeta = gpuOut(c);
-            const rGx = refOut(nx), rGGamma = refOut(c), rGBeta = refOut(c);
-            b.groupNormBackward(up(gy), up(x), up(gamma), up(rMean), up(rRstd), gx, gGamma, gBeta, g);
-            ref.groupNormBackward(gy, x, gamma, rMean, rRstd, rGx, rGGamma, rGBeta, g);
-            const perChannel = p.n * p.hw;
-            expectClose('group norm grad beta', down(gBeta), rGBeta, () => 4e-6 * perChannel + 1e-6);
-            expectClose('group norm grad gamma', down(gGamma), rGGamma, () => 4e-6 * 3 * perChannel + 1e-6);
-            expectClose('group norm grad input', down(gx), rGx, (i) => 2e-5 * (Math.abs(rGx[i]!) + Math.max(...rRstd)));
-          },
-        ),
-        { numRuns: 15 },
-      );
-    });
+    for (const silu of [false, true]) {
+      it(`group norm forward and backward${silu ? ', fused with SiLU' : ''}`, () => {
+        fc.assert(
+          fc.property(
+            fc.record({
+              n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 4 }), cpg: fc.integer({ min: 1, max: 4 }),
+              hw: fc.integer({ min: 1, max: 70 }), seed: fc.integer({ min: 0, max: 1e6 }),
+            }),
+            (p) => {
+              const c = p.groups * p.cpg;
+              const g: GroupNormGeometry = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5, silu };
+              const nx = p.n * c * p.hw, ns = p.n * p.groups;
+              const x = random(nx, p.seed, -2, 3), gamma = random(c, p.seed + 1), beta = random(c, p.seed + 2), gy = random(nx, p.seed + 3);
+              const out = gpuOut(nx), stats = gpuOut(2 * ns);
+              const rOut = refOut(nx), rStats = refOut(2 * ns);
+              b.groupNorm(up(x), up(gamma), up(beta), out, stats, g);
+              ref.groupNorm(x, gamma, beta, rOut, rStats, g);
+              // normalised values are O(1); statistics are sums of count terms
+              const count = p.cpg * p.hw;
+              const st = down(stats);
+              expectClose('group norm mean', st.subarray(0, ns), rStats.subarray(0, ns), () => 4e-6 * 3 + 1e-7);
+              expectClose('group norm rstd', st.subarray(ns), rStats.subarray(ns), relative(rStats.subarray(ns), 4e-6 * Math.sqrt(count) + 1e-6));
+              expectClose('group norm out', down(out), rOut, (i) => 2e-5 * (Math.abs(rOut[i]!) + 1));
+              const gx = gpuOut(nx), gGamma = gpuOut(c), gBeta = gpuOut(c);
+              const rGx = refOut(nx), rGGamma = refOut(c), rGBeta = refOut(c);
+              b.groupNormBackward(up(gy), up(x), up(gamma), up(beta), up(rStats), gx, gGamma, gBeta, g);
+              ref.groupNormBackward(gy, x, gamma, beta, rStats, rGx, rGGamma, rGBeta, g);
+              const perChannel = p.n * p.hw;
+              const rstdMax = Math.max(...rStats.subarray(ns));
+              expectClose('group norm grad beta', down(gBeta), rGBeta, () => 4e-6 * perChannel + 1e-6);
+              expectClose('group norm grad gamma', down(gGamma), rGGamma, () => 4e-6 * 3 * perChannel + 1e-6);
+              expectClose('group norm grad input', down(gx), rGx, (i) => 2e-5 * (Math.abs(rGx[i]!) + rstdMax));
+            },
+          ),
+          { numRuns: 15 },
+        );
+      });
+    }
 
     it('nearest 2x up-sampling and its adjoint', () => {
       fc.assert(
