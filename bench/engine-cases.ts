@@ -47,7 +47,7 @@ export function convCase(be: Backend, kind: ConvKind, n: number, c: number, size
     setup: () => {
       const x = random(be, n * c * size * size, 3), w = random(be, c * c * 9, 4), y = random(be, n * c * size * size, 5);
       const outX = be.alloc(n * c * size * size, 'float32'), outW = be.alloc(c * c * 9, 'float32');
-      if (kind === 'fwd') return () => be.conv2d(x, w, outX, g);
+      if (kind === 'fwd') return () => be.conv2d(x, w, null, outX, g);
       if (kind === 'dgrad') return () => be.conv2dGradInput(y, w, outX, g);
       return () => be.conv2dGradWeight(x, y, outW, g);
     },
@@ -62,8 +62,8 @@ export function groupNormCase(be: Backend, n: number, c: number, size: number): 
     bytes: 4 * 2 * n * c * hw,
     setup: () => {
       const x = random(be, n * c * hw, 8), gamma = random(be, c, 9), beta = random(be, c, 10);
-      const out = be.alloc(n * c * hw, 'float32'), mean = be.alloc(n * 32, 'float32'), rstd = be.alloc(n * 32, 'float32');
-      return () => be.groupNorm(x, gamma, beta, out, mean, rstd, { n, c, hw, groups: 32, eps: 1e-5 });
+      const out = be.alloc(n * c * hw, 'float32'), stats = be.alloc(2 * n * 32, 'float32');
+      return () => be.groupNorm(x, gamma, beta, out, stats, { n, c, hw, groups: 32, eps: 1e-5 });
     },
   };
 }

@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [-- --no-tfjs]: benny suites for the hot kernels on this engine's
-// CPU backends and, side by side, TensorFlow.js's wasm backend. Prints a table with medians,
-// GFLOP/s or GB/s and the TF.js / onestep time ratios; writes bench/results/latest.json.
+// CPU backends and, side by side, TensorFlow.js's wasm backend (and its webgpu backend beside our
+// webgpu one). Prints a table with medians, GFLOP/s or GB/s and the TF.js / onestep time ratios;
+// writes bench/results/latest.json.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,7 +11,9 @@ import type { Backend } from '../src/backend/backend';
 import { gpujsBackend } from '../src/backends';
 import { engineFullCases, engineQuickCases, gpujsCases } from './engine-cases';
 import { measure, type BenchCase, type Row } from './harness';
+import { ctStepCase, launchChainCase, sampleCase } from './step-cases';
 import { initTfjsWasm, tfjsQuickCases } from './tfjs-cases';
+import { initTfjsWebgpu, tfjsWebgpuCases, tfjsWebgpuSoftware } from './tfjs-webgpu';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,10 +27,11 @@ if (args.help) {
   console.log(`npm run bench [-- options]
   --quick     only the headline rows (gemm-1024, conv2d c64 32x32 batch 32, the SimpleUNet
               consistency-training step and 1-step sampling), fewer samples
-  --no-tfjs   skip the TensorFlow.js wasm rows
+  --no-tfjs   skip the TensorFlow.js rows (wasm; webgpu when webgpu is in --backends)
   --backends LIST   comma-separated: cpu, webgpu, webasm, gpujs-cpu [all]; a gpu.js backend
               that cannot start here is reported and skipped
-Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps }].`);
+Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps, us_per_launch?, counters? }]
+(counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step).`);
   process.exit(0);
 }
 
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
       console.log(`${mode}: ${be.adapter ? `adapter ${be.adapter.description}` : 'started'}`);
       if (be.adapter?.software) slow.add(mode);
       cases.push(...gpujsCases(be as Backend, !args.quick));
+      // beside TF.js-WebGPU's rows of the same names
+      if (mode === 'webgpu') cases.push(launchChainCase('webgpu'), ctStepCase('webgpu'), sampleCase('webgpu'));
     } catch (e) {
       console.log(`${mode}: not benchmarked: ${(e as Error).message}`);
     }
@@ -51,16 +57,34 @@ async function main(): Promise<void> {
   if (!args['no-tfjs']) {
     console.log(`TensorFlow.js backend: ${await initTfjsWasm()}`);
     cases.push(...tfjsQuickCases());
+    if (wanted.includes('webgpu')) {
+      try {
+        console.log(`TensorFlow.js backend: ${await initTfjsWebgpu()}`);
+        if (tfjsWebgpuSoftware()) slow.add('tfjs-webgpu');
+        cases.push(...tfjsWebgpuCases());
+      } catch (e) {
+        console.log(`TensorFlow.js webgpu: not benchmarked: ${(e as Error).message}`);
+      }
+    }
   }
   const rows: Row[] = [];
   const slowSampling = { minSamples: 1, maxTime: 0.5 };
-  for (const c of cases) rows.push(await measure(c, slow.has(c.backend) ? slowSampling : sampling));
+  for (const c of cases) {
+    try {
+      rows.push(await measure(c, slow.has(c.backend) ? slowSampling : sampling));
+    } catch (e) {
+      if (c.backend !== 'tfjs-webgpu') throw e;
+      console.log(`${c.name} [${c.backend}]: not benchmarked: ${(e as Error).message}`);
+    }
+  }
 
   console.log(`\n${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
   console.table(rows.map((r) => ({
     name: r.name, backend: r.backend, 'median ms': r.median_ms.toFixed(2),
     'GFLOP/s': r.gflops?.toFixed(1) ?? '', 'GB/s': r.gbps?.toFixed(2) ?? '',
     'images/s': r.name.startsWith('sample-') ? (32 / (r.median_ms / 1e3)).toFixed(0) : '',
+    'us/launch': r.us_per_launch?.toFixed(1) ?? '',
+    'launches/submits/messages per call': r.counters ? `${r.counters.launches_per_step} / ${r.counters.submits_per_step} / ${r.counters.messages_per_step}` : '',
   })));
   const gpu = rows.filter((r) => r.backend === 'webgpu');
   if (gpu.length) {
@@ -75,6 +99,18 @@ async function main(): Promise<void> {
     .filter(([, ours]) => ours)
     .map(([t, ours]) => ({ name: t.name, 'tfjs-wasm ms': t.median_ms.toFixed(1), 'onestep cpu ms': ours!.median_ms.toFixed(1), 'tfjs / onestep': (t.median_ms / ours!.median_ms).toFixed(2) }));
   if (ratios.length) console.table(ratios);
+  const tfGpu = rows.filter((r) => r.backend === 'tfjs-webgpu');
+  if (tfGpu.length) {
+    console.log('webgpu: onestep vs TF.js-WebGPU');
+    console.table(tfGpu.map((t) => {
+      const ours = rows.find((r) => r.backend === 'webgpu' && r.name === t.name);
+      return {
+        name: t.name, 'tfjs-webgpu ms': t.median_ms.toFixed(2), 'onestep webgpu ms': ours?.median_ms.toFixed(2) ?? '',
+        'tfjs / onestep': ours ? (t.median_ms / ours.median_ms).toFixed(2) : '',
+        'tfjs us/launch': t.us_per_launch?.toFixed(1) ?? '', 'onestep us/launch': ours?.us_per_launch?.toFixed(1) ?? '',
+      };
+    }));
+  }
 
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });

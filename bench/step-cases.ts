@@ -1,5 +1,34 @@
-import { AdamW, cm, Generator, noGrad, randn, SimpleUNet, tensor, tidy, withBackend, type BackendName } from '../src/index';
+import { AdamW, cm, Generator, gpujsBackend, noGrad, randn, SimpleUNet, tensor, tidy, withBackend, type BackendName } from '../src/index';
 import type { BenchCase } from './harness';
+
+const GPUJS = new Set(['webgpu', 'webasm', 'gpujs-cpu']);
+
+/**
+ * On a gpu.js backend: the timed function waits until the device has finished (not just until the
+ * work was submitted), and the case records what one call costs in launches, submits and worker
+ * messages (measured on a call after the first, so kernels are compiled and buffers pooled).
+ */
+function onDevice(c: BenchCase, backend: BackendName, run: () => void): () => void {
+  if (!GPUJS.has(backend)) return run;
+  const be = gpujsBackend(backend as 'webgpu');
+  const timed = (): void => {
+    run();
+    be.sync();
+  };
+  timed();
+  timed();
+  const s0 = be.stats(), m0 = be.messagesPosted();
+  timed();
+  const m1 = be.messagesPosted(), s1 = be.stats();
+  c.counters = {
+    launches_per_step: s1.launches - s0.launches,
+    submits_per_step: s1.submits - s0.submits,
+    // the sync that ends each timed call is one of them
+    messages_per_step: m1 - m0,
+    buffers_created_per_step: s1.buffersCreated - s0.buffersCreated,
+  };
+  return timed;
+}
 
 // A consistency-training step as the library runs it (cm.ctStep, the `seed` recipe: the online
 // network at sigma_{i+1} with gradients, the EMA target at sigma_i without, squared distance,
@@ -16,7 +45,7 @@ function models(): { online: SimpleUNet; target: SimpleUNet } {
 
 /** On `backend`: the models, data and every tensor of the timed step live there. */
 export function ctStepCase(backend: BackendName = 'cpu'): BenchCase {
-  return {
+  const c: BenchCase = {
     name: `ct-step-simpleunet-d${WIDTH}-b${BATCH}`,
     backend,
     setup: () => withBackend(backend, () => {
@@ -29,21 +58,42 @@ export function ctStepCase(backend: BackendName = 'cpu'): BenchCase {
         model: online, optimizer, generator, totalSteps: 1000, epoch: 10, epochs: 100,
       };
       let step = 0;
-      return () => withBackend(backend, () => void cm.ctStep(ctx, x, step++));
+      return onDevice(c, backend, () => withBackend(backend, () => void cm.ctStep(ctx, x, step++)));
     }),
   };
+  return c;
 }
 
 export function sampleCase(backend: BackendName = 'cpu'): BenchCase {
-  return {
+  const c: BenchCase = {
     name: `sample-1step-simpleunet-d${WIDTH}-b${BATCH}`,
     backend,
     setup: () => withBackend(backend, () => {
       const { online } = models();
       const gen = new Generator(3);
       const t = tensor(new Array(BATCH).fill(80));
-      return () => withBackend(backend, () =>
-        tidy(() => noGrad(() => void online.forward(randn([BATCH, 1, SIZE, SIZE], { generator: gen }).mul(80), t).clamp(-1, 1).toArray())));
+      return onDevice(c, backend, () => withBackend(backend, () =>
+        tidy(() => noGrad(() => void online.forward(randn([BATCH, 1, SIZE, SIZE], { generator: gen }).mul(80), t).clamp(-1, 1).toArray()))));
+    }),
+  };
+  return c;
+}
+
+export const CHAIN_LAUNCHES = 2000;
+
+/** A chain of 2,000 adds of 16 elements through the tensor API, timed until the result is read back: the cost of one launch. */
+export function launchChainCase(backend: BackendName): BenchCase {
+  return {
+    name: `launch-chain-${CHAIN_LAUNCHES}-add16`,
+    backend,
+    launches: CHAIN_LAUNCHES,
+    setup: () => withBackend(backend, () => {
+      const y = tensor(new Array(16).fill(0.5));
+      return () => withBackend(backend, () => tidy(() => {
+        let x = tensor(new Array(16).fill(1));
+        for (let i = 0; i < CHAIN_LAUNCHES; i++) x = x.add(y);
+        x.toArray();
+      }));
     }),
   };
 }

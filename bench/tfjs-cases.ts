@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { convFlops, convName, type ConvKind } from './engine-cases';
 import type { BenchCase } from './harness';
+import { onTfjsBackend } from './tfjs-select';
 import { tfjsCtStepCase, tfjsSampleCase } from './tfjs-step';
 
 export async function initTfjsWasm(): Promise<string> {
@@ -34,10 +35,10 @@ function timed(make: () => tf.Tensor[], op: (inputs: tf.Tensor[]) => tf.Tensor):
 }
 
 export function tfjsGemmCase(n: number, name: string): BenchCase {
-  return {
+  return onTfjsBackend('wasm', {
     name, backend: BACKEND, flops: 2 * n ** 3,
     ...timed(() => [tf.randomNormal([n, n]), tf.randomNormal([n, n])], ([a, b]) => tf.matMul(a!, b!)),
-  };
+  });
 }
 
 /**
@@ -61,7 +62,7 @@ export function tfjsConvCase(kind: ConvKind, n: number, c: number, size: number)
       return out;
     },
   };
-  return { name: convName(kind, c, size, n), backend: BACKEND, flops: convFlops(c, size, n), ...timed(make, ops[kind]) };
+  return onTfjsBackend('wasm', { name: convName(kind, c, size, n), backend: BACKEND, flops: convFlops(c, size, n), ...timed(make, ops[kind]) });
 }
 
 export function tfjsQuickCases(): BenchCase[] {
