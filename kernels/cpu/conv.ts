@@ -1,13 +1,28 @@
-import type { Conv2dGeometry, TypedArray } from '../../src/backend/backend';
+import type { Conv2dGeometry, ConvEpilogue, TypedArray } from '../../src/backend/backend';
 
 // Direct convolution, the readable definition (cross-correlation, as PyTorch):
 // out[b, co, oy, ox] = sum_{ci, ky, kx} x[b, ci, oy*sH - pH + ky, ox*sW - pW + kx] * w[co, ci, ky, kx]
 // with out-of-range input positions reading as zero.
 
-/** The Backend's conv2d: the convolution, then the bias per output channel (a separate pass, rounding as an add would). */
-export function conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry): void {
+/** The Backend's conv2d: the convolution, then the bias per output channel (a separate pass, rounding as an add would), then the epilogue. */
+export function conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry, epilogue?: ConvEpilogue<TypedArray>): void {
   conv2dNoBias(x, w, out, g);
   if (bias) addChannelBias(out, bias, g.n, g.cOut, g.outH * g.outW);
+  if (epilogue) applyConvEpilogue(out, epilogue, g.n, g.cOut);
+}
+
+/** out = convScale[b] out + residualScale[b] residual + channelAdd[b, c], per image b and channel c (ConvEpilogue). */
+export function applyConvEpilogue(out: TypedArray, e: ConvEpilogue<TypedArray>, n: number, c: number): void {
+  const per = out.length / n, hw = per / c;
+  for (let b = 0; b < n; b++) {
+    const cs = e.convScale ? e.convScale[b]! : 1, rs = e.residualScale ? e.residualScale[b]! : 1;
+    for (let i = b * per; i < (b + 1) * per; i++) {
+      let v = e.convScale ? out[i]! * cs : out[i]!;
+      if (e.residual) v += e.residualScale ? e.residual[i]! * rs : e.residual[i]!;
+      if (e.channelAdd) v += e.channelAdd[b * c + Math.floor((i - b * per) / hw)]!;
+      out[i] = v;
+    }
+  }
 }
 
 export function addChannelBias(out: TypedArray, bias: TypedArray, n: number, c: number, hw: number): void {

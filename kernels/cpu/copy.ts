@@ -11,3 +11,12 @@ export function copy(src: StridedView<TypedArray>, shape: Shape, dst: StridedVie
     else for (let j = 0; j < n; j++, si += ss, di += ds) d[di] = s[si]!;
   });
 }
+
+/** The Backend's concat of two contiguous tensors along one axis, row by row. */
+export function concat(a: TypedArray, b: TypedArray, out: TypedArray, outer: number, sizeA: number, sizeB: number, inner: number): void {
+  const rowA = sizeA * inner, rowB = sizeB * inner;
+  for (let o = 0; o < outer; o++) {
+    out.set(a.subarray(o * rowA, (o + 1) * rowA), o * (rowA + rowB));
+    out.set(b.subarray(o * rowB, (o + 1) * rowB), o * (rowA + rowB) + rowA);
+  }
+}

@@ -1,10 +1,10 @@
 import type {
-  AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
+  AdamWHyper, Backend, ConvEpilogue, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
 } from '../../src/backend/backend';
-import { addChannelBias, conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
-import { copy } from './copy';
+import { addChannelBias, applyConvEpilogue, conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
+import { concat, copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
-import { matmul } from './matmul';
+import { addRowBias, matmul } from './matmul';
 import { adamwInto, axpby } from './optim';
 import { BufferPool } from './pool';
 import { groupNorm, groupNormBackward, siluInPlace } from './norm';
@@ -36,6 +36,7 @@ export const cpuReferenceBackend = {
   where,
   reduce,
   copy,
+  concat,
   matmul,
   conv2d,
   conv2dGradInput,
@@ -81,14 +82,16 @@ export const cpuBackend = {
     op === 'silu' && f32(x, grad, out) && x.length >= FAST_MIN_ELEMENTS
       ? siluGradF32(x as Float32Array, grad as Float32Array, out as Float32Array)
       : unaryGrad(op, x, grad, out),
-  matmul: (a: TypedArray, b: TypedArray, out: TypedArray, g: MatmulGeometry): void =>
-    f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS
-      ? gemmF32(a as Float32Array, b as Float32Array, out as Float32Array, g)
-      : matmul(a, b, out, g),
-  conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry): void {
+  matmul(a: TypedArray, b: TypedArray, out: TypedArray, g: MatmulGeometry, bias?: TypedArray | null): void {
+    if (!(f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS)) return matmul(a, b, out, g, bias);
+    gemmF32(a as Float32Array, b as Float32Array, out as Float32Array, g);
+    if (bias) addRowBias(out, bias, g.n);
+  },
+  conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry, epilogue?: ConvEpilogue<TypedArray>): void {
     if (f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);
     else conv2dNoBias(x, w, out, g);
     if (bias) addChannelBias(out, bias, g.n, g.cOut, g.outH * g.outW);
+    if (epilogue) applyConvEpilogue(out, epilogue, g.n, g.cOut);
   },
   conv2dGradInput: (gy: TypedArray, w: TypedArray, gx: TypedArray, g: Conv2dGeometry): void =>
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)

@@ -5,7 +5,7 @@ import type {
   AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, ReduceOp, Shape, StridedView, UnaryOp,
 } from '../../src/backend/backend';
 import { planConv2d, planConv2dGradInput, planConv2dGradWeight } from './conv';
-import { coversDestination, planGather, planScatter } from './copy';
+import { coversDestination, planConcat, planGather, planScatter } from './copy';
 import { planBinary, planBinaryScalar, planFill, planUnary, planUnaryGrad, planWhere } from './elementwise';
 import type { AdapterReport } from './device';
 import type { Launch } from './launch';
@@ -16,6 +16,10 @@ import { type Command, FAILED, type Query, type Request, SEQ, STATUS, TEXT_BYTES
 import { planReduce } from './reduce';
 import { planUpsample2x, planUpsample2xBackward } from './resample';
 import type { GpujsMode, HostStats } from './sources';
+import { cpuReferenceBackend } from '../cpu/index';
+
+/** The reference loops that compute small host-side tensors (see createGpujsBackend). */
+const HOST = cpuReferenceBackend as unknown as Backend<Float32Array>;
 
 /** A buffer on the device worker, named by id; float32 only. */
 export interface GpujsBuffer {
@@ -40,6 +44,8 @@ const START_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 600_000;
 /** Launches per flush at most: the device starts on the first ones while the rest are planned. */
 const FLUSH_LAUNCHES = 256;
+/** Tensors up to this size whose values the host knows are computed on the host (see below). */
+const HOST_ELEMENTS = 4096;
 
 /**
  * The worker is TypeScript: it registers tsx, then loads worker.ts. A bundled build (bench/device)
@@ -74,9 +80,12 @@ function startWorker(): Worker {
  * synchronous like the CPU one. Buffers are freed by dispose() or, failing that, when the garbage
  * collector finds the buffer object unreachable.
  *
- * One-element buffers filled with a number (the scalars of mulScalar, addScalar, clamp, ...) are
- * not filled on the device: the number is remembered and a binary op with it becomes one
- * binaryScalar launch with the number as a uniform. Any other use fills the buffer first.
+ * Small tensors (at most HOST_ELEMENTS) whose values are known here, because they were uploaded or
+ * filled with a number, stay on the host, and the elementwise ops, reductions and copies among
+ * them run here on kernels/cpu's reference loops (noise levels, the parametrization's
+ * coefficients, time embeddings, loss weights): no launch, and reading one costs no message. A
+ * binary op of a device tensor with a one-element host tensor is one binaryScalar launch with the
+ * number as a uniform. A host tensor is uploaded when a device kernel first needs it.
  */
 export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   // Mesa's EGL reads the real environment, which a worker's process.env does not reach.
@@ -153,16 +162,26 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
    */
   const views = new Map<number, { base: number; offset: number; size: number }>();
   const viewsAlive = new Map<number, number>();
-  /** Buffers holding a number not yet written to the device (see above), by id. */
-  const scalars = new Map<number, number>();
+  /** Host copies of small buffers (see above), by id; `uploaded` holds those also on the device. */
+  const host = new Map<number, Float32Array>();
+  const uploaded = new Set<number>();
   const materialise = (id: number): void => {
-    const value = scalars.get(id);
-    if (value === undefined) return;
-    scalars.delete(id);
-    commands.push({ t: 'launch', launch: planFill(id, 1, value) });
+    const value = host.get(id);
+    if (value === undefined || uploaded.has(id)) return;
+    uploaded.add(id);
+    const data = value.slice();
+    commands.push({ t: 'upload', id, data });
+    transfers.push(data.buffer);
   };
+  const forget = (id: number): void => {
+    host.delete(id);
+    uploaded.delete(id);
+  };
+  /** Buffers a launch or an upload has written on the device (others hold nothing that matters). */
+  const written = new Set<number>();
   const freeId = (id: number): void => {
-    scalars.delete(id);
+    forget(id);
+    written.delete(id);
     const view = views.get(id);
     if (!view) {
       commands.push({ t: 'free', id });
@@ -176,7 +195,18 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
       commands.push({ t: 'free', id: view.base });
     }
   };
-
+  /** The host value of a buffer, or undefined when only the device has it. */
+  const onHost = (b: GpujsBuffer): Float32Array | undefined => host.get(b.id);
+  const hostView = (v: StridedView<GpujsBuffer>): StridedView<Float32Array> => ({ buffer: host.get(v.buffer.id)!, offset: v.offset, strides: v.strides });
+  /** Runs a reference kernel on the host into a new host value for out, when out is small. */
+  const onHostInto = (out: GpujsBuffer, compute: (o: Float32Array) => void): boolean => {
+    if (out.size > HOST_ELEMENTS) return false;
+    const value = new Float32Array(out.size);
+    compute(value);
+    forget(out.id);
+    host.set(out.id, value);
+    return true;
+  };
   let nextId = 1;
   const freed = new FinalizationRegistry<number>((id) => {
     if (!dead) freeId(id);
@@ -201,7 +231,8 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   const launch = (...launches: Launch[]): void => {
     for (const l of launches) {
       for (const a of l.args) if ('buffer' in a) materialise(a.buffer);
-      scalars.delete(l.out);
+      forget(l.out);
+      written.add(l.out);
       if (views.has(l.out)) throw new Error(`${mode}: kernel '${l.kernel}' would write into a view of another buffer; outputs are whole buffers.`);
       const args = l.args.map((a) => {
         const view = 'buffer' in a ? views.get(a.buffer) : undefined;
@@ -229,14 +260,20 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     fromArray(data, dtype) {
       float32Only(dtype);
       const values = Float32Array.from(data);
+      if (values.length <= HOST_ELEMENTS) {
+        const b = allocate(values.length);
+        host.set(b.id, values);
+        return b;
+      }
       const b = make(values.length);
+      written.add(b.id);
       commands.push({ t: 'upload', id: b.id, data: values });
       transfers.push(values.buffer);
       return b;
     },
     read(buffer) {
-      const value = scalars.get(buffer.id);
-      if (value !== undefined) return Float32Array.of(value);
+      const value = host.get(buffer.id);
+      if (value !== undefined) return value.slice();
       const into = new SharedArrayBuffer(Math.max(buffer.size, 1) * 4);
       const view = views.get(buffer.id);
       check('reading a buffer', call(view ? { t: 'read', id: view.base, offset: view.offset, size: view.size, into } : { t: 'read', id: buffer.id, into }));
@@ -253,36 +290,68 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     messagesPosted: () => posted,
 
     fill(out, value) {
-      if (out.size === 1) {
-        scalars.set(out.id, Math.fround(value));
-        return;
-      }
+      if (onHostInto(out, (o) => o.fill(value))) return;
       launch(planFill(out.id, out.size, value));
     },
     cast(x, dtype) {
       float32Only(dtype);
       const out = allocate(x.size);
-      launch(planGather({ buffer: x.id, offset: 0, strides: [1] }, [x.size], out.id));
+      const value = onHost(x);
+      if (!(value && onHostInto(out, (o) => o.set(value)))) launch(planGather({ buffer: x.id, offset: 0, strides: [1] }, [x.size], out.id));
       return out;
     },
-    unary: (op: UnaryOp, x, out) => launch(planUnary(op, x.id, out.id, out.size)),
-    unaryGrad: (op: DifferentiableUnaryOp, x, grad, out) => launch(planUnaryGrad(op, x.id, grad.id, out.id, out.size)),
+    unary(op: UnaryOp, x, out) {
+      if (onHost(x) && onHostInto(out, (o) => HOST.unary(op, host.get(x.id)!, o))) return;
+      launch(planUnary(op, x.id, out.id, out.size));
+    },
+    unaryGrad(op: DifferentiableUnaryOp, x, grad, out) {
+      if (onHost(x) && onHost(grad) && onHostInto(out, (o) => HOST.unaryGrad(op, host.get(x.id)!, host.get(grad.id)!, o))) return;
+      launch(planUnaryGrad(op, x.id, grad.id, out.id, out.size));
+    },
     binary(op: BinaryOp, a, b, shape: Shape, out) {
-      const sb = scalars.get(b.buffer.id), sa = scalars.get(a.buffer.id);
-      if (sb !== undefined) launch(planBinaryScalar(op, ids(a), sb, false, shape, out.id));
-      else if (sa !== undefined) launch(planBinaryScalar(op, ids(b), sa, true, shape, out.id));
+      const ha = onHost(a.buffer), hb = onHost(b.buffer);
+      if (ha && hb && onHostInto(out, (o) => HOST.binary(op, hostView(a), hostView(b), shape, o))) return;
+      if (hb && b.buffer.size === 1) launch(planBinaryScalar(op, ids(a), hb[0]!, false, shape, out.id));
+      else if (ha && a.buffer.size === 1) launch(planBinaryScalar(op, ids(b), ha[0]!, true, shape, out.id));
       else launch(planBinary(op, ids(a), ids(b), shape, out.id));
     },
-    where: (c, a, b, shape, out) => launch(planWhere(ids(c), ids(a), ids(b), shape, out.id)),
-    reduce: (op: ReduceOp, x, shape, axes, out) => launch(...planReduce(op, x.id, shape, axes, out.id, temp)),
+    where(c, a, b, shape, out) {
+      if (onHost(c.buffer) && onHost(a.buffer) && onHost(b.buffer) && onHostInto(out, (o) => HOST.where(hostView(c), hostView(a), hostView(b), shape, o))) return;
+      launch(planWhere(ids(c), ids(a), ids(b), shape, out.id));
+    },
+    reduce(op: ReduceOp, x, shape, axes, out) {
+      if (onHost(x) && onHostInto(out, (o) => HOST.reduce(op, host.get(x.id)!, shape, axes, o))) return;
+      launch(...planReduce(op, x.id, shape, axes, out.id, temp));
+    },
     copy(src, shape, dst) {
       const s = ids(src), d = ids(dst);
-      launch(coversDestination(shape, d, dst.buffer.size)
+      const covers = coversDestination(shape, d, dst.buffer.size);
+      // a destination never written holds nothing to keep: the copy can start it on the host
+      if (onHost(src.buffer) && (covers || onHost(dst.buffer) || !written.has(dst.buffer.id))) {
+        const before = onHost(dst.buffer);
+        const done = onHostInto(dst.buffer, (o) => {
+          if (before) o.set(before);
+          HOST.copy(hostView(src), shape, { buffer: o, offset: dst.offset, strides: dst.strides });
+        });
+        if (done) return;
+      }
+      launch(covers
         ? planGather(s, shape, d.buffer)
         : planScatter(s, shape, d, dst.buffer.size, d.buffer));
     },
-    matmul: (a, b, out, g: MatmulGeometry) => launch(planMatmul(a.id, b.id, out.id, g)),
-    conv2d: (x, w, bias, out, g: Conv2dGeometry) => launch(planConv2d(x.id, w.id, bias?.id ?? null, out.id, g)),
+    concat(a, b, out, outer, sizeA, sizeB, inner) {
+      const ha = onHost(a), hb = onHost(b);
+      if (ha && hb && onHostInto(out, (o) => HOST.concat(ha, hb, o, outer, sizeA, sizeB, inner))) return;
+      const one = planConcat(a.id, b.id, out.id, outer, sizeA, sizeB, inner);
+      if (one) return launch(one);
+      const strides = [(sizeA + sizeB) * inner, inner, 1];
+      this.copy({ buffer: a, offset: 0, strides: [sizeA * inner, inner, 1] }, [outer, sizeA, inner], { buffer: out, offset: 0, strides });
+      this.copy({ buffer: b, offset: 0, strides: [sizeB * inner, inner, 1] }, [outer, sizeB, inner], { buffer: out, offset: sizeA * inner, strides });
+    },
+    matmul: (a, b, out, g: MatmulGeometry, bias) => launch(planMatmul(a.id, b.id, out.id, g, bias?.id ?? null)),
+    conv2d: (x, w, bias, out, g: Conv2dGeometry, e) => launch(planConv2d(x.id, w.id, bias?.id ?? null, out.id, g, e && {
+      residual: e.residual?.id ?? null, convScale: e.convScale?.id ?? null, residualScale: e.residualScale?.id ?? null, channelAdd: e.channelAdd?.id ?? null,
+    })),
     conv2dGradInput: (gy, w, gx, g: Conv2dGeometry) => launch(planConv2dGradInput(gy.id, w.id, gx.id, g)),
     conv2dGradWeight: (x, gy, gw, g: Conv2dGeometry) => launch(planConv2dGradWeight(x.id, gy.id, gw.id, g)),
     groupNorm: (x, gamma, beta, out, stats, g: GroupNormGeometry) =>

@@ -1,4 +1,4 @@
-import type { Conv2dGeometry } from '../../src/backend/backend';
+import type { Conv2dGeometry, ConvEpilogue } from '../../src/backend/backend';
 import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
 
 // Direct convolutions, one output element per thread; NCHW activations, [cOut, cIn, kh, kw] weights.
@@ -9,8 +9,8 @@ import { buf, checkGrid, int, type KernelThis, type Launch } from './launch';
  * when the constant BIAS is 1); z = b*cOut + co.
  */
 export function conv2dKernel(
-  this: KernelThis, x: number[], wt: number[], bias: number[],
-  cIn: number, h: number, w: number, cOut: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+  this: KernelThis, x: number[], wt: number[], bias: number[], residual: number[], convScale: number[], residualScale: number[], channelAdd: number[],
+  cIn: number, h: number, w: number, cOut: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, outH: number, outW: number,
 ): number {
   const z = this.thread.z;
   const b = Math.floor((z + 0.5) / cOut);
@@ -29,7 +29,15 @@ export function conv2dKernel(
       }
     }
   }
-  if (this.constants.BIAS === 1) return acc + bias[co | 0];
+  if (this.constants.BIAS === 1) acc += bias[co | 0];
+  // the epilogue (ConvEpilogue): per-image scales and a residual of the output's shape
+  if (this.constants.CONV_SCALE === 1) acc = acc * convScale[b | 0];
+  if (this.constants.RESIDUAL === 1) {
+    let r = residual[this.thread.x + outW * (this.thread.y + outH * this.thread.z)];
+    if (this.constants.RESIDUAL_SCALE === 1) r = r * residualScale[b | 0];
+    acc += r;
+  }
+  if (this.constants.CHANNEL_ADD === 1) acc += channelAdd[z];
   return acc;
 }
 
@@ -85,13 +93,21 @@ export function conv2dGradWeightKernel(
   return acc;
 }
 
-/** Without a bias the weight is bound in its place (never read). */
-export function planConv2d(x: number, weight: number, bias: number | null, out: number, g: Conv2dGeometry): Launch {
+/** An input that is absent is bound as the weight in its place (and never read). */
+export function planConv2d(x: number, weight: number, bias: number | null, out: number, g: Conv2dGeometry, e?: ConvEpilogue<number>): Launch {
   const output = [g.outW, g.outH, g.n * g.cOut];
   checkGrid('conv2d', output, 'use a smaller batch');
+  const flag = (b: number | null | undefined): number => (b === null || b === undefined ? 0 : 1);
   return {
-    kernel: 'conv2d', constants: { BIAS: bias === null ? 0 : 1 }, output, out,
-    args: [buf(x), buf(weight), buf(bias ?? weight), ...[g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW].map(int)],
+    kernel: 'conv2d', output, out,
+    constants: {
+      BIAS: flag(bias), RESIDUAL: flag(e?.residual), CONV_SCALE: flag(e?.convScale), RESIDUAL_SCALE: flag(e?.residualScale), CHANNEL_ADD: flag(e?.channelAdd),
+    },
+    args: [
+      buf(x), buf(weight), buf(bias ?? weight), buf(e?.residual ?? weight), buf(e?.convScale ?? weight), buf(e?.residualScale ?? weight),
+      buf(e?.channelAdd ?? weight),
+      ...[g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outH, g.outW].map(int),
+    ],
   };
 }
 

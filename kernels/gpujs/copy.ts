@@ -1,7 +1,7 @@
 import type { Shape, StridedView } from '../../src/backend/backend';
 import { contiguousStrides } from '../../src/backend/strides';
 import { GRID_RANK, STRIDED_PREAMBLE, stridedGrid, viewArgs } from './grid';
-import { buf, checkGrid, int, kernelText, type Launch } from './launch';
+import { buf, checkGrid, int, kernelText, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
 
 /**
  * out = dst with the box [start, start + size) replaced by src (pad, concat, slice assignment).
@@ -69,4 +69,17 @@ export function planScatter(src: StridedView<number>, shape: Shape, dst: Strided
     kernel: 'scatterBox', output, out,
     args: [buf(dst.buffer), buf(src.buffer), int(src.offset), ...perDim, int(f[2]!), int(f[3]!), int(f[0]!), int(f[1]!)],
   };
+}
+
+/** Two contiguous tensors joined along one axis; thread (x, y, z) = (inner index, index along the axis, outer index). */
+export function concatKernel(this: KernelThis, a: number[], b: number[], sizeA: number, sizeB: number, inner: number): number {
+  if (this.thread.y < sizeA) return a[(this.thread.z * sizeA + this.thread.y) * inner + this.thread.x];
+  return b[(this.thread.z * sizeB + this.thread.y - sizeA) * inner + this.thread.x];
+}
+
+/** One launch, or null when the grid would be over the dispatch limits (the caller copies each part instead). */
+export function planConcat(a: number, b: number, out: number, outer: number, sizeA: number, sizeB: number, inner: number): Launch | null {
+  const output = [inner, sizeA + sizeB, outer];
+  if (output[0]! > MAX_GRID_XY || output[1]! > MAX_GRID_XY || outer > MAX_GRID_Z) return null;
+  return { kernel: 'concat', output, out, args: [buf(a), buf(b), int(sizeA), int(sizeB), int(inner)] };
 }

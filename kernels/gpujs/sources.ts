@@ -1,5 +1,5 @@
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv';
-import { SCATTER_BOX_SOURCE } from './copy';
+import { concatKernel, SCATTER_BOX_SOURCE } from './copy';
 import { ELEMENTWISE_SOURCES } from './elementwise';
 import type { KernelSource, Launch } from './launch';
 import { matmulKernel } from './matmul';
@@ -23,6 +23,7 @@ export const KERNEL_SOURCES: Record<string, KernelSource | string> = {
   upload: uploadKernel as KernelSource,
   ...ELEMENTWISE_SOURCES,
   scatterBox: SCATTER_BOX_SOURCE,
+  concat: concatKernel as KernelSource,
   reduce: reduceKernel as KernelSource,
   matmul: matmulKernel as KernelSource,
   conv2d: conv2dKernel as KernelSource,

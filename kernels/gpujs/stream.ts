@@ -8,9 +8,10 @@ import { type Executor, kernelKey, kernelSettings, kernelSource } from './source
 // output buffer, writes a uniform, makes a bind group and submits once per kernel). A flush from
 // the main thread becomes one command encoder, one compute pass for all of its dispatches and one
 // queue.submit. Around it:
-// - device buffers come from a pool keyed by byte size; a buffer freed or replaced during a flush
-//   goes back to the pool only after that flush's submit, so no upload (queue.writeBuffer, which
-//   runs before the flush's commands) can land in a buffer that a command of the flush still uses;
+// - device buffers come from a pool keyed by byte size; a buffer freed or replaced after a command
+//   of the flush was encoded goes back to the pool only after that flush's submit, so no upload
+//   (queue.writeBuffer, which runs before the flush's commands) can land in a buffer that a command
+//   of the flush still uses;
 // - every launch's uniforms (gpu.js's Params struct) are written into one arena, a slot of 256
 //   bytes per launch, uploaded with one writeBuffer just before the submit (queue order keeps the
 //   previous flush's reads of the arena before this write);
@@ -93,7 +94,11 @@ export class WebGpuStream implements Executor {
   free(id: number): void {
     const slot = this.buffers.get(id);
     if (!slot) return;
-    if (slot.gpu) this.releaseAfterSubmit.push(slot.gpu);
+    // Nothing encoded yet in this flush: every use of the buffer was submitted, so it may go back now.
+    if (slot.gpu) {
+      if (this.encoder) this.releaseAfterSubmit.push(slot.gpu);
+      else this.toPool(slot.gpu);
+    }
     this.buffers.delete(id);
   }
 

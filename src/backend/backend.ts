@@ -60,6 +60,21 @@ export interface Conv2dGeometry {
   outW: number;
 }
 
+/**
+ * What a convolution adds to its result in the same kernel: out = convScale[b] * (conv + bias) +
+ * residualScale[b] * residual + channelAdd[b, c] (b: the image, c: the channel; a missing scale is
+ * 1, a missing term 0).
+ */
+export interface ConvEpilogue<B> {
+  /** Of the output's shape. */
+  residual: B | null;
+  /** One number per image each. */
+  convScale: B | null;
+  residualScale: B | null;
+  /** [n, cOut]: one number per image and channel (a time embedding, say). */
+  channelAdd: B | null;
+}
+
 export interface GroupNormGeometry {
   n: number;
   c: number;
@@ -112,9 +127,15 @@ export interface Backend<B = unknown> {
   /** Copies the view src (shape `shape`) into the view dst. Covers permute, slice, expand, pad, concat. */
   copy(src: StridedView<B>, shape: Shape, dst: StridedView<B>): void;
 
-  matmul(a: B, b: B, out: B, g: MatmulGeometry): void;
-  /** out = conv(x, weight) + bias[channel] (bias null: none). */
-  conv2d(x: B, weight: B, bias: B | null, out: B, g: Conv2dGeometry): void;
+  /** out = a @ b (+ bias[col] on every row when bias is given: a linear layer's). */
+  matmul(a: B, b: B, out: B, g: MatmulGeometry, bias?: B | null): void;
+  /**
+   * Two contiguous tensors joined along one axis: a viewed as [outer, sizeA, inner], b as
+   * [outer, sizeB, inner], out as [outer, sizeA + sizeB, inner].
+   */
+  concat(a: B, b: B, out: B, outer: number, sizeA: number, sizeB: number, inner: number): void;
+  /** out = conv(x, weight) + bias[channel] (bias null: none), then the epilogue if given. */
+  conv2d(x: B, weight: B, bias: B | null, out: B, g: Conv2dGeometry, epilogue?: ConvEpilogue<B>): void;
   conv2dGradInput(gradOut: B, weight: B, gradInput: B, g: Conv2dGeometry): void;
   conv2dGradWeight(x: B, gradOut: B, gradWeight: B, g: Conv2dGeometry): void;
 

@@ -1,7 +1,7 @@
 import { Generator } from '../tensor/random';
 import { ones, rand, randn, tensor, zeros } from '../tensor/create';
 import type { Tensor } from '../tensor/tensor';
-import { conv2d } from '../ops/conv';
+import { conv2d, type Conv2dOptions } from '../ops/conv';
 import { dropout } from '../ops/dropout';
 import { matmul } from '../ops/matmul';
 import { silu } from '../ops/elementwise';
@@ -32,10 +32,14 @@ export class Conv2d extends Module {
     this.weight = this.addParameter('weight', uniform([outChannels, inChannels, kernelSize, kernelSize], bound, opts).detach());
     this.bias = opts.bias === false ? undefined : this.addParameter('bias', uniform([outChannels], bound, opts).detach());
   }
-  forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.opts.stride ?? 1, padding: this.opts.padding ?? 0 });
+  /** `fused`: a stride in place of the layer's own, and an epilogue (Conv2dOptions), in the same kernel. */
+  forward(x: Tensor, fused: ConvFusion = {}): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.opts.stride ?? 1, padding: this.opts.padding ?? 0, ...fused });
   }
 }
+
+/** What a caller may fold into a convolution's kernel. */
+export type ConvFusion = Pick<Conv2dOptions, 'stride' | 'residual' | 'convScale' | 'residualScale' | 'channelAdd'>;
 
 export class Linear extends Module {
   readonly weight: Tensor;
@@ -87,13 +91,17 @@ export class Sequential extends Module {
     super();
     this.layers = layers.map((l, i) => this.addModule(String(i), l));
   }
-  forward(x: Tensor): Tensor {
+  /** `last`: folded into the last layer, which must then be a Conv2d. */
+  forward(x: Tensor, last?: ConvFusion): Tensor {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i]!;
       if (layer instanceof GroupNorm && this.layers[i + 1] instanceof SiLU) {
         h = layer.forwardSilu(h);
         i++;
+      } else if (last && i === this.layers.length - 1) {
+        if (!(layer instanceof Conv2d)) throw new Error(`Sequential: only a last Conv2d can take a fused stride or epilogue; the last layer is ${layer.constructor.name}.`);
+        h = layer.forward(h, last);
       } else {
         h = layer.forward(h);
       }

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor';
 import { add, cos, mul, sin, sqrt, square, sub } from '../ops/elementwise';
 import { concat, reshape, unsqueeze } from '../ops/movement';
 import { interpolate } from '../ops/resample';
-import { Conv2d, GroupNorm, type InitOptions, Linear, Sequential, SiLU } from './layers';
+import { Conv2d, type ConvFusion, GroupNorm, type InitOptions, Linear, Sequential, SiLU } from './layers';
 import { Module } from './module';
 
 export interface SimpleUNetConfig {
@@ -65,31 +65,38 @@ export class SimpleUNet extends Module {
     return concat([sin(args), cos(args)], 1);
   }
 
-  /** The network body F(x, t) without the skip connection. */
-  body(xIn: Tensor, t: Tensor): Tensor {
+  /**
+   * The network body F(x, t) without the skip connection; `last` is folded into the last
+   * convolution (forward's c_skip / c_out). A nearest x0.5 down-sampling of a stride-1 3x3
+   * convolution's output is that convolution at stride 2 (even sizes), so it runs as one; each
+   * residual add, and the time embedding after it, is the epilogue of the convolution before it.
+   */
+  body(xIn: Tensor, t: Tensor, last?: ConvFusion): Tensor {
     const emb = this.timeEmbedding(t);
     const skips: Tensor[] = [];
     let x = xIn;
     this.down.items.forEach((layer, idx) => {
-      if (idx % 2 === 0) {
-        x = interpolate(layer.forward(x), { scaleFactor: 0.5 });
-        skips.push(x);
-      } else {
-        x = add(layer.forward(x), x);
-      }
       const te = this.timeDowns.items[idx]!.forward(emb);
-      x = add(x, reshape(te, [te.shape[0]!, te.shape[1]!, 1, 1]));
+      if (idx % 2 === 0) {
+        const even = x.shape[2]! % 2 === 0 && x.shape[3]! % 2 === 0;
+        // the skip is taken before the time embedding is added
+        x = even ? layer.forward(x, { stride: 2 }) : interpolate(layer.forward(x), { scaleFactor: 0.5 });
+        skips.push(x);
+        x = add(x, reshape(te, [te.shape[0]!, te.shape[1]!, 1, 1]));
+      } else {
+        x = layer.forward(x, { residual: x, channelAdd: te });
+      }
     });
     x = this.mid.forward(x);
     this.up.items.forEach((layer, idx) => {
       if (idx % 2 === 0) {
-        x = add(layer.forward(x), x);
+        x = layer.forward(x, { residual: x });
       } else {
         x = interpolate(concat([x, skips.pop()!], 1), { scaleFactor: 2 });
         x = layer.forward(x);
       }
     });
-    return this.last.forward(concat([x, xIn], 1));
+    return this.last.forward(concat([x, xIn], 1), last);
   }
 
   /** c_skip(t) x + c_out(t) F(x, t), s = t - 0.002, c_skip = 0.25/(s^2 + 0.25), c_out = 0.25 s / sqrt((s + 0.002)^2 + 0.25). */
@@ -101,8 +108,9 @@ export class SimpleUNet extends Module {
       throw new Error(`SimpleUNet: noise levels t must be [${x.shape[0]}] (one per image), got [${t.shape.join(', ')}].`);
     }
     const s = sub(t, 0.002);
-    const cSkip = reshape(mul(0.25, square(s).add(0.25).reciprocal()), [-1, 1, 1, 1]);
-    const cOut = reshape(mul(0.25, s).div(sqrt(square(t).add(0.25))), [-1, 1, 1, 1]);
-    return add(mul(cSkip, x), mul(cOut, this.body(x, t)));
+    const cSkip = mul(0.25, square(s).add(0.25).reciprocal());
+    const cOut = mul(0.25, s).div(sqrt(square(t).add(0.25)));
+    if (!t.requiresGrad) return this.body(x, t, { residual: x, residualScale: cSkip, convScale: cOut });
+    return add(mul(reshape(cSkip, [-1, 1, 1, 1]), x), mul(reshape(cOut, [-1, 1, 1, 1]), this.body(x, t)));
   }
 }

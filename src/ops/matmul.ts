@@ -2,7 +2,6 @@ import { apply, Fn } from '../autograd/fn';
 import type { RawTensor } from '../tensor/raw';
 import { broadcastShapes, formatShape, shapeSize } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { add } from './elementwise';
 import { expand, reshape } from './movement';
 
 /**
@@ -10,22 +9,25 @@ import { expand, reshape } from './movement';
  * each the batch or 1. Gradients: dA = g @ B^T, dB = A^T @ g, in the batch's shape; the engine
  * sums a broadcast batch away.
  */
+/** [B, M, K] @ [B, K, N] (or b read transposed), with an optional bias [N] added to every row in the same kernel. */
 class BatchedMatmul extends Fn {
   private a!: RawTensor;
   private b!: RawTensor;
   constructor(private readonly transB: boolean) {
     super();
   }
-  forward(a: RawTensor, b: RawTensor): RawTensor {
+  forward(a: RawTensor, b: RawTensor, bias?: RawTensor): RawTensor {
     this.a = a;
     this.b = b;
-    return a.matmul3d(b, false, this.transB);
+    return a.matmul3d(b, false, this.transB, bias ?? null);
   }
   backward(g: RawTensor) {
     const gradA = this.needsInputGrad[0] ? g.matmul3d(this.b, false, !this.transB) : null;
     let gradB: RawTensor | null = null;
     if (this.needsInputGrad[1]) gradB = this.transB ? g.matmul3d(this.a, true, false) : this.a.matmul3d(g, true, false);
-    return [gradA, gradB];
+    const n = g.shape[2]!;
+    const gradBias = this.needsInputGrad[2] ? g.reduce('sum', [0, 1]).reshape([n]) : null;
+    return [gradA, gradB, gradBias];
   }
 }
 
@@ -71,7 +73,6 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
     throw new Error(`linear: bias ${formatShape(bias.shape)} must be [${outF}] for weight ${formatShape(weight.shape)}.`);
   }
   const rows = x.size / inF;
-  const y = apply(new BatchedMatmul(true), reshape(x, [1, rows, inF]), reshape(weight, [1, outF, inF]));
-  const out = reshape(y, [...x.shape.slice(0, -1), outF]);
-  return bias ? add(out, bias) : out;
+  const operands = [reshape(x, [1, rows, inF]), reshape(weight, [1, outF, inF]), ...(bias ? [bias] : [])];
+  return reshape(apply(new BatchedMatmul(true), ...operands), [...x.shape.slice(0, -1), outF]);
 }

@@ -1,5 +1,5 @@
 import type {
-  AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
+  AdamWHyper, Backend, ConvEpilogue, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, ReduceOp, Shape, StridedView, TypedArray, UnaryOp,
 } from '../backend/backend';
 import { backendFor } from '../backends';
 import { claim, track } from './scope';
@@ -256,6 +256,13 @@ export class RawTensor {
     const outShape = [...first.shape];
     outShape[axis] = parts.reduce((acc, p) => acc + p.shape[axis]!, 0);
     const out = first.empty(outShape);
+    if (parts.length === 2) {
+      const second = parts[1]!;
+      first.checkPeer('concat', second);
+      const outer = shapeSize(outShape.slice(0, axis)), inner = shapeSize(outShape.slice(axis + 1));
+      first.backend.concat(first.buffer, second.buffer, out.buffer, outer, first.shape[axis]!, second.shape[axis]!, inner);
+      return out;
+    }
     const strides = contiguousStrides(outShape);
     let start = 0;
     for (const p of parts) {
@@ -269,7 +276,7 @@ export class RawTensor {
   // ---- fat ops ----
 
   /** [Ba, M, K] @ [Bb, K, N] (or [Bb, N, K] read transposed) -> [B, M, N]; Ba, Bb are B or 1. */
-  matmul3d(b: RawTensor, transA: boolean, transB: boolean): RawTensor {
+  matmul3d(b: RawTensor, transA: boolean, transB: boolean, bias: RawTensor | null = null): RawTensor {
     this.checkPeer('matmul', b);
     const [ba, ar, ac] = this.shape as [number, number, number];
     const [bb, br, bc] = b.shape as [number, number, number];
@@ -281,13 +288,17 @@ export class RawTensor {
       batch, m, k, n, transA, transB,
       aBatchStride: ba === 1 ? 0 : ar * ac,
       bBatchStride: bb === 1 ? 0 : br * bc,
-    });
+    }, bias?.buffer ?? null);
     return out;
   }
 
-  conv2d(weight: RawTensor, bias: RawTensor | null, g: Conv2dGeometry): RawTensor {
+  conv2d(weight: RawTensor, bias: RawTensor | null, g: Conv2dGeometry, epilogue?: ConvEpilogue<RawTensor>): RawTensor {
     const out = this.empty([g.n, g.cOut, g.outH, g.outW]);
-    this.backend.conv2d(this.buffer, weight.buffer, bias?.buffer ?? null, out.buffer, g);
+    const b = (t: RawTensor | null): unknown => t?.buffer ?? null;
+    const e = epilogue && {
+      residual: b(epilogue.residual), convScale: b(epilogue.convScale), residualScale: b(epilogue.residualScale), channelAdd: b(epilogue.channelAdd),
+    };
+    this.backend.conv2d(this.buffer, weight.buffer, bias?.buffer ?? null, out.buffer, g, e);
     return out;
   }
 

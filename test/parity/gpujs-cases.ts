@@ -218,6 +218,23 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
       );
     });
 
+    it('concat of two tensors along an axis', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 1e6 }),
+          (outer, sizeA, sizeB, inner, seed) => {
+            const a = random(outer * sizeA * inner, seed), bv = random(outer * sizeB * inner, seed + 1);
+            const n = outer * (sizeA + sizeB) * inner;
+            const out = gpuOut(n), expected = refOut(n);
+            b.concat(up(a), up(bv), out, outer, sizeA, sizeB, inner);
+            ref.concat(a, bv, expected, outer, sizeA, sizeB, inner);
+            expectClose('concat', down(out), expected, () => 0);
+          },
+        ),
+        { numRuns: 15 },
+      );
+    });
+
     it('reductions (sum, max) over any set of axes, short and long', () => {
       const shapeAxes = fc
         .array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 })
@@ -314,6 +331,9 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
             const a = random((p.broadcastA ? 1 : p.batch) * p.m * p.k, p.seed), bm = random((p.broadcastB ? 1 : p.batch) * p.k * p.n, p.seed + 1);
             checkSummed('matmul', p.batch * p.m * p.n, (out) => b.matmul(up(a), up(bm), out, g),
               (out, onAbs) => ref.matmul(maybeAbs(a, onAbs), maybeAbs(bm, onAbs), out, g));
+            const bias = random(p.n, p.seed + 2);
+            checkSummed('matmul with a bias', p.batch * p.m * p.n, (out) => b.matmul(up(a), up(bm), out, g, up(bias)),
+              (out, onAbs) => ref.matmul(maybeAbs(a, onAbs), maybeAbs(bm, onAbs), out, g, maybeAbs(bias, onAbs)));
           },
         ),
         { numRuns: 15 },
@@ -341,6 +361,24 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
               (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), null, out, g));
             checkSummed('conv2d with bias', gy.length, (out) => b.conv2d(up(x), up(wt), up(bias), out, g),
               (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), maybeAbs(bias, onAbs), out, g));
+            // the epilogue: per-image scales, a residual and a per-(image, channel) term
+            const residual = random(gy.length, p.seed + 4), cs = random(p.n, p.seed + 5), rs = random(p.n, p.seed + 6), ch = random(p.n * p.cOut, p.seed + 7);
+            for (const [what, e] of [
+              ['residual', { residual, convScale: null, residualScale: null, channelAdd: null }],
+              ['scales, residual, channel term', { residual, convScale: cs, residualScale: rs, channelAdd: ch }],
+              ['channel term', { residual: null, convScale: null, residualScale: null, channelAdd: ch }],
+            ] as const) {
+              const on = (f: (x: Float32Array) => GpujsBuffer | Float32Array, onAbs = false) => (v: Float32Array | null) => (v ? f(onAbs ? abs(v) : v) : null);
+              checkSummed(`conv2d epilogue (${what})`, gy.length,
+                (out) => b.conv2d(up(x), up(wt), up(bias), out, g, {
+                  residual: on(up)(e.residual) as GpujsBuffer | null, convScale: on(up)(e.convScale) as GpujsBuffer | null,
+                  residualScale: on(up)(e.residualScale) as GpujsBuffer | null, channelAdd: on(up)(e.channelAdd) as GpujsBuffer | null,
+                }),
+                (out, onAbs) => ref.conv2d(maybeAbs(x, onAbs), maybeAbs(wt, onAbs), maybeAbs(bias, onAbs), out, g, {
+                  residual: on((v) => v, onAbs)(e.residual) as Float32Array | null, convScale: on((v) => v, onAbs)(e.convScale) as Float32Array | null,
+                  residualScale: on((v) => v, onAbs)(e.residualScale) as Float32Array | null, channelAdd: on((v) => v, onAbs)(e.channelAdd) as Float32Array | null,
+                }));
+            }
             checkSummed('conv2d grad input', x.length, (out) => b.conv2dGradInput(up(gy), up(wt), out, g),
               (out, onAbs) => ref.conv2dGradInput(maybeAbs(gy, onAbs), maybeAbs(wt, onAbs), out, g));
             checkSummed('conv2d grad weight', wt.length, (out) => b.conv2dGradWeight(up(x), up(gy), out, g),

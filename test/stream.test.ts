@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { Trainer, type TrainConfig } from '../src/cm/trainer';
+import type { ImageDataset } from '../src/data/dataset';
+import { Generator, gpujsBackend, noGrad, randn, SimpleUNet, tensor, tidy, withBackend } from '../src/index';
+
+// The webgpu backend's device stream (kernels/gpujs/stream.ts) on whatever adapter Dawn finds here
+// (Mesa's software one in CI): how much device traffic a training step and a sampling batch make
+// once kernels are compiled and buffers pooled, and that the batched path computes what the cpu
+// backend computes.
+
+function dataset(): ImageDataset {
+  const g = new Generator(3);
+  const images = Float32Array.from({ length: 16 * 32 * 32 }, () => g.uniform() * 2 - 1);
+  return { name: 'noise', images, labels: null, count: 16, channels: 1, height: 32, width: 32 };
+}
+const config: TrainConfig = { recipe: 'ict', width: 32, batch: 2, steps: 100, lr: 1e-3, seed: 11, emaRate: 0.999, cNoiseScale: 250 };
+
+describe('webgpu device stream', () => {
+  const be = gpujsBackend('webgpu');
+  /** Device work of fn: launches, submits, buffers created (worker stats) and messages posted. */
+  const traffic = (fn: () => void) => {
+    const s0 = be.stats(), m0 = be.messagesPosted();
+    fn();
+    const m1 = be.messagesPosted(), s1 = be.stats();
+    return {
+      launches: s1.launches - s0.launches, submits: s1.submits - s0.submits,
+      buffersCreated: s1.buffersCreated - s0.buffersCreated, messages: m1 - m0,
+    };
+  };
+
+  it('a SimpleUNet CT step at batch 2, after two warm-up steps: <= 8 messages, <= 4 submits, <= 600 launches, no buffer created; losses equal cpu\'s over 5 steps', () => {
+    const cpuLosses = withBackend('cpu', () => {
+      const t = new Trainer(config, dataset());
+      return Array.from({ length: 5 }, () => t.trainStep().loss);
+    });
+    withBackend('webgpu', () => {
+      const t = new Trainer(config, dataset());
+      const losses = [t.trainStep().loss, t.trainStep().loss];
+      for (let i = 0; i < 3; i++) {
+        const step = traffic(() => losses.push(t.trainStep().loss));
+        expect(step.messages).toBeLessThanOrEqual(8);
+        expect(step.submits).toBeLessThanOrEqual(4);
+        expect(step.launches).toBeLessThanOrEqual(600);
+        expect(step.buffersCreated).toBe(0);
+      }
+      // float32 kernels that sum in another order: a few ulps per op, compounded over 5 steps of AdamW
+      losses.forEach((loss, i) => expect(Math.abs(loss - cpuLosses[i]!)).toBeLessThanOrEqual(2e-5 * Math.abs(cpuLosses[i]!)));
+    });
+  });
+
+  it('one-step sampling of SimpleUNet D=32: at most 60 launches in one submit', () => {
+    withBackend('webgpu', () => {
+      const net = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(1) });
+      const run = (): void => tidy(() => noGrad(() => void net.forward(randn([4, 1, 32, 32]).mul(80), tensor([80, 80, 80, 80])).clamp(-1, 1).toArray()));
+      run();
+      const batch = traffic(run);
+      expect(batch.launches).toBeLessThanOrEqual(60);
+      expect(batch.submits).toBe(1);
+      expect(batch.buffersCreated).toBe(0);
+    });
+  });
+});
