@@ -2,7 +2,7 @@
 // CPU backends and, side by side, TensorFlow.js's wasm backend (and its webgpu backend beside our
 // webgpu one). Prints a table with medians, GFLOP/s or GB/s and the TF.js / onestep time ratios;
 // writes bench/results/latest.json.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { engineFullCases, engineQuickCases, gpujsCases } from './engine-cases';
 import { measure, type BenchCase, type Row } from './harness';
 import { ctStepCase, launchChainCase, sampleCase } from './step-cases';
 import { initTfjsWasm, tfjsQuickCases } from './tfjs-cases';
+import { dawnFloorCase } from './dawn-floor';
 import { initTfjsWebgpu, tfjsWebgpuCases, tfjsWebgpuSoftware } from './tfjs-webgpu';
 
 const { values: args } = parseArgs({
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-tfjs': { type: 'boolean', default: false },
     backends: { type: 'string', default: 'cpu,webgpu,webasm,gpujs-cpu' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -30,6 +32,8 @@ if (args.help) {
   --no-tfjs   skip the TensorFlow.js rows (wasm; webgpu when webgpu is in --backends)
   --backends LIST   comma-separated: cpu, webgpu, webasm, gpujs-cpu [all]; a gpu.js backend
               that cannot start here is reported and skipped
+  --only TEXT the rows whose name contains TEXT (e.g. launch-chain); they replace the rows of
+              the same name and backend in latest.json, the others stay
 Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps, us_per_launch?, counters? }]
 (counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step).`);
   process.exit(0);
@@ -61,19 +65,21 @@ async function main(): Promise<void> {
       try {
         console.log(`TensorFlow.js backend: ${await initTfjsWebgpu()}`);
         if (tfjsWebgpuSoftware()) slow.add('tfjs-webgpu');
-        cases.push(...tfjsWebgpuCases());
+        cases.push(...tfjsWebgpuCases(), dawnFloorCase());
       } catch (e) {
         console.log(`TensorFlow.js webgpu: not benchmarked: ${(e as Error).message}`);
       }
     }
   }
+  if (args.only) cases.splice(0, cases.length, ...cases.filter((c) => c.name.includes(args.only!)));
   const rows: Row[] = [];
   const slowSampling = { minSamples: 1, maxTime: 0.5 };
   for (const c of cases) {
     try {
-      rows.push(await measure(c, slow.has(c.backend) ? slowSampling : sampling));
+      // a launch-bound row is cheap even on a software adapter: sample it fully
+      rows.push(await measure(c, slow.has(c.backend) && c.launches === undefined ? slowSampling : sampling));
     } catch (e) {
-      if (c.backend !== 'tfjs-webgpu') throw e;
+      if (c.backend !== 'tfjs-webgpu' && c.backend !== 'dawn-raw') throw e;
       console.log(`${c.name} [${c.backend}]: not benchmarked: ${(e as Error).message}`);
     }
   }
@@ -99,6 +105,8 @@ async function main(): Promise<void> {
     .filter(([, ours]) => ours)
     .map(([t, ours]) => ({ name: t.name, 'tfjs-wasm ms': t.median_ms.toFixed(1), 'onestep cpu ms': ours!.median_ms.toFixed(1), 'tfjs / onestep': (t.median_ms / ours!.median_ms).toFixed(2) }));
   if (ratios.length) console.table(ratios);
+  const floor = rows.find((r) => r.backend === 'dawn-raw');
+  if (floor) console.log(`raw Dawn on this adapter (one encoder, one submit, prebuilt bind groups): ${floor.us_per_launch!.toFixed(1)} us per launch`);
   const tfGpu = rows.filter((r) => r.backend === 'tfjs-webgpu');
   if (tfGpu.length) {
     console.log('webgpu: onestep vs TF.js-WebGPU');
@@ -115,7 +123,12 @@ async function main(): Promise<void> {
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'latest.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(rows, null, 2)}\n`);
+  let written = rows;
+  if (args.only && existsSync(file)) {
+    const fresh = new Set(rows.map((r) => `${r.name}|${r.backend}`));
+    written = [...(JSON.parse(readFileSync(file, 'utf8')) as Row[]).filter((r) => !fresh.has(`${r.name}|${r.backend}`)), ...rows];
+  }
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(written, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
   console.log(`wrote ${file}`);
 }

@@ -1,4 +1,4 @@
-import { AdamW, cm, Generator, gpujsBackend, noGrad, randn, SimpleUNet, tensor, tidy, withBackend, type BackendName } from '../src/index';
+import { AdamW, cm, Generator, gpujsBackend, keep, noGrad, randn, SimpleUNet, slice, tensor, tidy, withBackend, type BackendName, type Tensor } from '../src/index';
 import type { BenchCase } from './harness';
 
 const GPUJS = new Set(['webgpu', 'webasm', 'gpujs-cpu']);
@@ -17,15 +17,17 @@ function onDevice(c: BenchCase, backend: BackendName, run: () => void): () => vo
   };
   timed();
   timed();
-  const s0 = be.stats(), m0 = be.messagesPosted();
+  const s0 = be.stats(), m0 = be.messagesPosted(), w0 = be.msWaited(), t0 = performance.now();
   timed();
-  const m1 = be.messagesPosted(), s1 = be.stats();
+  const t1 = performance.now(), w1 = be.msWaited(), m1 = be.messagesPosted(), s1 = be.stats();
   c.counters = {
     launches_per_step: s1.launches - s0.launches,
     submits_per_step: s1.submits - s0.submits,
     // the sync that ends each timed call is one of them
     messages_per_step: m1 - m0,
     buffers_created_per_step: s1.buffersCreated - s0.buffersCreated,
+    // the main thread's own time (planning, the tensor engine, posting): the call less its waits
+    host_ms_per_step: t1 - t0 - (w1 - w0),
   };
   return timed;
 }
@@ -88,9 +90,13 @@ export function launchChainCase(backend: BackendName): BenchCase {
     backend,
     launches: CHAIN_LAUNCHES,
     setup: () => withBackend(backend, () => {
-      const y = tensor(new Array(16).fill(0.5));
+      // Small tensors made from arrays would stay on the host and add there (kernels/gpujs/backend.ts):
+      // these are slices of a large uploaded tensor, made on the device, as TF.js's are with
+      // WEBGPU_CPU_FORWARD off.
+      const onDevice = (v: number): Tensor => keep(slice(tensor(new Array(8192).fill(v)), [0], [16]));
+      const x0 = onDevice(1), y = onDevice(0.5);
       return () => withBackend(backend, () => tidy(() => {
-        let x = tensor(new Array(16).fill(1));
+        let x = x0;
         for (let i = 0; i < CHAIN_LAUNCHES; i++) x = x.add(y);
         x.toArray();
       }));

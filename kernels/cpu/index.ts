@@ -1,13 +1,13 @@
 import type {
   AdamWHyper, Backend, ConvEpilogue, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
 } from '../../src/backend/backend';
-import { addChannelBias, applyConvEpilogue, conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
+import { conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
 import { concat, copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
 import { addRowBias, matmul } from './matmul';
 import { adamwInto, axpby } from './optim';
 import { BufferPool } from './pool';
-import { groupNorm, groupNormBackward, siluInPlace } from './norm';
+import { groupNorm, groupNormBackward, groupNormBackwardInto, siluInPlace } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
@@ -90,8 +90,23 @@ export const cpuBackend = {
   conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry, epilogue?: ConvEpilogue<TypedArray>): void {
     if (f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);
     else conv2dNoBias(x, w, out, g);
-    if (bias) addChannelBias(out, bias, g.n, g.cOut, g.outH * g.outW);
-    if (epilogue) applyConvEpilogue(out, epilogue, g.n, g.cOut);
+    const hw = g.outH * g.outW, shape = [g.n, g.cOut, hw];
+    // The bias and the epilogue as the element-wise adds and multiplies they are (wasm when large).
+    const whole = { buffer: out, offset: 0, strides: [g.cOut * hw, hw, 1] };
+    const add = (b: TypedArray, strides: number[]): void => cpuBackend.binary('add', whole, { buffer: b, offset: 0, strides }, shape, out);
+    if (bias) add(bias, [0, 1, 0]);
+    if (!epilogue) return;
+    if (epilogue.convScale) cpuBackend.binary('mul', whole, { buffer: epilogue.convScale, offset: 0, strides: [1, 0, 0] }, shape, out);
+    if (epilogue.residual) {
+      let residual = epilogue.residual;
+      if (epilogue.residualScale) {
+        residual = pool.alloc(out.length, cpuReferenceBackend.dtype(out));
+        cpuBackend.binary('mul', { ...whole, buffer: epilogue.residual }, { buffer: epilogue.residualScale, offset: 0, strides: [1, 0, 0] }, shape, residual);
+      }
+      add(residual, whole.strides);
+      if (residual !== epilogue.residual) pool.dispose(residual);
+    }
+    if (epilogue.channelAdd) add(epilogue.channelAdd, [g.cOut, 1, 0]);
   },
   conv2dGradInput: (gy: TypedArray, w: TypedArray, gx: TypedArray, g: Conv2dGeometry): void =>
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
@@ -118,6 +133,22 @@ export const cpuBackend = {
     if (!g.silu) return;
     if (out.length >= FAST_MIN_ELEMENTS) siluF32(out as Float32Array, out as Float32Array);
     else siluInPlace(out);
+  },
+  /** With a fused SiLU: the output before it recomputed and silu' applied in wasm, then the reference backward. */
+  groupNormBackward(
+    gy: TypedArray, x: TypedArray, gamma: TypedArray, beta: TypedArray, stats: TypedArray,
+    gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
+  ): void {
+    const items = g.n * g.groups, mean = stats.subarray(0, items), rstd = stats.subarray(items, 2 * items);
+    if (!g.silu || !(f32(gy, x, gamma, beta, stats) && x.length >= FAST_MIN_ELEMENTS)) {
+      return groupNormBackward(gy, x, gamma, beta, stats, gx, gGamma, gBeta, g);
+    }
+    const y = pool.alloc(x.length, 'float32') as Float32Array, d = pool.alloc(x.length, 'float32') as Float32Array;
+    const again = pool.alloc(2 * items, 'float32') as Float32Array;
+    groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, y, again.subarray(0, items), again.subarray(items), { ...g, silu: false });
+    siluGradF32(y, gy as Float32Array, d);
+    groupNormBackwardInto(d, x, gamma, mean, rstd, gx, gGamma, gBeta, g);
+    for (const b of [y, d, again]) pool.dispose(b);
   },
   conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
     f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS

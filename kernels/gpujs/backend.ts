@@ -37,6 +37,8 @@ export interface GpujsBackend extends Backend<GpujsBuffer> {
   sync(): void;
   /** Messages posted to the device worker so far (one per flush). */
   messagesPosted(): number;
+  /** Milliseconds the main thread has spent waiting for the device worker's replies so far. */
+  msWaited(): number;
 }
 
 const require = createRequire(import.meta.url);
@@ -96,6 +98,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   worker.unref();
   let seq = 0;
   let posted = 0;
+  let waited = 0;
   let dead: string | null = null;
   worker.on('error', (e) => (dead = e.message));
   worker.on('exit', (code) => (dead ??= `exited with code ${code}`));
@@ -122,12 +125,14 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     if (query.t === 'init') post(query);
     else flush(query as Query);
     const expected = ++seq;
+    const started = performance.now();
     const deadline = Date.now() + timeoutMs;
     while (Atomics.load(control, SEQ) < expected) {
       if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
       if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer '${query.t}' within ${timeoutMs / 1000} s.`);
       Atomics.wait(control, SEQ, expected - 1, 1000);
     }
+    waited += performance.now() - started;
     const bytes = new Uint8Array(text, 0, control[TEXT_LENGTH]!).slice();
     return { ok: control[STATUS] !== FAILED, body: JSON.parse(new TextDecoder().decode(bytes)) };
   };
@@ -288,6 +293,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     stats: () => check('stats', call({ t: 'stats' })).stats as HostStats,
     sync: () => void check('sync', call({ t: 'sync' })),
     messagesPosted: () => posted,
+    msWaited: () => waited,
 
     fill(out, value) {
       if (onHostInto(out, (o) => o.fill(value))) return;

@@ -15,6 +15,7 @@ import { broadcastStrides } from '../../src/tensor/shape';
 import { groupNormInto } from '../../kernels/cpu/norm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
 import { Generator } from '../../src/index';
+import { cpuBackend, cpuReferenceBackend } from '../../kernels/cpu/index';
 
 // The WebAssembly SIMD kernels against the reference loops. The reference sums in float64, the
 // fast path in float32 (K-blocked), so each output may differ by a small multiple of float32
@@ -295,5 +296,48 @@ describe('WebAssembly SiLU and its gradient match the reference', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('the cpu backend\'s fused paths match the reference backend', () => {
+  // Group norm + SiLU backward (the output recomputed in wasm, silu' in wasm, then the reference
+  // backward), and the conv epilogue as wasm adds and multiplies: against cpu-reference's loops.
+  it('group norm with SiLU, forward and backward, over sizes past the wasm threshold', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (n, groups, cpg, seed) => {
+        const c = groups * cpg, hw = 2100, size = n * c * hw, items = n * groups;
+        const g = { n, c, hw, groups, eps: 1e-5, silu: true };
+        const x = random(size, seed), gamma = random(c, seed + 1), beta = random(c, seed + 2), gy = random(size, seed + 3);
+        const run = (be: typeof cpuBackend | typeof cpuReferenceBackend) => {
+          const out = new Float32Array(size), stats = new Float32Array(2 * items);
+          be.groupNorm(x, gamma, beta, out, stats, g);
+          const gx = new Float32Array(size), gGamma = new Float32Array(c), gBeta = new Float32Array(c);
+          be.groupNormBackward(gy, x, gamma, beta, stats, gx, gGamma, gBeta, g);
+          return [out, gx, gGamma, gBeta];
+        };
+        const fast = run(cpuBackend), ref = run(cpuReferenceBackend);
+        ['out', 'grad x', 'grad gamma', 'grad beta'].forEach((what, k) => {
+          const scale = Math.max(...Array.from(ref[k]!, Math.abs));
+          ref[k]!.forEach((v, i) => {
+            // float32 statistics (wasm) against float64 ones, carried through sums of up to cpg*hw terms
+            if (!(Math.abs(fast[k]![i]! - v) <= 2e-5 * scale + 1e-6)) throw new Error(`${what} ${i}: ${fast[k]![i]} vs ${v}`);
+          });
+        });
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it('conv2d with a bias and every epilogue term', () => {
+    const n = 3, cIn = 8, cOut = 5, h = 12, w = 11;
+    const g: Conv2dGeometry = { n, cIn, h, w, cOut, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: h, outW: w };
+    const x = random(n * cIn * h * w, 1), wt = random(cOut * cIn * 9, 2), bias = random(cOut, 3);
+    const size = n * cOut * h * w;
+    const e = { residual: random(size, 4), convScale: random(n, 5), residualScale: random(n, 6), channelAdd: random(n * cOut, 7) };
+    const fast = new Float32Array(size), ref = new Float32Array(size);
+    cpuBackend.conv2d(x, wt, bias, fast, g, e);
+    cpuReferenceBackend.conv2d(x, wt, bias, ref, g, e);
+    const scale = Math.max(...Array.from(ref, Math.abs));
+    ref.forEach((v, i) => expect(Math.abs(fast[i]! - v)).toBeLessThanOrEqual(1e-5 * scale));
   });
 });
