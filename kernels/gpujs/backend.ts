@@ -205,7 +205,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   const hostView = (v: StridedView<GpujsBuffer>): StridedView<Float32Array> => ({ buffer: host.get(v.buffer.id)!, offset: v.offset, strides: v.strides });
   /** Runs a reference kernel on the host into a new host value for out, when out is small. */
   const onHostInto = (out: GpujsBuffer, compute: (o: Float32Array) => void): boolean => {
-    if (out.size > HOST_ELEMENTS) return false;
+    if (out.size > HOST_ELEMENTS || views.has(out.id)) return false;
     const value = new Float32Array(out.size);
     compute(value);
     forget(out.id);
@@ -333,7 +333,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
       const s = ids(src), d = ids(dst);
       const covers = coversDestination(shape, d, dst.buffer.size);
       // a destination never written holds nothing to keep: the copy can start it on the host
-      if (onHost(src.buffer) && (covers || onHost(dst.buffer) || !written.has(dst.buffer.id))) {
+      if (onHost(src.buffer) && (covers || onHost(dst.buffer) || !(written.has(dst.buffer.id) || views.has(dst.buffer.id)))) {
         const before = onHost(dst.buffer);
         const done = onHostInto(dst.buffer, (o) => {
           if (before) o.set(before);

@@ -10,20 +10,28 @@ import { buf, float, int, type KernelThis, type Launch } from './launch';
 export const ADAMW_SECTION_ALIGN = 64;
 export const adamwSection = (size: number): number => Math.ceil(size / ADAMW_SECTION_ALIGN) * ADAMW_SECTION_ALIGN;
 
-/** Thread i: section 0 the parameter p', 1 the first moment m', 2 the second moment v'. */
+/**
+ * Thread i: section 0 the parameter p', 1 the first moment m', 2 the second moment v'. Indices
+ * stay inline i32 (thread.x and Integer arguments; see launch.ts), exact past 2^24 elements.
+ */
 export function adamwKernel(
   this: KernelThis, p: number[], g: number[], m: number[], v: number[], n: number, section: number,
   scale: number, b1: number, ob1: number, b2: number, ob2: number, invC2: number, eps: number, stepSize: number, decay: number,
 ): number {
-  const which = Math.floor((this.thread.x + 0.5) / section);
-  const i = this.thread.x - which * section;
-  if (i >= n) return 0;
-  const gi = g[i] * scale;
-  const m1 = m[i] * b1 + gi * ob1;
-  if (which === 1) return m1;
-  const v1 = v[i] * b2 + gi * gi * ob2;
-  if (which === 2) return v1;
-  return p[i] * decay - (m1 * stepSize) / (Math.sqrt(v1 * invC2) + eps);
+  if (this.thread.x >= section + section) {
+    if (this.thread.x - section - section >= n) return 0;
+    const g2 = g[this.thread.x - section - section] * scale;
+    return v[this.thread.x - section - section] * b2 + g2 * g2 * ob2;
+  }
+  if (this.thread.x >= section) {
+    if (this.thread.x - section >= n) return 0;
+    return m[this.thread.x - section] * b1 + g[this.thread.x - section] * scale * ob1;
+  }
+  if (this.thread.x >= n) return 0;
+  const gi = g[this.thread.x] * scale;
+  const m1 = m[this.thread.x] * b1 + gi * ob1;
+  const v1 = v[this.thread.x] * b2 + gi * gi * ob2;
+  return p[this.thread.x] * decay - (m1 * stepSize) / (Math.sqrt(v1 * invC2) + eps);
 }
 
 /** out = alpha x + beta y. */

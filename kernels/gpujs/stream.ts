@@ -73,6 +73,7 @@ export class WebGpuStream implements Executor {
   private buffersCreated = 0;
   private bindGroupsCreated = 0;
   private nextTag = 1;
+  private nextProgram = 0;
   private maxGroups = 65535;
   private storageAlign = 256;
 
@@ -86,6 +87,7 @@ export class WebGpuStream implements Executor {
 
   async upload(id: number, data: Float32Array): Promise<void> {
     await this.ready();
+    this.free(id);
     const slot: Slot = { size: data.length, gpu: this.acquire(data.length) };
     this.buffers.set(id, slot);
     if (data.length > 0) this.device.queue.writeBuffer(slot.gpu, 0, data.buffer, data.byteOffset, data.byteLength);
@@ -195,7 +197,7 @@ export class WebGpuStream implements Executor {
       }
       if (layout.byteLength > SLOT_BYTES) throw new Error(`kernel '${launch.kernel}': ${layout.byteLength} bytes of uniforms, over ${SLOT_BYTES}`);
       const program: Program = {
-        id: this.programs.size,
+        id: this.nextProgram++,
         pipeline: kernel.computePipeline,
         layout: kernel.bindGroupLayout,
         arrays: layout.arrayArgs.map((a: { dimsOffset: number }) => a.dimsOffset),

@@ -97,6 +97,7 @@ export class Sequential extends Module {
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i]!;
       if (layer instanceof GroupNorm && this.layers[i + 1] instanceof SiLU) {
+        if (last && i + 1 === this.layers.length - 1) throw new Error('Sequential: only a last Conv2d can take a fused stride or epilogue; the last layer is SiLU.');
         h = layer.forwardSilu(h);
         i++;
       } else if (last && i === this.layers.length - 1) {
