@@ -71,7 +71,7 @@ const OPS: Record<TfjsBackend, Ops> = {
 
 const up2 = (x: tf.Tensor4D): tf.Tensor4D => tf.image.resizeNearestNeighbor(x, [2 * x.shape[1], 2 * x.shape[2]]);
 
-/** SimpleUNet's forward (DESIGN.md section 6) in NHWC. */
+/** SimpleUNet's forward (docs/contracts.md, Models) in NHWC. */
 function forward(p: Params, width: number, xIn: tf.Tensor4D, t: tf.Tensor1D, ops: Ops): tf.Tensor4D {
   const freqs = tf.exp(tf.mul(tf.range(0, width), -Math.log(10000) / width));
   const args = tf.mul(tf.expandDims(t, 1), tf.expandDims(freqs, 0));

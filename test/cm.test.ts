@@ -8,7 +8,7 @@ import {
 } from '../src/cm/schedule';
 import { ctLoss, ctStep } from '../src/cm/train';
 
-describe('noise schedules (DESIGN.md section 7)', () => {
+describe('noise schedules (docs/contracts.md, Consistency models)', () => {
   it('the Karras grid runs from eps to T, increasing, rho = 7 spacing', () => {
     const s = karrasSigmas(18);
     expect(s[0]).toBeCloseTo(SIGMA_MIN, 12);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Generator, noGrad, randn, SimpleUNet, tensor } from '../src/index';
 import { gradcheck } from './helpers/gradcheck';
 
-/** The state-dict list written out from DESIGN.md section 6, independently of the model code. */
+/** The state-dict list written out from docs/contracts.md, Models, independently of the model code. */
 function expectedNames(C: number, D: number): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   const conv = (name: string, i: number, o: number) => {

@@ -7,7 +7,7 @@ import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
 import { addRowBias, matmul } from './matmul';
 import { adamwInto, axpby } from './optim';
 import { BufferPool } from './pool';
-import { groupNorm, groupNormBackward, groupNormBackwardInto, siluInPlace } from './norm';
+import { groupNorm, groupNormBackward, groupNormBackwardInto } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
@@ -16,6 +16,16 @@ import { groupNormF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
 import { BINARY_OPS, type WasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
+
+/** Backend.adamw: the step into three new buffers from `alloc`. */
+function adamwOnto(alloc: (size: number, dtype: DType) => TypedArray) {
+  return (p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, h: AdamWHyper): [TypedArray, TypedArray, TypedArray] => {
+    const dtype: DType = p instanceof Float32Array ? 'float32' : 'float64';
+    const [p1, m1, v1] = [alloc(p.length, dtype), alloc(p.length, dtype), alloc(p.length, dtype)];
+    adamwInto(p, g, m, v, p1, m1, v1, h);
+    return [p1, m1, v1];
+  };
+}
 
 /** The reference backend: plain loops over Float32Array / Float64Array, the readable definition. */
 export const cpuReferenceBackend = {
@@ -45,11 +55,7 @@ export const cpuReferenceBackend = {
   groupNormBackward,
   upsampleNearest2x,
   upsampleNearest2xBackward,
-  adamw(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, h: AdamWHyper): [TypedArray, TypedArray, TypedArray] {
-    const [p1, m1, v1] = [p, m, v].map((x) => cpuReferenceBackend.alloc(x.length, cpuReferenceBackend.dtype(x))) as [TypedArray, TypedArray, TypedArray];
-    adamwInto(p, g, m, v, p1, m1, v1, h);
-    return [p1, m1, v1];
-  },
+  adamw: adamwOnto((size, dtype) => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size))),
   axpby,
 } satisfies Backend<TypedArray>;
 
@@ -112,11 +118,7 @@ export const cpuBackend = {
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
-  adamw(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, h: AdamWHyper): [TypedArray, TypedArray, TypedArray] {
-    const [p1, m1, v1] = [p, m, v].map((x) => pool.alloc(x.length, cpuReferenceBackend.dtype(x))) as [TypedArray, TypedArray, TypedArray];
-    adamwInto(p, g, m, v, p1, m1, v1, h);
-    return [p1, m1, v1];
-  },
+  adamw: adamwOnto((size, dtype) => pool.alloc(size, dtype)),
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
     const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && (BINARY_OPS as readonly string[]).includes(op);
     if (!fast || !binaryF32(op as WasmBinaryOp, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
@@ -130,9 +132,7 @@ export const cpuBackend = {
       x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array,
       stats.subarray(0, items) as Float32Array, stats.subarray(items, 2 * items) as Float32Array, g,
     );
-    if (!g.silu) return;
-    if (out.length >= FAST_MIN_ELEMENTS) siluF32(out as Float32Array, out as Float32Array);
-    else siluInPlace(out);
+    if (g.silu) siluF32(out as Float32Array, out as Float32Array);
   },
   /** With a fused SiLU: the output before it recomputed and silu' applied in wasm, then the reference backward. */
   groupNormBackward(

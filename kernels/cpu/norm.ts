@@ -1,4 +1,5 @@
 import type { GroupNormGeometry, TypedArray } from '../../src/backend/backend';
+import { unary, unaryGrad } from './elementwise';
 
 // Group norm over [n, c, hw] with `groups` groups of c/groups channels each; statistics per
 // (sample, group), biased variance, as PyTorch's F.group_norm.
@@ -7,17 +8,13 @@ import type { GroupNormGeometry, TypedArray } from '../../src/backend/backend';
 export function groupNorm(x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, stats: TypedArray, g: GroupNormGeometry): void {
   const items = g.n * g.groups;
   groupNormInto(x, gamma, beta, out, stats.subarray(0, items), stats.subarray(items, 2 * items), g);
-  if (g.silu) siluInPlace(out);
+  if (g.silu) unary('silu', out, out);
 }
 
-export function siluInPlace(out: TypedArray): void {
-  for (let i = 0; i < out.length; i++) {
-    const v = out[i]!;
-    out[i] = v >= 0 ? v / (1 + Math.exp(-v)) : (v * Math.exp(v)) / (1 + Math.exp(v));
-  }
-}
-
-/** The Backend's groupNormBackward: with g.silu, the incoming gradient goes through silu' of the recomputed output first. */
+/**
+ * The Backend's groupNormBackward: with g.silu, the incoming gradient first goes through silu' of
+ * the output before the SiLU, recomputed from x and the statistics.
+ */
 export function groupNormBackward(
   gy: TypedArray, x: TypedArray, gamma: TypedArray, beta: TypedArray, stats: TypedArray,
   gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
@@ -26,14 +23,10 @@ export function groupNormBackward(
   const mean = stats.subarray(0, items), rstd = stats.subarray(items, 2 * items);
   let d = gy;
   if (g.silu) {
+    const y = x.slice(), again = stats.slice();
+    groupNormInto(x, gamma, beta, y, again.subarray(0, items), again.subarray(items), g);
     d = gy.slice();
-    const cpg = g.c / g.groups;
-    for (let i = 0; i < d.length; i++) {
-      const channel = Math.floor(i / g.hw) % g.c, item = Math.floor(i / (g.c * g.hw)) * g.groups + Math.floor(channel / cpg);
-      const y = (x[i]! - mean[item]!) * rstd[item]! * gamma[channel]! + beta[channel]!;
-      const s = y >= 0 ? 1 / (1 + Math.exp(-y)) : Math.exp(y) / (1 + Math.exp(y));
-      d[i] = gy[i]! * s * (1 + y * (1 - s));
-    }
+    unaryGrad('silu', y, gy, d);
   }
   groupNormBackwardInto(d, x, gamma, mean, rstd, gx, gGamma, gBeta, g);
 }

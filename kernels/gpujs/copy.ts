@@ -1,6 +1,6 @@
 import type { Shape, StridedView } from '../../src/backend/backend';
 import { contiguousStrides } from '../../src/backend/strides';
-import { GRID_RANK, STRIDED_PREAMBLE, stridedGrid, viewArgs } from './grid';
+import { GRID_RANK, STRIDED_PREAMBLE, stridedGrid, viewArgs, viewAt, viewParams } from './grid';
 import { buf, checkGrid, int, kernelText, type KernelThis, type Launch, MAX_GRID_XY, MAX_GRID_Z } from './launch';
 
 /**
@@ -17,6 +17,9 @@ export const SCATTER_BOX_SOURCE = kernelText(
   }
   return dst[this.thread.x + f0 * (this.thread.y + f1 * this.thread.z)];`,
 );
+
+/** out = the strided view of src, made contiguous (permute, expand, slice, cast). */
+export const GATHER_SOURCE = kernelText(`src, ${viewParams('s')}, d2, d3`, `${STRIDED_PREAMBLE} return ${viewAt('src', 's')};`);
 
 export const planGather = (src: StridedView<number>, shape: Shape, out: number): Launch => {
   const g = stridedGrid('copy', shape, [src]);

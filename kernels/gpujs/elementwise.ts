@@ -27,7 +27,8 @@ const UNARY_BODIES: Record<UnaryOp, string> = {
   square: 'return v * v;',
 };
 
-const SIGMOID_OF_V = 'let s = 0; if (v >= 0) { s = 1 / (1 + Math.exp(-v)); } else { s = Math.exp(v) / (1 + Math.exp(v)); }';
+/** Sets `s` to sigmoid(v) without overflow (shared with norm.ts's SiLU gradient). */
+export const SIGMOID_OF_V = 'let s = 0; if (v >= 0) { s = 1 / (1 + Math.exp(-v)); } else { s = Math.exp(v) / (1 + Math.exp(v)); }';
 
 /** grad * f'(v): `v` is the input, `d` the incoming gradient. */
 const UNARY_GRAD_BODIES: Record<DifferentiableUnaryOp, string> = {
@@ -81,7 +82,6 @@ export const ELEMENTWISE_SOURCES: Record<string, string> = {
     `k, a, b, ${viewParams('k')}, ${viewParams('a')}, ${viewParams('b')}, d2, d3`,
     `${STRIDED_PREAMBLE} if (${viewAt('k', 'k')} !== 0) { return ${viewAt('a', 'a')}; } return ${viewAt('b', 'b')};`,
   ),
-  gather: source(`src, ${viewParams('s')}, d2, d3`, `${STRIDED_PREAMBLE} return ${viewAt('src', 's')};`),
 };
 
 export const planFill = (out: number, size: number, value: number): Launch => ({

@@ -1,5 +1,6 @@
 import type { GroupNormGeometry } from '../../src/backend/backend';
-import { buf, checkGrid, float, int, type KernelThis, type Launch } from './launch';
+import { SIGMOID_OF_V } from './elementwise';
+import { buf, checkGrid, float, int, kernelText, type KernelThis, type Launch } from './launch';
 
 // Group norm over x viewed as [n, c, hw]; a group is `count` = (c / groups) * hw contiguous
 // elements, statistics per (sample, group) with the biased variance, as kernels/cpu/norm.ts.
@@ -37,13 +38,14 @@ export function groupNormApplyKernel(
   return y;
 }
 
-// The backward kernels read the incoming gradient through dy(): with SILU, gy * silu'(y) where y,
-// the group norm's output, is recomputed from x and the statistics.
+// The backward kernels, assembled as text (gpu.js parses it like a function's source) so that the
+// incoming gradient is read one way in all three: dy = gy, or with SILU gy * silu'(v), where v, the
+// group norm's output before the SiLU, is recomputed from x and the statistics.
+const dyAt = (gammaAt: string, betaAt: string): string =>
+  `let dy = gy[at]; if (this.constants.SILU === 1) { const v = xhat * ${gammaAt} + ${betaAt}; ${SIGMOID_OF_V} dy = dy * s * (1 + v * (1 - s)); }`;
 
 /** Thread i < items: the sum over group i of dy*gamma; items + i: of dy*gamma*xhat. */
-export function groupGradSumKernel(
-  this: KernelThis, gy: number[], x: number[], gamma: number[], beta: number[], stats: number[], hw: number, cpg: number, groups: number, items: number,
-): number {
+export const GROUP_GRAD_SUM_SOURCE = kernelText('gy, x, gamma, beta, stats, hw, cpg, groups, items', `
   const second = this.thread.x >= items ? 1 : 0;
   const item = this.thread.x - second * items;
   const mu = stats[item];
@@ -56,49 +58,25 @@ export function groupGradSumKernel(
     for (let i = 0; i < hw; i++) {
       const at = (item * cpg + ch) * hw + i;
       const xhat = (x[at] - mu) * r;
-      let dy = gy[at];
-      if (this.constants.SILU === 1) {
-        const y = xhat * gm + beta[channel];
-        let s = 0;
-        if (y >= 0) { s = 1 / (1 + Math.exp(-y)); } else { s = Math.exp(y) / (1 + Math.exp(y)); }
-        dy = dy * s * (1 + y * (1 - s));
-      }
-      if (second === 0) {
-        acc += dy * gm;
-      } else {
-        acc += dy * gm * xhat;
-      }
+      ${dyAt('gm', 'beta[channel]')}
+      if (second === 0) { acc += dy * gm; } else { acc += dy * gm * xhat; }
     }
   }
-  return acc;
-}
+  return acc;`);
 
 /** dx = rstd (dy*gamma - mean(dy*gamma) - xhat mean(dy*gamma*xhat)); thread (x, y, z) = (position, channel, sample). */
-export function groupNormGradInputKernel(
-  this: KernelThis, gy: number[], x: number[], gamma: number[], beta: number[], stats: number[], sums: number[],
-  hw: number, c: number, groups: number, cpg: number, items: number,
-): number {
+export const GROUP_NORM_GRAD_INPUT_SOURCE = kernelText('gy, x, gamma, beta, stats, sums, hw, c, groups, cpg, items', `
   const group = Math.floor((this.thread.y + 0.5) / cpg);
   const stat = this.thread.z * groups + (group | 0);
   const count = cpg * hw;
   const r = stats[items + stat];
   const at = this.thread.x + hw * (this.thread.y + c * this.thread.z);
   const xhat = (x[at] - stats[stat]) * r;
-  let dy = gy[at];
-  if (this.constants.SILU === 1) {
-    const y = xhat * gamma[this.thread.y] + beta[this.thread.y];
-    let s = 0;
-    if (y >= 0) { s = 1 / (1 + Math.exp(-y)); } else { s = Math.exp(y) / (1 + Math.exp(y)); }
-    dy = dy * s * (1 + y * (1 - s));
-  }
-  return r * (dy * gamma[this.thread.y] - sums[stat] / count - xhat * (sums[items + stat] / count));
-}
+  ${dyAt('gamma[this.thread.y]', 'beta[this.thread.y]')}
+  return r * (dy * gamma[this.thread.y] - sums[stat] / count - xhat * (sums[items + stat] / count));`);
 
 /** Per channel: sum of dy*xhat (WHICH 0, the gamma gradient) or of dy (WHICH 1, beta). */
-export function groupNormGradParamKernel(
-  this: KernelThis, gy: number[], x: number[], gamma: number[], beta: number[], stats: number[],
-  n: number, c: number, hw: number, groups: number, cpg: number, items: number,
-): number {
+export const GROUP_NORM_GRAD_PARAM_SOURCE = kernelText('gy, x, gamma, beta, stats, n, c, hw, groups, cpg, items', `
   const group = Math.floor((this.thread.x + 0.5) / cpg);
   let acc = 0;
   for (let b = 0; b < n; b++) {
@@ -108,22 +86,11 @@ export function groupNormGradParamKernel(
     for (let i = 0; i < hw; i++) {
       const at = (b * c + this.thread.x) * hw + i;
       const xhat = (x[at] - mu) * r;
-      let dy = gy[at];
-      if (this.constants.SILU === 1) {
-        const y = xhat * gamma[this.thread.x] + beta[this.thread.x];
-        let s = 0;
-        if (y >= 0) { s = 1 / (1 + Math.exp(-y)); } else { s = Math.exp(y) / (1 + Math.exp(y)); }
-        dy = dy * s * (1 + y * (1 - s));
-      }
-      if (this.constants.WHICH === 0) {
-        acc += dy * xhat;
-      } else {
-        acc += dy;
-      }
+      ${dyAt('gamma[this.thread.x]', 'beta[this.thread.x]')}
+      if (this.constants.WHICH === 0) { acc += dy * xhat; } else { acc += dy; }
     }
   }
-  return acc;
-}
+  return acc;`);
 
 export function planGroupNorm(x: number, gamma: number, beta: number, out: number, stats: number, g: GroupNormGeometry): Launch[] {
   checkGrid('groupNorm', [g.hw, g.c, g.n], 'use a smaller batch');

@@ -1,9 +1,11 @@
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv';
-import { concatKernel, SCATTER_BOX_SOURCE } from './copy';
+import { concatKernel, GATHER_SOURCE, SCATTER_BOX_SOURCE } from './copy';
 import { ELEMENTWISE_SOURCES } from './elementwise';
 import type { KernelSource, Launch } from './launch';
 import { matmulKernel } from './matmul';
-import { groupGradSumKernel, groupNormApplyKernel, groupNormGradInputKernel, groupNormGradParamKernel, groupStatsKernel } from './norm';
+import {
+  GROUP_GRAD_SUM_SOURCE, GROUP_NORM_GRAD_INPUT_SOURCE, GROUP_NORM_GRAD_PARAM_SOURCE, groupNormApplyKernel, groupStatsKernel,
+} from './norm';
 import { adamwKernel, axpbyKernel } from './optim';
 import { reduceKernel } from './reduce';
 import { upsample2xBackwardKernel, upsample2xKernel } from './resample';
@@ -22,6 +24,7 @@ function uploadKernel(this: { thread: { x: number } }, x: number[]): number {
 export const KERNEL_SOURCES: Record<string, KernelSource | string> = {
   upload: uploadKernel as KernelSource,
   ...ELEMENTWISE_SOURCES,
+  gather: GATHER_SOURCE,
   scatterBox: SCATTER_BOX_SOURCE,
   concat: concatKernel as KernelSource,
   reduce: reduceKernel as KernelSource,
@@ -31,9 +34,9 @@ export const KERNEL_SOURCES: Record<string, KernelSource | string> = {
   conv2dGradWeight: conv2dGradWeightKernel as KernelSource,
   groupStats: groupStatsKernel as KernelSource,
   groupNormApply: groupNormApplyKernel as KernelSource,
-  groupGradSum: groupGradSumKernel as KernelSource,
-  groupNormGradInput: groupNormGradInputKernel as KernelSource,
-  groupNormGradParam: groupNormGradParamKernel as KernelSource,
+  groupGradSum: GROUP_GRAD_SUM_SOURCE,
+  groupNormGradInput: GROUP_NORM_GRAD_INPUT_SOURCE,
+  groupNormGradParam: GROUP_NORM_GRAD_PARAM_SOURCE,
   upsample2x: upsample2xKernel as KernelSource,
   upsample2xBackward: upsample2xBackwardKernel as KernelSource,
   adamw: adamwKernel as KernelSource,

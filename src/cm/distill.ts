@@ -13,7 +13,7 @@ import type { ConsistencyFunction } from './parametrization';
 import { karrasSigmas } from './schedule';
 import type { StepResult } from './train';
 
-// Consistency distillation (DESIGN.md section 7): from x_{n+1} = x + sigma_{n+1} z, one Heun step
+// Consistency distillation (docs/contracts.md, Consistency models): from x_{n+1} = x + sigma_{n+1} z, one Heun step
 // of the teacher's probability-flow ODE gives x_hat_n at sigma_n; the student learns
 // d(f_theta(x_{n+1}, sigma_{n+1}), stopgrad f_ema(x_hat_n, sigma_n)), with fixed N and a fixed
 // target EMA rate mu (official: N = 18, mu = 0 for CIFAR-10; N = 40, mu = 0.95 for ImageNet-64).

@@ -10,7 +10,7 @@ import { SIGMA_MAX } from './schedule';
 
 // Zero-shot editing with any consistency model (CT or CD), as the official code's iterative
 // algorithms: the multistep sampler with x0 <- R(y, clip(f(x, tau))) after every step, R putting
-// back what is known of the image y (DESIGN.md section 7). Each works on a batch [B, C, H, W] in
+// back what is known of the image y (docs/contracts.md, Consistency models). Each works on a batch [B, C, H, W] in
 // [-1, 1] and is deterministic for a generator's seed.
 
 /** Noise levels of the editing loop: more steps than plain sampling, so the known part can steer. */

@@ -7,7 +7,7 @@ import { tidy } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 import { RHO, SIGMA_DATA, SIGMA_MAX, SIGMA_MIN } from './schedule';
 
-// The EDM teacher of consistency distillation (Karras et al. 2022), DESIGN.md section 7:
+// The EDM teacher of consistency distillation (Karras et al. 2022), docs/contracts.md, Consistency models:
 // D(x, sigma) = c_skip x + c_out F(c_in x, c_noise) with c_skip = sd^2/(sigma^2 + sd^2),
 // c_out = sigma sd/sqrt(sigma^2 + sd^2), c_in = 1/sqrt(sigma^2 + sd^2), c_noise = cNoiseScale ln sigma
 // (the network time input, as for the consistency models here); trained with lognormal sigma

@@ -10,7 +10,7 @@ export type Parametrization = 'official' | 'community';
 export type ConsistencyFunction = (x: Tensor, sigma: Tensor) => Tensor;
 
 /**
- * The official parametrization around a network body F (DESIGN.md section 7):
+ * The official parametrization around a network body F (docs/contracts.md, Consistency models):
  * f = c_skip x + c_out F(c_in x, cNoiseScale ln sigma) with c_skip = sd^2/((s-eps)^2 + sd^2),
  * c_out = (s-eps) sd / sqrt(s^2 + sd^2), c_in = 1/sqrt(s^2 + sd^2). c_skip(eps) = 1, c_out(eps) = 0.
  */

@@ -1,4 +1,4 @@
-// Noise levels and curricula of consistency training (DESIGN.md section 7).
+// Noise levels and curricula of consistency training (docs/contracts.md, Consistency models).
 
 export const SIGMA_DATA = 0.5;
 export const SIGMA_MIN = 0.002;

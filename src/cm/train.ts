@@ -49,7 +49,7 @@ export interface StepResult {
 }
 
 /**
- * One consistency-training step on a batch x in [-1, 1] (DESIGN.md section 7):
+ * One consistency-training step on a batch x in [-1, 1] (docs/contracts.md, Consistency models):
  * - ict: N(k) doubling, i drawn from the lognormal-weighted distribution, loss = mean over the
  *   batch of pseudo-Huber(f(x + s_{i+1} z, s_{i+1}), stopgrad f(x + s_i z, s_i)) / (s_{i+1} - s_i).
  * - seed: the community recipe: N and mu per epoch, i uniform, MSE against the EMA target.

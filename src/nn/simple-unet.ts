@@ -31,7 +31,7 @@ class ModuleList<M extends Module> extends Module {
 
 /**
  * The small U-Net of the community consistency-model repository, with exactly its PyTorch
- * state-dict names and shapes (DESIGN.md section 6). Input [B, C, 32, 32] (any size divisible by
+ * state-dict names and shapes (docs/contracts.md, Models). Input [B, C, 32, 32] (any size divisible by
  * 4) and noise levels t [B]; output c_skip(t) x + c_out(t) F(x, t).
  */
 export class SimpleUNet extends Module {
