@@ -89,6 +89,16 @@ describe('seeded random generator', () => {
     expect(u.every((v) => v >= 0 && v < 1)).toBe(true);
     expect(Math.abs(u.reduce((s, v) => s + v, 0) / n - 0.5)).toBeLessThan(0.005);
   });
+  it('fillNormal (randn\'s path) gives the same stream as normal() called one by one, odd lengths and the spare included', () => {
+    const one = new Generator(11), bulk = new Generator(11);
+    for (const n of [0, 1, 5, 2, 7, 1000]) {
+      const expected = Array.from({ length: n }, () => one.normal());
+      const got = new Float64Array(n);
+      bulk.fillNormal(got);
+      expect(Array.from(got)).toEqual(expected);
+    }
+    expect(bulk.getState()).toEqual(one.getState());
+  });
   it('saves and restores its state to continue the same stream', () => {
     const g = new Generator(9);
     g.normal();

@@ -103,7 +103,11 @@ function random(shape: readonly number[], opts: RandomOptions, draw: (g: Generat
 
 /** Standard normal values from the given generator (or the default one, see manualSeed). */
 export function randn(shape: readonly number[], opts: RandomOptions = {}): Tensor {
-  return random(shape, opts, (g) => g.normal(), 'randn');
+  checkShape('randn', shape);
+  const dtype = opts.dtype ?? 'float32';
+  const values = dtype === 'float32' ? new Float32Array(shapeSize(shape)) : new Float64Array(shapeSize(shape));
+  (opts.generator ?? getDefaultGenerator()).fillNormal(values);
+  return make(RawTensor.fromArray(values, shape, dtype), opts);
 }
 
 /** Uniform values in [0, 1). */
