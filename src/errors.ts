@@ -1,0 +1,34 @@
+// The errors onestep throws for bad input. Each message names the file or setting, what is wrong,
+// and the fix; the CLI prints it as one `error:` line (exit code 2) without a stack trace.
+
+/** Bytes or a file that a loader cannot read (safetensors, IDX, PNG, a checkpoint of another model). */
+export class FormatError extends Error {
+  override name = 'FormatError';
+  /** The file name (or 'buffer') that failed. */
+  readonly source: string;
+  constructor(source: string, message: string) {
+    super(message);
+    this.source = source;
+  }
+}
+
+/** A configuration value out of range or a combination of settings that cannot work together. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  /** The setting at fault, as the library names it (for instance `lr`, `ectStages`, `batch`). */
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.setting = setting;
+  }
+}
+
+/** A file or folder that cannot be read or written (missing, not a folder, no permission). */
+export class FileAccessError extends Error {
+  override name = 'FileAccessError';
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
