@@ -1,6 +1,6 @@
 import { RawTensor } from '../tensor/raw';
 import { formatShape, shapesEqual } from '../tensor/shape';
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { noGrad } from './grad-mode';
 
 /** Tensors reachable from root through the tape, each after all tensors it depends on. */

@@ -1,5 +1,5 @@
 import type { RawTensor } from '../tensor/raw';
-import { Tensor, type GradNode } from '../tensor/tensor';
+import type { GradNode, Tensor } from '../tensor/tensor';
 import { isGradEnabled } from './grad-mode';
 
 /**
@@ -25,7 +25,8 @@ export function apply(fn: Fn, ...inputs: Tensor[]): Tensor {
   fn.needsInputGrad = inputs.map((t) => t.requiresGrad);
   const track = isGradEnabled() && fn.needsInputGrad.some(Boolean);
   const out = fn.forward(...inputs.map((t) => t.raw));
-  if (!track) return new Tensor(out, false, null);
+  // The result is made by an input (Tensor.wrap): the ops layer imports Tensor only as a type.
+  if (!track) return inputs[0]!.wrap(out, false, null);
   fn.inputs = inputs;
-  return new Tensor(out, true, fn);
+  return inputs[0]!.wrap(out, true, fn);
 }

@@ -1,6 +1,6 @@
 import { RawTensor } from '../tensor/raw';
 import type { Generator } from '../tensor/random';
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { mul } from './elementwise';
 
 /**
@@ -14,5 +14,5 @@ export function dropout(x: Tensor, p: number, generator: Generator): Tensor {
   const keep = 1 / (1 - p);
   const mask = new Float32Array(x.size);
   for (let i = 0; i < mask.length; i++) mask[i] = generator.uniform() < p ? 0 : keep;
-  return mul(x, new Tensor(RawTensor.fromArray(mask, x.shape, x.dtype, x.raw.backend)));
+  return mul(x, x.wrap(RawTensor.fromArray(mask, x.shape, x.dtype, x.raw.backend)));
 }

@@ -1,13 +1,13 @@
 import { apply, Fn } from '../autograd/fn';
 import type { BinaryOp, DifferentiableUnaryOp, UnaryOp } from '../backend/backend';
 import { RawTensor } from '../tensor/raw';
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 
 export type TensorLike = Tensor | number;
 
 /** A number becomes a 0-d tensor of the other operand's dtype (broadcasts to anything). */
 export function asTensor(x: TensorLike, like: Tensor): Tensor {
-  return typeof x === 'number' ? new Tensor(RawTensor.full([], x, like.dtype, like.raw.backend)) : x;
+  return typeof x === 'number' ? like.wrap(RawTensor.full([], x, like.dtype, like.raw.backend)) : x;
 }
 
 function pair(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
@@ -155,7 +155,7 @@ export const minimum = (a: TensorLike, b: TensorLike): Tensor => apply(new Minim
 
 function compare(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = pair(a, b, op);
-  return new Tensor(ta.raw.binary(op, tb.raw));
+  return ta.wrap(ta.raw.binary(op, tb.raw));
 }
 export const lt = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b);
 export const le = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);

@@ -1,5 +1,3 @@
-import './methods';
-
 export * from './elementwise';
 export * from './reduce';
 export * from './movement';

@@ -1,6 +1,6 @@
 import { RawTensor } from '../tensor/raw';
 import { formatShape, shapesEqual } from '../tensor/shape';
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { div, mul, neg, square, sub } from './elementwise';
 import { mean, sum } from './reduce';
 import { logSoftmax } from './softmax';
@@ -17,7 +17,8 @@ export function mseLoss(pred: Tensor, target: Tensor): Tensor {
 export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor): Tensor {
   if (logits.ndim !== 2) throw new Error(`crossEntropy: logits must be [N, C], got ${formatShape(logits.shape)}.`);
   const [n, c] = logits.shape as [number, number];
-  const values = labels instanceof Tensor ? labels.toArray() : labels;
+  // Tensor is a type here (no import cycle with tensor.ts): a label list is an array or typed array.
+  const values = Array.isArray(labels) || ArrayBuffer.isView(labels) ? (labels as ArrayLike<number>) : (labels as Tensor).toArray();
   if (values.length !== n) {
     throw new Error(`crossEntropy: ${values.length} labels for logits ${formatShape(logits.shape)}; need one per row (${n}).`);
   }
@@ -29,6 +30,6 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number> | Tensor)
     }
     oneHot[i * c + label] = 1;
   }
-  const target = new Tensor(RawTensor.fromArray(oneHot, [n, c], logits.dtype, logits.raw.backend));
+  const target = logits.wrap(RawTensor.fromArray(oneHot, [n, c], logits.dtype, logits.raw.backend));
   return div(neg(sum(mul(logSoftmax(logits, 1), target))), n);
 }

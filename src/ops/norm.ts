@@ -2,7 +2,7 @@ import { apply, Fn } from '../autograd/fn';
 import type { GroupNormGeometry } from '../backend/backend';
 import { RawTensor } from '../tensor/raw';
 import { formatShape } from '../tensor/shape';
-import { Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 
 /** Group norm, and with g.silu the SiLU after it in the same kernels (forward and backward). */
 class GroupNorm extends Fn {
@@ -44,8 +44,8 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Ten
       throw new Error(`group_norm: ${name} ${formatShape(t.shape)} must be [${c}] for input ${formatShape(x.shape)}.`);
     }
   }
-  const gamma = weight ?? new Tensor(RawTensor.full([c], 1, x.dtype, x.raw.backend));
-  const beta = bias ?? new Tensor(RawTensor.full([c], 0, x.dtype, x.raw.backend));
+  const gamma = weight ?? x.wrap(RawTensor.full([c], 1, x.dtype, x.raw.backend));
+  const beta = bias ?? x.wrap(RawTensor.full([c], 0, x.dtype, x.raw.backend));
   return apply(new GroupNorm({ n, c, hw: x.size / (n * c), groups, eps, silu: opts.silu ?? false }), x, gamma, beta);
 }
 
