@@ -49,22 +49,26 @@ export function release(backend: Backend, buffer: unknown): void {
   track(backend, buffer);
 }
 
-/** Buffers held by `value`: a Tensor or RawTensor, or arrays / plain objects of them. */
-function collect(value: unknown, into: Set<object>, depth = 0): void {
-  if (value === null || typeof value !== 'object' || depth > 4) return;
+/**
+ * Buffers held by `value`: a Tensor or RawTensor, or arrays / plain objects / Maps of them nested
+ * to any depth. `seen` holds the objects already visited, so shared and cyclic structures end.
+ */
+function collect(value: unknown, into: Set<object>, seen = new Set<object>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
   const v = value as { raw?: { buffer?: unknown }; buffer?: unknown; backend?: unknown; grad?: unknown };
   if (v.raw && typeof v.raw === 'object' && 'buffer' in v.raw) {
     into.add(v.raw.buffer as object);
-    if (v.grad) collect(v.grad, into, depth + 1);
+    if (v.grad) collect(v.grad, into, seen);
     return;
   }
   if (v.backend && 'buffer' in v) {
     into.add(v.buffer as object);
     return;
   }
-  if (Array.isArray(value)) for (const item of value) collect(item, into, depth + 1);
+  if (Array.isArray(value)) for (const item of value) collect(item, into, seen);
   else if (Object.getPrototypeOf(value) === Object.prototype || value instanceof Map) {
-    for (const item of value instanceof Map ? value.values() : Object.values(value)) collect(item, into, depth + 1);
+    for (const item of value instanceof Map ? value.values() : Object.values(value)) collect(item, into, seen);
   }
 }
 
