@@ -11,17 +11,39 @@ import { buildKernelModule } from './gemm-module';
 
 const PAGE = 65536;
 const CTRL_INTS = 32;
-const SEQ = 0, DONE = 1, FN = 2, ARGC = 3, FAILED = 4, ARGS = 8;
+const SEQ = 0, DONE = 1, FN = 2, ARGC = 3, FAILED = 4, READY = 5, ARGS = 8;
+/**
+ * Bytes of a worker's error message (UTF-8) that reach the caller. A failed call sets FAILED to
+ * the message's length + 1; a worker that cannot start sets READY to minus that (1 once started).
+ */
+const MESSAGE_BYTES = 1024;
+/** How long the constructor waits for the workers to instantiate the module. */
+const STARTUP_MS = 60_000;
 
-// Plain JavaScript, run with eval in each worker: instantiate the module, then serve calls.
+// Plain JavaScript (CommonJS), run with eval in each worker: instantiate the module, then serve
+// calls. Errors go back as text through the shared message buffer (truncated to its size).
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, names } = workerData;
-const exportsObj = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const fns = names.map((n) => exportsObj[n]);
+const { module, memory, ctrl, message, names } = workerData;
 const c = new Int32Array(ctrl);
+const text = new Uint8Array(message);
+const encoder = new TextEncoder();
+const report = (e) => {
+  let m;
+  try { m = e instanceof Error ? e.name + ': ' + e.message : String(e); } catch { m = 'unprintable error'; }
+  return encoder.encodeInto(m, text).written + 1;
+};
+let fns = null;
+try {
+  const exportsObj = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  fns = names.map((n) => exportsObj[n]);
+  Atomics.store(c, ${READY}, 1);
+} catch (e) {
+  Atomics.store(c, ${READY}, -report(e));
+}
+Atomics.notify(c, ${READY});
 let seen = 0;
-for (;;) {
+while (fns) {
   Atomics.wait(c, ${SEQ}, seen);
   seen = Atomics.load(c, ${SEQ});
   if (seen < 0) break;
@@ -31,12 +53,14 @@ for (;;) {
     fns[c[${FN}]](...args);
     c[${FAILED}] = 0;
   } catch (e) {
-    c[${FAILED}] = 1;
+    c[${FAILED}] = report(e);
   }
   Atomics.store(c, ${DONE}, seen);
   Atomics.notify(c, ${DONE});
 }
 `;
+
+const readMessage = (slot: { message: Uint8Array }, length: number): string => new TextDecoder().decode(slot.message.slice(0, length));
 
 const BINARY_KERNELS = BINARY_OPS.flatMap((op) => [`binarySame_${op}`, `binaryRows_${op}`] as const);
 export const KERNEL_NAMES = [
@@ -48,6 +72,8 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 interface WorkerSlot {
   worker: Worker;
   ctrl: Int32Array;
+  /** Where the worker writes the message of an error its kernel raised (UTF-8). */
+  message: Uint8Array;
   seq: number;
 }
 
@@ -65,13 +91,38 @@ class WasmRuntime {
     this.threads = threads;
     for (let i = 1; i < threads; i++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
+      const message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory: this.memory, ctrl: ctrl.buffer, names: KERNEL_NAMES },
+        // The source is plain CommonJS: no loader (tsx) needed, and flags such as --input-type=module
+        // (node -e) must not reach the worker, where they would stop it from starting.
+        execArgv: [],
+        workerData: { module, memory: this.memory, ctrl: ctrl.buffer, message: message.buffer, names: KERNEL_NAMES },
       });
       worker.unref();
-      this.workers.push({ worker, ctrl, seq: 0 });
+      this.workers.push({ worker, ctrl, message, seq: 0 });
     }
+    this.awaitStartup();
+  }
+
+  /**
+   * Blocks until every worker has instantiated the module: a worker that cannot start would
+   * otherwise leave parallel() waiting for it forever. Throws with the worker's message.
+   */
+  private awaitStartup(): void {
+    const deadline = Date.now() + STARTUP_MS;
+    this.workers.forEach((slot, k) => {
+      let ready = Atomics.load(slot.ctrl, READY);
+      while (ready === 0 && Date.now() < deadline) {
+        Atomics.wait(slot.ctrl, READY, 0, deadline - Date.now());
+        ready = Atomics.load(slot.ctrl, READY);
+      }
+      if (ready === 1) return;
+      for (const w of this.workers) void w.worker.terminate();
+      throw new Error(ready < 0
+        ? `wasm runtime: worker thread ${k + 1} could not start: ${readMessage(slot, -ready - 1)}`
+        : `wasm runtime: worker thread ${k + 1} did not start within ${STARTUP_MS / 1000} s.`);
+    });
   }
 
   /** Makes the memory at least `bytes` long; returns a fresh Float32Array view of all of it. */
@@ -81,7 +132,11 @@ class WasmRuntime {
     return new Float32Array(this.memory.buffer);
   }
 
-  /** Runs kernel `name` once per argument list: the first here, the rest on workers, in parallel. */
+  /**
+   * Runs kernel `name` once per argument list: the first here, the rest on workers, in parallel.
+   * Waits for every worker even when a kernel throws (the next call reuses their control blocks),
+   * then throws the first error: the main thread's as it is, a worker's with its message.
+   */
   parallel(name: KernelName, argLists: readonly (readonly number[])[]): void {
     const fn = KERNEL_NAMES.indexOf(name);
     const posted: WorkerSlot[] = [];
@@ -97,16 +152,30 @@ class WasmRuntime {
       Atomics.notify(slot.ctrl, SEQ);
       posted.push(slot);
     }
-    if (argLists.length > 0) this.kernels[name](...argLists[0]!);
-    for (const slot of posted) {
+    let error: unknown = null;
+    try {
+      if (argLists.length > 0) this.kernels[name](...argLists[0]!);
+    } catch (e) {
+      error = e;
+    }
+    posted.forEach((slot, k) => {
       for (;;) {
         const done = Atomics.load(slot.ctrl, DONE);
         if (done === slot.seq) break;
         Atomics.wait(slot.ctrl, DONE, done);
       }
-      if (slot.ctrl[FAILED]) throw new Error(`wasm kernel '${name}' failed on a worker thread.`);
-    }
+      const failed = slot.ctrl[FAILED]!;
+      if (failed && !error) {
+        error = workerError(name, k + 1, argLists[k + 1]!, readMessage(slot, failed - 1));
+      }
+    });
+    if (error) throw error;
   }
+}
+
+/** The caller's error for a kernel that threw on worker `thread` (1-based; 0 is the caller's own). */
+function workerError(name: KernelName, thread: number, args: readonly number[], message: string): Error {
+  return new Error(`wasm kernel '${name}' failed on worker thread ${thread} (arguments [${args.join(', ')}]): ${message}`);
 }
 
 let runtime: WasmRuntime | null = null;
