@@ -20,7 +20,7 @@ export { Conv2d, Linear, GroupNorm, SiLU, Sequential, type Layer, type InitOptio
 export { SimpleUNet, type SimpleUNetConfig } from './nn/simple-unet';
 export { AdamW, type AdamWOptions } from './optim/adamw';
 export { emaUpdate } from './optim/ema';
-export { saveImageGrid } from './io/png';
+export { saveImageGrid, decodePng, PNG_MAX_PIXELS, type PngImage } from './io/png';
 export * as cm from './cm/index';
 export * as data from './data/index';
 export * as nn from './nn/index';

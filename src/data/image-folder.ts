@@ -1,7 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { ConfigError, FileAccessError, FormatError } from '../errors';
+import { decodePng } from '../io/png';
+import { accessProblem, readBytes } from '../io/read-file';
 import type { ImageDataset } from './dataset';
+import { areaResampler } from './pixels';
 
 export interface ImageFolderOptions {
   /** Side of the square images produced (default 32; a multiple of 4 for the U-Nets). */
@@ -11,40 +14,40 @@ export interface ImageFolderOptions {
 }
 
 /**
- * Weights of an area (box-filter) resampling from n source pixels to m: output pixel j covers
- * source [j n/m, (j+1) n/m), each source pixel weighted by its overlap. Works both ways.
+ * Every PNG file in `dir` (sorted by name), resized to size x size, in [-1, 1]; no labels. Hidden
+ * files (.DS_Store and the like) are skipped; any other file that is not a .png, or a subfolder, is
+ * refused rather than silently left out. FileAccessError if `dir` is missing or not a folder,
+ * FormatError for a folder without images or with a file that is not a readable PNG.
  */
-function areaWeights(n: number, m: number): { start: number; weights: number[] }[] {
-  const scale = n / m;
-  return Array.from({ length: m }, (_, j) => {
-    const a = j * scale, b = (j + 1) * scale;
-    const start = Math.floor(a), end = Math.min(n, Math.ceil(b));
-    const weights: number[] = [];
-    for (let i = start; i < end; i++) weights.push((Math.min(b, i + 1) - Math.max(a, i)) / scale);
-    return { start, weights };
-  });
-}
-
-/** Every PNG file in `dir` (sorted by name), resized to size x size, in [-1, 1]; no labels. */
 export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): ImageDataset {
   const size = opts.size ?? 32, channels = opts.channels ?? 1;
-  let files: string[];
+  if (!Number.isInteger(size) || size < 1) throw new ConfigError('size', `image folder: size must be a positive integer, got ${size}.`);
+  if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `image folder: channels must be 1 (grey) or 3 (RGB), got ${channels}.`);
+  let entries: Dirent[];
   try {
-    files = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.png')).sort();
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
-    throw new Error(`image folder: cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}.`);
+    throw new FileAccessError(dir, `image folder: cannot read ${dir}: ${accessProblem(e, 'folder')}.`);
   }
-  if (files.length === 0) throw new Error(`image folder: ${dir} holds no .png files; put the training images there as PNG.`);
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      throw new FormatError(path, `image folder: ${path} is a folder; onestep reads the PNG images directly inside ${dir}: move it out.`);
+    }
+    if (!entry.name.toLowerCase().endsWith('.png')) {
+      throw new FormatError(path, `image folder: ${path} is not a .png file; onestep reads PNG images: remove it or convert it.`);
+    }
+    files.push(entry.name);
+  }
+  files.sort();
+  if (files.length === 0) throw new FormatError(dir, `image folder: ${dir} holds no .png files; put the training images there as PNG.`);
   const per = channels * size * size;
   const images = new Float32Array(files.length * per);
   files.forEach((file, n) => {
-    let png: PNG;
-    try {
-      png = PNG.sync.read(readFileSync(join(dir, file)));
-    } catch (e) {
-      throw new Error(`image folder: ${join(dir, file)} is not a readable PNG (${(e as Error).message}); remove or re-save it.`);
-    }
-    const { width: w, height: h, data } = png;
+    const path = join(dir, file);
+    const { width: w, height: h, data } = decodePng(readBytes(path, 'image folder'), path);
     // source pixels as channel planes in [0, 1], alpha composited over black
     const planes = Array.from({ length: channels }, () => new Float32Array(w * h));
     for (let i = 0; i < w * h; i++) {
@@ -53,18 +56,8 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Ima
       if (channels === 1) planes[0]![i] = 0.2989 * r + 0.587 * g + 0.114 * b;
       else [planes[0]![i], planes[1]![i], planes[2]![i]] = [r, g, b];
     }
-    const rows = areaWeights(h, size), cols = areaWeights(w, size);
-    planes.forEach((plane, c) => {
-      for (let y = 0; y < size; y++) {
-        const ry = rows[y]!;
-        for (let x = 0; x < size; x++) {
-          const cx = cols[x]!;
-          let v = 0;
-          ry.weights.forEach((wy, dy) => cx.weights.forEach((wx, dx) => (v += wy * wx * plane[(ry.start + dy) * w + cx.start + dx]!)));
-          images[n * per + (c * size + y) * size + x] = 2 * v - 1;
-        }
-      }
-    });
+    const resample = areaResampler(w, h, size);
+    planes.forEach((plane, c) => resample(plane, images, n * per + c * size * size));
   });
   return { name: `folder:${dir}`, images, labels: null, count: files.length, channels, height: size, width: size };
 }

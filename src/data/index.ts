@@ -3,3 +3,4 @@ export { decodeIdx, readIdx, type IdxArray } from './idx';
 export { loadMnist, mnistDirectory } from './mnist';
 export { loadFashionMnist } from './fashion';
 export { loadImageFolder, type ImageFolderOptions } from './image-folder';
+export { loadIdxDataset, IDX_DATASET_MAX_VALUES, type IdxDatasetOptions } from './idx-dataset';

@@ -10,3 +10,37 @@ export function padAndScale(bytes: Uint8Array, count: number, size: number, to: 
   }
   return out;
 }
+
+/**
+ * Weights of an area (box-filter) resampling from n source pixels to m: output pixel j covers
+ * source [j n/m, (j+1) n/m), each source pixel weighted by its overlap. Works both ways.
+ */
+function areaWeights(n: number, m: number): { start: number; weights: number[] }[] {
+  const scale = n / m;
+  return Array.from({ length: m }, (_, j) => {
+    const a = j * scale, b = (j + 1) * scale;
+    const start = Math.floor(a), end = Math.min(n, Math.ceil(b));
+    const weights: number[] = [];
+    for (let i = start; i < end; i++) weights.push((Math.min(b, i + 1) - Math.max(a, i)) / scale);
+    return { start, weights };
+  });
+}
+
+/**
+ * An area resampler from w x h planes of values in [0, 1] to size x size: each call reads one plane
+ * and writes 2 v - 1 (so [-1, 1]) for its size * size pixels into `out` from `offset`.
+ */
+export function areaResampler(w: number, h: number, size: number): (plane: ArrayLike<number>, out: Float32Array, offset: number) => void {
+  const rows = areaWeights(h, size), cols = areaWeights(w, size);
+  return (plane, out, offset) => {
+    for (let y = 0; y < size; y++) {
+      const ry = rows[y]!;
+      for (let x = 0; x < size; x++) {
+        const cx = cols[x]!;
+        let v = 0;
+        ry.weights.forEach((wy, dy) => cx.weights.forEach((wx, dx) => (v += wy * wx * plane[(ry.start + dy) * w + cx.start + dx]!)));
+        out[offset + y * size + x] = 2 * v - 1;
+      }
+    }
+  };
+}

@@ -1,12 +1,14 @@
 // safetensors: 8-byte little-endian header length N, N bytes of JSON header (space padded), then
 // the data. Header: { name: { dtype, shape, data_offsets: [begin, end] }, __metadata__: {k: "v"} },
 // offsets relative to the start of the data. See the format's specification by Hugging Face.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { TypedArray } from '../backend/backend';
 import { RawTensor } from '../tensor/raw';
 import { formatShape, shapeSize } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
+import { FileAccessError, FormatError } from '../errors';
+import { readBytes } from './read-file';
 
 export interface TensorRecord {
   dtype: 'F32' | 'F64';
@@ -74,20 +76,44 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-/** Parses and validates the bytes of a .safetensors file; F16/BF16 tensors are widened to F32. */
+/** Names a JSON header may not use: they would reach Object.prototype in a plain record. */
+const RESERVED_KEYS = new Set(['__proto__']);
+
+/** A shape for a message: at most 8 dimensions, then how many more (a corrupt header can hold thousands). */
+function describeShape(shape: readonly unknown[]): string {
+  if (shape.length <= 8) return `[${shape.join(', ')}]`;
+  return `[${shape.slice(0, 8).join(', ')}, ... ${shape.length - 8} more]`;
+}
+
+/**
+ * Parses and validates the bytes of a .safetensors file; F16/BF16 tensors are widened to F32.
+ * Every size the header claims is checked against the bytes present before anything is allocated,
+ * so a corrupt or hostile file costs at most a copy of its own data. Throws FormatError (naming
+ * `source`) for anything malformed, never another exception.
+ */
 export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): SafetensorsFile {
   const fail = (why: string): never => {
-    throw new Error(`safetensors: ${source} is not a valid safetensors file: ${why}.`);
+    throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
   };
+  try {
+    return decodeChecked(bytes, fail);
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    return fail(`reading it failed (${e instanceof Error ? e.message : String(e)}); re-save or re-download it`);
+  }
+}
+
+function decodeChecked(bytes: Uint8Array, fail: (why: string) => never): SafetensorsFile {
   if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(dv.getBigUint64(0, true));
-  if (8 + headerLength > bytes.length) {
-    fail(`the header claims ${headerLength} bytes but only ${bytes.length - 8} follow (file truncated?)`);
+  const claimed = dv.getBigUint64(0, true);
+  if (claimed > BigInt(bytes.length - 8)) {
+    fail(`the header claims ${claimed} bytes but only ${bytes.length - 8} follow (file truncated?)`);
   }
-  let header: Record<string, unknown>;
+  const headerLength = Number(claimed);
+  let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8'));
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8'));
   } catch (e) {
     return fail(`its JSON header does not parse (${(e as Error).message})`);
   }
@@ -95,57 +121,86 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, TensorRecord>();
-  const spans: [number, number, string][] = [];
-  for (const [name, entry] of Object.entries(header)) {
+  const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (RESERVED_KEYS.has(name)) fail(`it names a tensor '${name}', a name onestep refuses`);
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
+      if (entry === null) continue;
+      if (typeof entry !== 'object' || Array.isArray(entry)) fail('its __metadata__ is not an object of strings');
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+        if (RESERVED_KEYS.has(k)) fail(`its metadata has a key '${k}', a name onestep refuses`);
         if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
         metadata[k] = v as string;
       }
       continue;
     }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(`tensor '${name}' is not an object with dtype, shape and data_offsets`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = String(e.dtype);
-    if (!(dtype in BYTES)) fail(`tensor '${name}' has dtype ${dtype}; onestep reads F32, F64, F16 and BF16`);
-    const shape = e.shape as number[];
-    const offsets = e.data_offsets as number[];
-    if (!Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0)) fail(`tensor '${name}' has a malformed shape`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+    const dtype = e.dtype;
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
+      fail(`tensor '${name}' has dtype ${typeof dtype === 'string' ? dtype : JSON.stringify(dtype)}; onestep reads F32, F64, F16 and BF16`);
+    }
+    const width = BYTES[dtype as string]!;
+    const shape = e.shape;
+    const offsets = e.data_offsets;
+    if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) fail(`tensor '${name}' has a malformed shape`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       fail(`tensor '${name}' has malformed data_offsets`);
     }
     const [begin, end] = offsets as [number, number];
-    const n = shapeSize(shape);
-    if (end - begin !== n * BYTES[dtype]!) fail(`tensor '${name}' spans ${end - begin} bytes but shape ${formatShape(shape)} of ${dtype} needs ${n * BYTES[dtype]!}`);
     if (end > dataLength) fail(`tensor '${name}' ends at data byte ${end} but the file has only ${dataLength} data bytes (file truncated?)`);
-    spans.push([begin, end, name]);
-    const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
-    let data: TypedArray;
-    if (dtype === 'F64') {
-      data = new Float64Array(n);
-      for (let i = 0; i < n; i++) data[i] = view.getFloat64(8 * i, true);
-    } else {
-      data = new Float32Array(n);
-      if (dtype === 'F32') for (let i = 0; i < n; i++) data[i] = view.getFloat32(4 * i, true);
-      else if (dtype === 'F16') for (let i = 0; i < n; i++) data[i] = halfToFloat(view.getUint16(2 * i, true));
-      else {
-        const bits = new Uint32Array(1), value = new Float32Array(bits.buffer);
-        for (let i = 0; i < n; i++) {
-          bits[0] = view.getUint16(2 * i, true) << 16;
-          data[i] = value[0]!;
-        }
-      }
+    if (begin > end) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] that run backwards`);
+    // The element count, stopping as soon as it needs more bytes than the span holds (a product of
+    // safe integers can overflow; a span is at most the data length).
+    const span = end - begin;
+    const dims = shape as number[];
+    let n = dims.includes(0) ? 0 : 1;
+    for (const s of dims) {
+      if (n === 0) break;
+      n *= s;
+      if (n * width > span) break;
     }
-    tensors.set(name, { dtype: dtype === 'F64' ? 'F64' : 'F32', shape, data });
+    if (n * width !== span) {
+      // exact in the message when the shape is short enough to multiply out cheaply
+      const needs = dims.length <= 16 ? `${dims.reduce((a, s) => a * BigInt(s), BigInt(width))}` : `more than ${span}`;
+      fail(`tensor '${name}' spans ${span} bytes but shape ${describeShape(dims)} of ${dtype} needs ${needs}`);
+    }
+    entries.push({ name, dtype: dtype as string, shape: dims, begin, end });
   }
-  spans.sort((a, b) => a[0] - b[0]);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin);
   let covered = 0;
-  for (const [begin, end, name] of spans) {
+  for (const { begin, end, name } of spans) {
     if (begin !== covered) fail(`tensor '${name}' starts at data byte ${begin}, expected ${covered} (overlapping or gapped offsets)`);
     covered = end;
   }
   if (covered !== dataLength) fail(`the data section has ${dataLength} bytes but the tensors cover ${covered}`);
+  // Only now, with every span inside the data and none overlapping, are the values copied out.
+  const tensors = new Map<string, TensorRecord>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    const data = readValues(new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin), dtype);
+    tensors.set(name, { dtype: dtype === 'F64' ? 'F64' : 'F32', shape, data });
+  }
   return { tensors, metadata };
+}
+
+function readValues(view: DataView, dtype: string): TypedArray {
+  const n = view.byteLength / BYTES[dtype]!;
+  if (dtype === 'F64') {
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) data[i] = view.getFloat64(8 * i, true);
+    return data;
+  }
+  const data = new Float32Array(n);
+  if (dtype === 'F32') for (let i = 0; i < n; i++) data[i] = view.getFloat32(4 * i, true);
+  else if (dtype === 'F16') for (let i = 0; i < n; i++) data[i] = halfToFloat(view.getUint16(2 * i, true));
+  else {
+    const bits = new Uint32Array(1), value = new Float32Array(bits.buffer);
+    for (let i = 0; i < n; i++) {
+      bits[0] = view.getUint16(2 * i, true) << 16;
+      data[i] = value[0]!;
+    }
+  }
+  return data;
 }
 
 /**
@@ -175,18 +230,13 @@ export function saveSafetensors(
     } catch {
       // the temporary file may never have been created
     }
-    throw new Error(`safetensors: could not write ${path}: ${(e as Error).message}`);
+    throw new FileAccessError(path, `safetensors: could not write ${path}: ${(e as Error).message}; check that its folder exists and is writable.`);
   }
 }
 
 /** Reads a .safetensors file into tensors (float32 or float64) and its metadata. */
 export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new Error(`safetensors: cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`);
-  }
+  const bytes = readBytes(path, 'safetensors');
   const file = decodeSafetensors(bytes, basename(path));
   const tensors: Record<string, Tensor> = {};
   for (const [name, r] of file.tensors) {
