@@ -56,3 +56,14 @@ try {
     expect(r.stdout.trim()).toBe('RuntimeError: memory access out of bounds');
   });
 });
+
+describe('wasm binary kernels', () => {
+  it('cover WASM_BINARY_OPS, a subset of the Backend BINARY_OPS, under their own name', async () => {
+    const { BINARY_OPS } = await import('../src/backend/backend');
+    const wasm = await import('../kernels/cpu/wasm/binary-module');
+    const { KERNEL_NAMES } = await import('../kernels/cpu/wasm/runtime');
+    expect('BINARY_OPS' in wasm).toBe(false); // one BINARY_OPS in the code base
+    expect(BINARY_OPS.filter(wasm.isWasmBinaryOp)).toEqual([...wasm.WASM_BINARY_OPS]);
+    for (const op of wasm.WASM_BINARY_OPS) expect(KERNEL_NAMES).toEqual(expect.arrayContaining([`binarySame_${op}`, `binaryRows_${op}`]));
+  });
+});

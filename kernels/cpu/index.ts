@@ -14,7 +14,7 @@ import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
 import { groupNormF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
-import { BINARY_OPS, type WasmBinaryOp } from './wasm/binary-module';
+import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
 
 /** Backend.adamw: the step into three new buffers from `alloc`. */
@@ -120,8 +120,8 @@ export const cpuBackend = {
       : conv2dGradInput(gy, w, gx, g),
   adamw: adamwOnto((size, dtype) => pool.alloc(size, dtype)),
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
-    const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && (BINARY_OPS as readonly string[]).includes(op);
-    if (!fast || !binaryF32(op as WasmBinaryOp, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
+    const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && isWasmBinaryOp(op);
+    if (!fast || !binaryF32(op, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
       binary(op, a, b, outShape, out);
     }
   },

@@ -1,11 +1,15 @@
+import type { BinaryOp } from '../../../src/backend/backend';
 import type { FunctionBody } from './builder';
 
 // out = a op b for the layouts a U-Net's elementwise ops have: both operands contiguous
 // (residual adds), or one contiguous and the other constant along rows of `run` values (a bias
 // [1, C, 1, 1] or a time embedding [N, C, 1, 1] over [N, C, H, W]: row r uses b[r mod period]).
 
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
-export type WasmBinaryOp = (typeof BINARY_OPS)[number];
+/** The binary ops with a wasm SIMD kernel: a subset of the Backend's BINARY_OPS (src/backend). */
+export const WASM_BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const satisfies readonly BinaryOp[];
+export type WasmBinaryOp = (typeof WASM_BINARY_OPS)[number];
+
+export const isWasmBinaryOp = (op: BinaryOp): op is WasmBinaryOp => (WASM_BINARY_OPS as readonly BinaryOp[]).includes(op);
 
 const emitOp = (f: FunctionBody, op: WasmBinaryOp) => {
   if (op === 'add') f.f32x4Add();

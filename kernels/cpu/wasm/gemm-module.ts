@@ -1,6 +1,6 @@
 import { emitSilu, emitSiluGrad } from './activation-module';
 import { FunctionBody, ModuleBuilder } from './builder';
-import { BINARY_OPS, emitBinaryRows, emitBinarySame } from './binary-module';
+import { emitBinaryRows, emitBinarySame, WASM_BINARY_OPS } from './binary-module';
 import { emitGroupNorm, GROUP_NORM_ARGS } from './norm-module';
 import { emitWinogradImages, WINOGRAD_ARGS } from './winograd-module';
 
@@ -35,8 +35,8 @@ export function buildKernelModule(): Uint8Array {
   m.function('siluGrad', i32(5), (f) => emitSiluGrad(f));
   m.function('winogradImages', i32(WINOGRAD_ARGS.length), (f) => emitWinogradImages(f, FN_GEMM));
   m.function('groupNorm', i32(GROUP_NORM_ARGS.length), (f) => emitGroupNorm(f));
-  for (const op of BINARY_OPS) m.function(`binarySame_${op}`, i32(5), (f) => emitBinarySame(f, op));
-  for (const op of BINARY_OPS) m.function(`binaryRows_${op}`, i32(8), (f) => emitBinaryRows(f, op));
+  for (const op of WASM_BINARY_OPS) m.function(`binarySame_${op}`, i32(5), (f) => emitBinarySame(f, op));
+  for (const op of WASM_BINARY_OPS) m.function(`binaryRows_${op}`, i32(8), (f) => emitBinaryRows(f, op));
   return m.encode();
 }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BINARY_OPS } from './binary-module';
+import { WASM_BINARY_OPS } from './binary-module';
 import { buildKernelModule } from './gemm-module';
 
 // One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
@@ -62,7 +62,7 @@ while (fns) {
 
 const readMessage = (slot: { message: Uint8Array }, length: number): string => new TextDecoder().decode(slot.message.slice(0, length));
 
-const BINARY_KERNELS = BINARY_OPS.flatMap((op) => [`binarySame_${op}`, `binaryRows_${op}`] as const);
+const BINARY_KERNELS = WASM_BINARY_OPS.flatMap((op) => [`binarySame_${op}`, `binaryRows_${op}`] as const);
 export const KERNEL_NAMES = [
   'gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm',
   ...BINARY_KERNELS,
