@@ -5,7 +5,7 @@ import type { GpujsMode } from '../kernels/gpujs/host';
 import type { Backend, DType } from './backend/backend';
 
 export type BackendName = 'cpu' | 'cpu-reference' | GpujsMode;
-export const BACKEND_NAMES = ['cpu', 'cpu-reference', 'webgpu', 'webasm', 'gpujs-cpu', 'auto'] as const;
+const BACKEND_NAMES = ['cpu', 'cpu-reference', 'webgpu', 'webasm', 'gpujs-cpu', 'auto'] as const;
 
 const gpujs = new Map<GpujsMode, GpujsBackend>();
 

@@ -96,6 +96,22 @@ const KNOWN_CYCLES: { modules: string[]; reason: string }[] = [
   },
 ];
 
+/** Modules whose exports are public API: reached from src/index.ts through `export * (as x) from`. */
+function publicModules(): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(join(root, file), 'utf8').matchAll(/^export \*(?: as \w+)? from '(\.[^']+)'/gm)) {
+      const base = resolve(dirname(join(root, file)), m[1]!);
+      const target = [`${base}.ts`, join(base, 'index.ts')].find((c) => existsSync(c));
+      if (target) visit(relative(root, target));
+    }
+  };
+  visit('src/index.ts');
+  return seen;
+}
+
 describe('import graph of src/ and kernels/', () => {
   it('has no runtime import cycle besides the known ones', () => {
     const graph = runtimeGraph();
@@ -122,5 +138,28 @@ describe('import graph of src/ and kernels/', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('5');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('exports of src/ and kernels/', () => {
+  it('are each used by another module or public API (src/cm, being rewritten, aside)', () => {
+    const mentions = (name: string) => new RegExp(`\\b${name}\\b`);
+    const texts = new Map<string, string>();
+    for (const dir of ['src', 'kernels', 'test', 'bench', 'examples']) {
+      for (const f of walk(join(root, dir))) texts.set(relative(root, f), readFileSync(f, 'utf8'));
+    }
+    const pub = publicModules();
+    const unused: string[] = [];
+    for (const [file, text] of texts) {
+      if (!/^(src|kernels)\//.test(file) || file.startsWith('src/cm/') || pub.has(file)) continue;
+      for (const m of text.matchAll(/^export (?:declare )?(?:abstract )?(?:async )?(const|let|function|class|interface|type|enum) (\w+)/gm)) {
+        const [, kind, name] = m as unknown as [string, string, string];
+        const elsewhere = [...texts].some(([other, t]) => other !== file && mentions(name).test(t));
+        // A type may be exported to name it in the module's own exported signatures.
+        const typeUsedHere = (kind === 'interface' || kind === 'type') && (text.match(new RegExp(`\\b${name}\\b`, 'g'))?.length ?? 0) > 1;
+        if (!elsewhere && !typeUsedHere) unused.push(`${file}: ${name}`);
+      }
+    }
+    expect(unused).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ export function conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, ou
 }
 
 /** out = convScale[b] out + residualScale[b] residual + channelAdd[b, c], per image b and channel c (ConvEpilogue). */
-export function applyConvEpilogue(out: TypedArray, e: ConvEpilogue<TypedArray>, n: number, c: number): void {
+function applyConvEpilogue(out: TypedArray, e: ConvEpilogue<TypedArray>, n: number, c: number): void {
   const per = out.length / n, hw = per / c;
   for (let b = 0; b < n; b++) {
     const cs = e.convScale ? e.convScale[b]! : 1, rs = e.residualScale ? e.residualScale[b]! : 1;
@@ -25,7 +25,7 @@ export function applyConvEpilogue(out: TypedArray, e: ConvEpilogue<TypedArray>, 
   }
 }
 
-export function addChannelBias(out: TypedArray, bias: TypedArray, n: number, c: number, hw: number): void {
+function addChannelBias(out: TypedArray, bias: TypedArray, n: number, c: number, hw: number): void {
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const v = bias[ch]!, base = (b * c + ch) * hw;

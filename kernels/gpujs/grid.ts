@@ -11,7 +11,7 @@ export const GRID_RANK = 5;
  * merged first, so most ops run on a rank-1 grid, which has no size limit. Each view's element
  * index is then offset + x*s0 + y*s1 + c2*s2 + c3*s3 + c4*s4, all in i32.
  */
-export interface StridedGrid {
+interface StridedGrid {
   output: number[];
   /** d2, d3: the sizes the kernel unfolds z by. */
   unfold: [number, number];

@@ -7,7 +7,7 @@ import { buf, float, int, type KernelThis, type Launch } from './launch';
 // multiple of ADAMW_SECTION_ALIGN elements (256 bytes, WebGPU's storage-binding offset alignment),
 // and the backend hands the sections out as views. Formulas and rounding order as kernels/cpu/optim.ts.
 
-export const ADAMW_SECTION_ALIGN = 64;
+const ADAMW_SECTION_ALIGN = 64;
 export const adamwSection = (size: number): number => Math.ceil(size / ADAMW_SECTION_ALIGN) * ADAMW_SECTION_ALIGN;
 
 /**

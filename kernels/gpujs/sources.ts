@@ -21,7 +21,7 @@ function uploadKernel(this: { thread: { x: number } }, x: number[]): number {
 }
 
 /** Kernel bodies as functions, or as text assembled from shared pieces (elementwise.ts). */
-export const KERNEL_SOURCES: Record<string, KernelSource | string> = {
+const KERNEL_SOURCES: Record<string, KernelSource | string> = {
   upload: uploadKernel as KernelSource,
   ...ELEMENTWISE_SOURCES,
   gather: GATHER_SOURCE,

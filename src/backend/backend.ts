@@ -163,9 +163,3 @@ export interface Backend<B = unknown> {
   /** Its adjoint: sums each 2x2 block of gradOut [planes, 2h, 2w] into [planes, h, w]. */
   upsampleNearest2xBackward(gradOut: B, gradInput: B, planes: number, h: number, w: number): void;
 }
-
-/** The full list of primitive kernels; a backend that lacks one fails to compile. */
-export type PrimOp = Exclude<
-  keyof Backend,
-  'name' | 'supportsDType' | 'alloc' | 'fromArray' | 'read' | 'size' | 'dtype' | 'dispose'
->;

@@ -17,7 +17,7 @@ export function track(backend: Backend, buffer: unknown): void {
 }
 
 /** The buffer outlives every open scope. */
-export function keepBuffer(buffer: unknown): void {
+function keepBuffer(buffer: unknown): void {
   if (typeof buffer === 'object' && buffer !== null) for (const s of scopes) s.delete(buffer);
 }
 

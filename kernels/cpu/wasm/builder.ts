@@ -2,7 +2,7 @@
 // SIMD proposal's BinarySIMD.md) to emit straight-line SIMD kernels with loops at run time.
 // Every module imports one shared memory as env.memory, so the same bytes run on all threads.
 
-export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
+type ValType = 'i32' | 'f32' | 'f64' | 'v128';
 
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 

@@ -34,7 +34,7 @@ export function split(tiles: number, threads: number): [number, number][] {
 }
 
 /** Tile ranges [mt0, mt1, nt0, nt1] per thread, splitting whichever of M and N has more tiles. */
-export function splitTiles(mTiles: number, nTiles: number, threads: number): [number, number, number, number][] {
+function splitTiles(mTiles: number, nTiles: number, threads: number): [number, number, number, number][] {
   if (mTiles >= nTiles) return split(mTiles, threads).map(([a, b]) => [a, b, 0, nTiles]);
   return split(nTiles, threads).map(([a, b]) => [0, mTiles, a, b]);
 }

@@ -67,7 +67,7 @@ export const KERNEL_NAMES = [
   'gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm',
   ...BINARY_KERNELS,
 ] as const;
-export type KernelName = (typeof KERNEL_NAMES)[number];
+type KernelName = (typeof KERNEL_NAMES)[number];
 
 interface WorkerSlot {
   worker: Worker;
@@ -191,5 +191,3 @@ export function getRuntime(): WasmRuntime {
   }
   return runtime;
 }
-
-export type { WasmRuntime };

@@ -15,7 +15,7 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
 }
 
 /** U[xi] = (G g G^T)[xi] for every (co, ci): [16][cOut][cIn], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
-export function winogradWeights(w: Float32Array, cOut: number, cIn: number): Float32Array {
+function winogradWeights(w: Float32Array, cOut: number, cIn: number): Float32Array {
   const u = new Float32Array(16 * cOut * cIn);
   const gg = new Float64Array(12);
   for (let co = 0; co < cOut; co++) {
