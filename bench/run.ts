@@ -1,7 +1,7 @@
 // npm run bench [-- --quick] [-- --no-tfjs]: benny suites for the hot kernels on this engine's
 // CPU backends and, side by side, TensorFlow.js's wasm backend (and its webgpu backend beside our
 // webgpu one). Prints a table with medians, GFLOP/s or GB/s and the TF.js / onestep time ratios;
-// writes bench/results/latest.json.
+// writes bench/results/latest.json. npm run bench -- --soak: the leak soak of bench/soak.ts instead.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,13 +15,17 @@ import { ctStepCase, launchChainCase, sampleCase } from './step-cases';
 import { initTfjsWasm, tfjsQuickCases } from './tfjs-cases';
 import { dawnFloorCase } from './dawn-floor';
 import { initTfjsWebgpu, tfjsWebgpuCases, tfjsWebgpuSoftware } from './tfjs-webgpu';
+import { printSoak, soak, SOAK_DEFAULTS, soakBackend, type SoakRow } from './soak';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-tfjs': { type: 'boolean', default: false },
-    backends: { type: 'string', default: 'cpu,webgpu,webasm,gpujs-cpu' },
+    backends: { type: 'string' },
     only: { type: 'string' },
+    soak: { type: 'boolean', default: false },
+    'soak-steps': { type: 'string', default: String(SOAK_DEFAULTS.steps) },
+    'soak-batch': { type: 'string', default: String(SOAK_DEFAULTS.batch) },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -34,14 +38,64 @@ if (args.help) {
               that cannot start here is reported and skipped
   --only TEXT the rows whose name contains TEXT (e.g. launch-chain); they replace the rows of
               the same name and backend in latest.json, the others stay
+  --soak      instead of the suites, the leak soak: per backend, a SimpleUNet D=32 ict training
+              run with a checkpoint and 1- and 2-step sample grids every ${SOAK_DEFAULTS.checkpointEvery} steps;
+              live buffers (Backend.memoryStats) and RSS after step 50, every 100 steps and at the
+              end; prints a verdict per backend (flat or growing, growth per 1,000 steps) and
+              writes rows soak-simpleunet-d32-<backend> (replacing those rows in latest.json). With
+              --soak the default --backends is cpu, plus webgpu on a hardware adapter (name webgpu
+              to soak it on a software one). Each measurement follows a full garbage collection
+              (global.gc under node --expose-gc, else the flag is set at run time).
+  --soak-steps N    training steps per backend [${SOAK_DEFAULTS.steps}]
+  --soak-batch N    images per step [${SOAK_DEFAULTS.batch}]
 Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps, us_per_launch?, counters? }]
-(counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step).`);
+(counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step;
+soak rows: median_ms per step, steps, batch, seconds, live_buffers_start/end/max, rss_mb_start/end/max,
+growth per 1,000 steps, verdict, gc).`);
   process.exit(0);
+}
+
+async function runSoak(): Promise<void> {
+  const positive = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`--${flag} must be a positive integer, got '${v}'.`);
+    return n;
+  };
+  const options = { ...SOAK_DEFAULTS, steps: positive('soak-steps', args['soak-steps']), batch: positive('soak-batch', args['soak-batch']) };
+  const wanted = (args.backends ?? 'cpu,webgpu').split(',').map((b) => b.trim());
+  const rows: SoakRow[] = [];
+  for (const name of wanted) {
+    const be = soakBackend(name, args.backends !== undefined);
+    if (typeof be === 'string') {
+      console.log(`soak ${name}: skipped: ${be}`);
+      continue;
+    }
+    console.log(`soak ${name}: ${options.steps} steps, batch ${options.batch}${'adapter' in be && be.adapter ? ` (adapter ${(be.adapter as { description: string }).description})` : ''}`);
+    rows.push(await soak(name, be, options));
+  }
+  console.log(`\n${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
+  printSoak(rows);
+  writeRows(rows, true);
+}
+
+/** Writes rows to latest.json; with `merge`, they replace the rows of the same name and backend, the others stay. */
+function writeRows(rows: Row[], merge: boolean): void {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  let written = rows;
+  if (merge && existsSync(file)) {
+    const fresh = new Set(rows.map((r) => `${r.name}|${r.backend}`));
+    written = [...(JSON.parse(readFileSync(file, 'utf8')) as Row[]).filter((r) => !fresh.has(`${r.name}|${r.backend}`)), ...rows];
+  }
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(written, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  console.log(`wrote ${file}`);
 }
 
 async function main(): Promise<void> {
   const sampling = args.quick ? { minSamples: 3, maxTime: 1 } : { minSamples: 5, maxTime: 2 };
-  const wanted = args.backends.split(',').map((b) => b.trim());
+  const wanted = (args.backends ?? 'cpu,webgpu,webasm,gpujs-cpu').split(',').map((b) => b.trim());
   // gpu.js's CPU-side modes, and WebGPU on a software adapter, are ~100x slower: one timed sample.
   const slow = new Set(['webasm', 'gpujs-cpu']);
   const cases: BenchCase[] = wanted.includes('cpu') ? (args.quick ? engineQuickCases() : engineFullCases()) : [];
@@ -120,17 +174,7 @@ async function main(): Promise<void> {
     }));
   }
 
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'latest.json');
-  let written = rows;
-  if (args.only && existsSync(file)) {
-    const fresh = new Set(rows.map((r) => `${r.name}|${r.backend}`));
-    written = [...(JSON.parse(readFileSync(file, 'utf8')) as Row[]).filter((r) => !fresh.has(`${r.name}|${r.backend}`)), ...rows];
-  }
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(written, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  console.log(`wrote ${file}`);
+  writeRows(rows, Boolean(args.only));
 }
 
-await main();
+await (args.soak ? runSoak() : main());

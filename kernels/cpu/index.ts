@@ -6,6 +6,7 @@ import { concat, copy } from './copy';
 import { binary, cast, fill, unary, unaryGrad, where } from './elementwise';
 import { addRowBias, matmul } from './matmul';
 import { adamwInto, axpby } from './optim';
+import { LiveBuffers } from './live';
 import { BufferPool } from './pool';
 import { groupNorm, groupNormBackward, groupNormBackwardInto } from './norm';
 import { reduce } from './reduce';
@@ -27,19 +28,27 @@ function adamwOnto(alloc: (size: number, dtype: DType) => TypedArray) {
   };
 }
 
-/** The reference backend: plain loops over Float32Array / Float64Array, the readable definition. */
+const newArray = (size: number, dtype: DType): TypedArray => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size));
+const arrayFrom = (data: ArrayLike<number>, dtype: DType): TypedArray => (dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data));
+/** The buffers each CPU backend has handed out and not yet disposed (live.ts). */
+const referenceLive = new LiveBuffers(), live = new LiveBuffers();
+
+/**
+ * The reference backend: plain loops over Float32Array / Float64Array, the readable definition.
+ * dispose frees nothing (the garbage collector does); it only ends the buffer's count in memoryStats.
+ */
 export const cpuReferenceBackend = {
   name: 'cpu-reference',
   supportsDType: () => true,
-  alloc: (size: number, dtype: DType): TypedArray => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size)),
-  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray =>
-    dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data),
+  alloc: (size: number, dtype: DType): TypedArray => referenceLive.handOut(newArray(size, dtype)),
+  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray => referenceLive.handOut(arrayFrom(data, dtype)),
   read: (buffer: TypedArray): TypedArray => buffer.slice(),
   size: (buffer: TypedArray): number => buffer.length,
   dtype: (buffer: TypedArray): DType => (buffer instanceof Float32Array ? 'float32' : 'float64'),
-  dispose: () => {},
+  dispose: (buffer: TypedArray): void => referenceLive.dispose(buffer),
+  memoryStats: () => referenceLive.stats(),
   fill,
-  cast,
+  cast: (x: TypedArray, dtype: DType): TypedArray => referenceLive.handOut(cast(x, dtype)),
   unary,
   unaryGrad,
   binary,
@@ -55,7 +64,7 @@ export const cpuReferenceBackend = {
   groupNormBackward,
   upsampleNearest2x,
   upsampleNearest2xBackward,
-  adamw: adamwOnto((size, dtype) => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size))),
+  adamw: adamwOnto((size, dtype) => referenceLive.handOut(newArray(size, dtype))),
   axpby,
 } satisfies Backend<TypedArray>;
 
@@ -78,8 +87,14 @@ const pool = new BufferPool();
 export const cpuBackend = {
   ...cpuReferenceBackend,
   name: 'cpu',
-  alloc: (size: number, dtype: DType): TypedArray => pool.alloc(size, dtype),
-  dispose: (buffer: TypedArray): void => pool.dispose(buffer),
+  alloc: (size: number, dtype: DType): TypedArray => live.handOut(pool.alloc(size, dtype)),
+  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray => live.handOut(arrayFrom(data, dtype)),
+  cast: (x: TypedArray, dtype: DType): TypedArray => live.handOut(cast(x, dtype)),
+  dispose: (buffer: TypedArray): void => {
+    live.dispose(buffer);
+    pool.dispose(buffer);
+  },
+  memoryStats: () => ({ ...live.stats(), pooledBytes: pool.idleBytes }),
   unary: (op: UnaryOp, x: TypedArray, out: TypedArray): void =>
     op === 'silu' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS
       ? siluF32(x as Float32Array, out as Float32Array)
@@ -118,7 +133,7 @@ export const cpuBackend = {
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
-  adamw: adamwOnto((size, dtype) => pool.alloc(size, dtype)),
+  adamw: adamwOnto((size, dtype) => live.handOut(pool.alloc(size, dtype))),
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
     const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && isWasmBinaryOp(op);
     if (!fast || !binaryF32(op, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {

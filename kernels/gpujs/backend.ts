@@ -291,6 +291,8 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
       freeId(buffer.id);
     },
     stats: () => check('stats', call({ t: 'stats' })).stats as HostStats,
+    // device buffers alive in the worker (an AdamW step's three outputs share one), after the frees queued so far
+    memoryStats: () => ({ liveBuffers: (check('stats', call({ t: 'stats' })).stats as HostStats).liveBuffers }),
     sync: () => void check('sync', call({ t: 'sync' })),
     messagesPosted: () => posted,
     msWaited: () => waited,

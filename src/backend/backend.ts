@@ -99,6 +99,21 @@ export interface AdamWHyper {
   biasCorrection2: number;
 }
 
+/** What Backend.memoryStats reports: the buffers handed out and not yet released. */
+export interface MemoryStats {
+  /**
+   * Buffers handed out (alloc, fromArray, cast, adamw) and neither disposed nor reclaimed by the
+   * garbage collector; on the gpu.js backends, the device buffers alive in the worker.
+   */
+  liveBuffers: number;
+  /** Their bytes, where the backend knows them (the CPU backends). */
+  liveBytes?: number;
+  /** Bytes of freed buffers the backend keeps for reuse (the cpu backend's pool). */
+  pooledBytes?: number;
+  /** Buffers the garbage collector reclaimed without a dispose (the CPU backends). */
+  collected?: number;
+}
+
 export interface Backend<B = unknown> {
   readonly name: string;
   supportsDType(dtype: DType): boolean;
@@ -112,6 +127,8 @@ export interface Backend<B = unknown> {
   dtype(buffer: B): DType;
   /** Releases device memory; the CPU backend leaves this to the garbage collector. */
   dispose(buffer: B): void;
+  /** Live-buffer accounting (a leak shows as a count that grows); optional. */
+  memoryStats?(): MemoryStats;
 
   fill(out: B, value: number): void;
   cast(x: B, dtype: DType): B;
