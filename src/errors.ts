@@ -32,3 +32,17 @@ export class FileAccessError extends Error {
     this.path = path;
   }
 }
+
+/** Training stopped because the loss stopped being a finite number. */
+export class DivergenceError extends Error {
+  override name = 'DivergenceError';
+  /** The step whose loss was not finite (1-based, as the progress shows it). */
+  readonly step: number;
+  /** The last checkpoint written before it (null when none was). */
+  readonly checkpoint: string | null;
+  constructor(step: number, checkpoint: string | null, message: string) {
+    super(message);
+    this.step = step;
+    this.checkpoint = checkpoint;
+  }
+}

@@ -115,6 +115,6 @@ describe('training and sampling', () => {
     expect(draw(5)).not.toEqual(draw(6));
     const values = draw(5, [80, 2]);
     expect(values.every((v) => v >= -1 && v <= 1)).toBe(true);
-    expect(() => draw(5, [2, 80])).toThrow(/noise levels must decrease/);
+    expect(() => draw(5, [2, 80])).toThrow(/sigmas \(the noise levels\) must decrease/);
   });
 });

@@ -57,7 +57,7 @@ describe('BatchSampler', () => {
     const b = new BatchSampler(10, 3, 7);
     b.state = state;
     expect([b.next(), b.next()].map((x) => Array.from(x))).toEqual(continued);
-    expect(() => new BatchSampler(2, 3, 0)).toThrow(/batch size 3 is larger than the dataset/);
+    expect(() => new BatchSampler(2, 3, 0)).toThrow(/batch 3 is larger than the dataset/);
   });
 });
 

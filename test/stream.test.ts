@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Trainer, type TrainConfig } from '../src/cm/trainer';
+import { Trainer } from '../src/cm/trainer';
+import type { TrainConfig } from '../src/cm/config';
 import type { ImageDataset } from '../src/data/dataset';
 import { Generator, gpujsBackend, noGrad, randn, SimpleUNet, tensor, tidy, withBackend } from '../src/index';
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Trainer, type TrainConfig } from '../src/cm/trainer';
+import { Trainer } from '../src/cm/trainer';
+import type { TrainConfig } from '../src/cm/config';
 import type { ImageDataset } from '../src/data/dataset';
 import { loadConsistencyModel, loadTeacher } from '../src/cm/load';
 import { sample } from '../src/cm/sample';
@@ -92,7 +93,7 @@ describe('Trainer checkpoints', () => {
     expect(loaded.metadata).toMatchObject({ model: 'UNet', width: '32', parametrization: 'official' });
     const ours = Array.from(t.sample(2, 5).toArray());
     expect(Array.from(sample(loaded.f, { count: 2, shape: loaded.shape, generator: new Generator(5) }).toArray())).toEqual(ours);
-    expect(() => new Trainer({ recipe: 'seed', model: 'UNet', width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset())).toThrow(/the UNet has no community parametrization; use recipe 'ict', 'edm' or 'cd'/);
+    expect(() => new Trainer({ recipe: 'seed', model: 'UNet', width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset())).toThrow(/model UNet has no community parametrization: use recipe ict, edm or cd/);
   });
 });
 

@@ -6,6 +6,7 @@ import { formatShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import type { ConsistencyFunction } from './parametrization';
 import { sample } from './sample';
+import { defaultSampleBatch, inChunks } from './chunks';
 import { SIGMA_MAX } from './schedule';
 
 // Zero-shot editing with any consistency model (CT or CD), as the official code's iterative
@@ -19,6 +20,13 @@ export const EDIT_SIGMAS: readonly number[] = [80, 40, 20, 10, 5, 2.5, 1.25, 0.6
 export interface EditOptions {
   generator: Generator;
   sigmas?: readonly number[];
+  /** Images per network evaluation (default: defaultSampleBatch); the result does not depend on it. */
+  batch?: number;
+}
+
+/** Rows first .. first + count - 1 of a per-image tensor; a tensor of one row broadcasts to all. */
+function rows(t: Tensor, first: number, count: number): Tensor {
+  return t.shape[0] === 1 ? t : t.slice([first], [first + count]);
 }
 
 function imageShape(op: string, y: Tensor): [number, number, number] {
@@ -32,8 +40,11 @@ export function inpaint(f: ConsistencyFunction, y: Tensor, mask: Tensor, opts: E
   const keep = mask.cast(y.dtype);
   const fill = keep.neg().add(1);
   return sample(f, {
-    count: y.shape[0]!, shape, generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS,
-    replace: (x0) => keep.mul(y).add(fill.mul(x0)),
+    count: y.shape[0]!, shape, generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+    replace: (x0, first) => {
+      const n = x0.shape[0]!;
+      return rows(keep, first, n).mul(rows(y, first, n)).add(rows(fill, first, n).mul(x0));
+    },
   });
 }
 
@@ -59,8 +70,8 @@ export function superResolve(f: ConsistencyFunction, low: Tensor, k: number, opt
   const [c, h, w] = imageShape('superResolve', low);
   const known = repeatBlocks(low, k);
   return sample(f, {
-    count: low.shape[0]!, shape: [c, h * k, w * k], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS,
-    replace: (x0) => x0.sub(repeatBlocks(blockMeans(x0, k), k)).add(known),
+    count: low.shape[0]!, shape: [c, h * k, w * k], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+    replace: (x0, first) => x0.sub(repeatBlocks(blockMeans(x0, k), k)).add(rows(known, first, x0.shape[0]!)),
   });
 }
 
@@ -84,15 +95,14 @@ export function colorize(f: ConsistencyFunction, gray: Tensor, opts: EditOptions
   const norm2 = LUMA.reduce((s, v) => s + v * v, 0);
   const direction = tensor(LUMA.map((v) => v / norm2), { shape: [1, 3, 1, 1], dtype: gray.dtype });
   return sample(f, {
-    count: gray.shape[0]!, shape: [3, h, w], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS,
-    replace: (x0) => x0.add(direction.mul(gray.sub(luminance(x0)))),
+    count: gray.shape[0]!, shape: [3, h, w], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+    replace: (x0, first) => x0.add(direction.mul(rows(gray, first, x0.shape[0]!).sub(luminance(x0)))),
   });
 }
 
 /** Denoising: one step of the model from y = x + sigma z at the known level sigma. */
-export function denoise(f: ConsistencyFunction, noisy: Tensor, sigma: number): Tensor {
-  imageShape('denoise', noisy);
-  return noGrad(() => tidy(() => f(noisy, full([noisy.shape[0]!], sigma)).clamp(-1, 1)));
+export function denoise(f: ConsistencyFunction, noisy: Tensor, sigma: number, batch = defaultSampleBatch(imageShape('denoise', noisy))): Tensor {
+  return inChunks(noisy.shape[0]!, batch, (first, count) => noGrad(() => tidy(() => f(rows(noisy, first, count), full([count], sigma)).clamp(-1, 1))));
 }
 
 /** Spherical interpolation between two latents, sample by sample, at each fraction in `alphas`. */
@@ -118,8 +128,9 @@ export function slerp(z1: Float32Array, z2: Float32Array, alpha: number): Float3
  * Interpolation: for each pair (z1[i], z2[i]) of latents [B, C, H, W] and each alpha, one step
  * from T slerp(z1, z2, alpha). Returns [B * alphas.length, C, H, W], pair by pair.
  */
-export function interpolateLatents(f: ConsistencyFunction, z1: Tensor, z2: Tensor, alphas: readonly number[]): Tensor {
-  imageShape('interpolateLatents', z1);
+export function interpolateLatents(
+  f: ConsistencyFunction, z1: Tensor, z2: Tensor, alphas: readonly number[], batch = defaultSampleBatch(imageShape('interpolateLatents', z1)),
+): Tensor {
   if (z1.shape.join() !== z2.shape.join()) throw new Error(`interpolateLatents: latents ${formatShape(z1.shape)} and ${formatShape(z2.shape)} differ.`);
   const [b, c, h, w] = z1.shape as [number, number, number, number];
   const per = c * h * w;
@@ -130,6 +141,6 @@ export function interpolateLatents(f: ConsistencyFunction, z1: Tensor, z2: Tenso
       latents.set(slerp(a.subarray(i * per, (i + 1) * per), bz.subarray(i * per, (i + 1) * per), alpha), (i * alphas.length + j) * per);
     });
   }
-  const count = b * alphas.length;
-  return noGrad(() => tidy(() => f(tensor(latents, { shape: [count, c, h, w] }).mul(SIGMA_MAX), full([count], SIGMA_MAX)).clamp(-1, 1)));
+  return inChunks(b * alphas.length, batch, (first, count) => noGrad(() => tidy(() =>
+    f(tensor(latents.subarray(first * per, (first + count) * per), { shape: [count, c, h, w] }).mul(SIGMA_MAX), full([count], SIGMA_MAX)).clamp(-1, 1))));
 }

@@ -6,6 +6,8 @@ import type { Generator } from '../tensor/random';
 import { tidy } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 import { RHO, SIGMA_DATA, SIGMA_MAX, SIGMA_MIN } from './schedule';
+import { defaultSampleBatch, inChunks } from './chunks';
+import { ConfigError } from '../errors';
 
 // The EDM teacher of consistency distillation (Karras et al. 2022), docs/contracts.md, Consistency models:
 // D(x, sigma) = c_skip x + c_out F(c_in x, c_noise) with c_skip = sd^2/(sigma^2 + sd^2),
@@ -72,26 +74,39 @@ export interface EdmSampleOptions {
   steps: number;
   /** EDM's stochastic churn (S_churn; 0 is the deterministic sampler). */
   churn?: number;
+  /** Images per network evaluation (default: defaultSampleBatch(shape)); the result does not depend on it. */
+  batch?: number;
 }
 
-/** EDM's sampler: Heun on the Karras grid T -> eps, then Euler to 0; optionally with churn. */
+/**
+ * EDM's sampler: Heun on the Karras grid T -> eps, then Euler to 0; optionally with churn. In
+ * chunks of opts.batch images, each image's noise drawn together, so the batch size does not
+ * change the result.
+ */
 export function edmSample(denoiser: Denoiser, opts: EdmSampleOptions): Tensor {
-  const { count, steps } = opts;
-  if (!Number.isInteger(steps) || steps < 2) throw new Error(`edmSample: steps must be an integer >= 2, got ${steps}.`);
+  const { steps } = opts;
+  if (!Number.isInteger(steps) || steps < 2) throw new ConfigError('steps', `steps (Heun steps of the EDM sampler) must be an integer >= 2, got ${steps}.`);
   const grid = Array.from({ length: steps }, (_, i) =>
     (SIGMA_MAX ** (1 / RHO) + (i / (steps - 1)) * (SIGMA_MIN ** (1 / RHO) - SIGMA_MAX ** (1 / RHO))) ** RHO);
   grid.push(0);
-  const churn = opts.churn ?? 0;
-  const gamma = Math.min(churn / steps, Math.SQRT2 - 1);
-  return noGrad(() => {
-    let x = randn([count, ...opts.shape], { generator: opts.generator }).mul(grid[0]!);
+  const gamma = Math.min((opts.churn ?? 0) / steps, Math.SQRT2 - 1);
+  const churned = (i: number) => gamma > 0 && grid[i]! > 0.05 && grid[i]! < 50;
+  const draws = 1 + grid.slice(0, steps).filter((_, i) => churned(i)).length;
+  return inChunks(opts.count, opts.batch ?? defaultSampleBatch(opts.shape), (_, count) => noGrad(() => tidy(() => {
+    const [c, h, w] = opts.shape;
+    const noise = randn([count, draws, c, h, w], { generator: opts.generator });
+    let drawn = 0;
+    const z = () => (draws === 1 ? noise : noise.slice([0, drawn], [count, drawn + 1])).reshape([count, c, h, w]);
+    let x = z().mul(grid[0]!);
+    drawn++;
     for (let i = 0; i < steps; i++) {
       const previous = x;
       x = tidy(() => {
         let from = grid[i]!, xi = previous;
-        if (gamma > 0 && from > 0.05 && from < 50) {
+        if (churned(i)) {
           const raised = from * (1 + gamma);
-          xi = xi.add(randn([count, ...opts.shape], { generator: opts.generator }).mul(Math.sqrt(raised ** 2 - from ** 2)));
+          xi = xi.add(z().mul(Math.sqrt(raised ** 2 - from ** 2)));
+          drawn++;
           from = raised;
         }
         return heunStep(denoiser, xi, full([count], from), full([count], grid[i + 1]!));
@@ -99,5 +114,5 @@ export function edmSample(denoiser: Denoiser, opts: EdmSampleOptions): Tensor {
       previous.dispose();
     }
     return x.clamp(-1, 1);
-  });
+  })));
 }

@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { decodeSafetensors, loadSafetensors } from '../io/safetensors';
-import type { Tensor } from '../tensor/tensor';
 import { type Denoiser, edmDenoiser } from './edm';
 import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Network, type NetworkSpec } from './network';
-import type { ConsistencyFunction, Parametrization } from './parametrization';
-import { DEFAULT_C_NOISE_SCALE } from './trainer';
+import { DEFAULT_C_NOISE_SCALE, type ConsistencyFunction, type Parametrization } from './parametrization';
+import { samplingWeights } from './checkpoint';
+import { FormatError } from '../errors';
+import type { Tensor } from '../tensor/tensor';
 
-/** The weights to sample with: a training checkpoint's EMA copy (`ema.*`), else the plain names. */
-function samplingWeights(tensors: Record<string, Tensor>): Record<string, Tensor> {
-  const hasEma = Object.keys(tensors).some((k) => k.startsWith('ema.'));
-  return hasEma
-    ? Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('ema.')).map(([k, t]) => [k.slice(4), t]))
-    : Object.fromEntries(Object.entries(tensors).filter(([k]) => !/^(target|optimizer)\./.test(k)));
+/** Loads a state dict; a mismatch (names, shapes) is a FormatError naming the file. */
+function loadWeights(model: Network, weights: Record<string, Tensor>, path: string): void {
+  try {
+    model.loadStateDict(weights);
+  } catch (e) {
+    throw new FormatError(path, `${path} does not fit the model its metadata describes: ${(e as Error).message}`);
+  }
 }
 
 export interface LoadedConsistencyModel {
@@ -31,22 +33,22 @@ export interface LoadedConsistencyModel {
 export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   const { tensors, metadata } = loadSafetensors(path);
   if (metadata.parametrization === 'edm') {
-    throw new Error(`load: ${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
+    throw new FormatError(path, `${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
   }
   const weights = samplingWeights(tensors);
   const kind = (metadata.model ?? 'SimpleUNet') as ModelKind;
-  if (kind !== 'SimpleUNet' && kind !== 'UNet') throw new Error(`load: ${path} holds a '${kind}' model; onestep reads SimpleUNet and UNet checkpoints.`);
+  if (kind !== 'SimpleUNet' && kind !== 'UNet') throw new FormatError(path, `${path} holds a '${kind}' model; onestep reads SimpleUNet and UNet checkpoints.`);
   const first = weights[kind === 'SimpleUNet' ? 'down.0.weight' : 'input_blocks.0.0.weight'];
-  if (!first || first.ndim !== 4) throw new Error(`load: ${path} has no first convolution weight of shape [width, channels, 3, 3]; is it a ${kind} checkpoint?`);
+  if (!first || first.ndim !== 4) throw new FormatError(path, `${path} has no first convolution weight of shape [width, channels, 3, 3]; is it a ${kind} checkpoint?`);
   const width = Number(metadata.width ?? first.shape[0]);
   const channels = Number(metadata.channels ?? first.shape[1]);
   const size = Number(metadata.height ?? 32);
   const parametrization = (metadata.parametrization ?? 'community') as Parametrization;
   if (parametrization !== 'official' && parametrization !== 'community') {
-    throw new Error(`load: unknown parametrization '${parametrization}' in ${path}; expected 'official' or 'community'.`);
+    throw new FormatError(path, `${path} has an unknown parametrization '${parametrization}'; expected 'official' or 'community'.`);
   }
   const model = buildNetwork({ model: kind, channels, width, unet: metadata.unet ? JSON.parse(metadata.unet) : undefined });
-  model.loadStateDict(weights);
+  loadWeights(model, weights, path);
   model.eval();
   const f = networkConsistency(model, parametrization, Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE));
   return { model, f, shape: [channels, size, size], metadata };
@@ -64,7 +66,7 @@ export interface LoadedTeacher {
 export function loadTeacher(path: string): LoadedTeacher {
   const { tensors, metadata } = loadSafetensors(path);
   if (metadata.parametrization !== 'edm') {
-    throw new Error(`load: ${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
+    throw new FormatError(path, `${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
   }
   const weights = samplingWeights(tensors);
   const spec: NetworkSpec = {
@@ -72,7 +74,7 @@ export function loadTeacher(path: string): LoadedTeacher {
     unet: metadata.unet ? JSON.parse(metadata.unet) : undefined,
   };
   const model = buildNetwork(spec);
-  model.loadStateDict(weights);
+  loadWeights(model, weights, path);
   model.eval();
   const size = Number(metadata.height ?? 32);
   return {

@@ -6,6 +6,9 @@ import { SIGMA_DATA, SIGMA_MIN } from './schedule';
 
 export type Parametrization = 'official' | 'community';
 
+/** The official parametrization's time input is cNoiseScale ln(sigma); 250 as the official code's 1000/4. */
+export const DEFAULT_C_NOISE_SCALE = 250;
+
 /** f(x, sigma): the consistency function, sigma [B] per image. */
 export type ConsistencyFunction = (x: Tensor, sigma: Tensor) => Tensor;
 

@@ -18,11 +18,6 @@ export function ictDiscretization(step: number, totalSteps: number, s0 = 10, s1 
   return Math.min(s0 * 2 ** Math.floor(step / Math.max(kPrime, 1)), s1) + 1;
 }
 
-/** Original CT's schedule: N(k) = ceil(sqrt(k/K ((s1+1)^2 - s0^2) + s0^2) - 1) + 1. */
-export function ctDiscretization(step: number, totalSteps: number, s0 = 2, s1 = 150): number {
-  return Math.ceil(Math.sqrt((step / totalSteps) * ((s1 + 1) ** 2 - s0 ** 2) + s0 ** 2) - 1) + 1;
-}
-
 /** The community recipe's per-epoch schedule: N = ceil(sqrt(e (150^2 - 4) / E + 4) - 1) + 1, mu = exp(2 ln 0.95 / N). */
 export function communitySchedule(epoch: number, epochs: number): { n: number; mu: number } {
   const n = Math.ceil(Math.sqrt((epoch * (150 ** 2 - 4)) / epochs + 4) - 1) + 1;

@@ -15,11 +15,6 @@ import {
 
 export type Recipe = 'ict' | 'seed' | 'ect';
 
-export interface TrainState {
-  /** Optimiser steps taken. */
-  step: number;
-}
-
 export interface CtStepContext {
   recipe: Recipe;
   /** The student's consistency function (gradients flow through it). */

@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors';
 import { Generator } from '../tensor/random';
 import { tensor } from '../tensor/create';
 import type { Tensor } from '../tensor/tensor';
@@ -40,8 +41,8 @@ export class BatchSampler {
   state: SamplerState = { epoch: 0, position: 0 };
 
   constructor(readonly count: number, readonly batchSize: number, readonly seed: number) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BatchSampler: batch size must be a positive integer, got ${batchSize}.`);
-    if (batchSize > count) throw new Error(`BatchSampler: batch size ${batchSize} is larger than the dataset (${count} images).`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError('batch', `batch must be an integer >= 1, got ${batchSize}.`);
+    if (batchSize > count) throw new ConfigError('batch', `batch ${batchSize} is larger than the dataset (${count} images); use a batch of at most ${count}.`);
   }
 
   private ensureOrder(): void {
@@ -62,4 +63,9 @@ export class BatchSampler {
     this.state = { epoch: this.state.epoch, position: this.state.position + this.batchSize };
     return batch;
   }
+}
+
+/** `count` images (at most the dataset's) chosen without repetition by a seeded shuffle. */
+export function pickImages(ds: ImageDataset, count: number, seed: number): Tensor {
+  return gatherImages(ds, new BatchSampler(ds.count, Math.min(count, ds.count), seed).next());
 }

@@ -1,0 +1,159 @@
+// The MNIST example's flags: the help text, the parseArgs table, and turning strings into numbers.
+import { parseArgs } from 'node:util';
+import { UsageError } from './report';
+
+export const HELP = `onestep MNIST example: consistency training from data alone, and one-step sampling.
+
+  npm run mnist -- train [flags]      train (the default command)
+  npm run mnist -- sample --ckpt FILE [flags]
+  npm run mnist -- classifier [flags] train the MNIST classifier that eval measures with
+  npm run mnist -- eval --ckpt FILE [flags]   sample quality: Frechet distance in the
+                                      classifier's features, confidence, class spread
+  npm run mnist -- edit --task T [flags]      zero-shot editing with a consistency model
+  npm run mnist -- teacher [train flags]      train an EDM teacher (denoiser) for distillation
+  npm run mnist -- distill --teacher FILE [train flags]   consistency distillation
+
+train flags
+  --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
+  --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
+  --model NAME             simpleunet (the community model) or unet (ADM-style: channel
+                           multipliers 1,2,2, one ResBlock per level, attention at 16x16,
+                           dropout 0.1; not with recipe seed)                      [simpleunet]
+  --recipe ict|ect|seed    ict: improved CT (official parametrization, pseudo-Huber, lognormal
+                           levels, doubling curriculum); ect: easy consistency tuning from
+                           scratch (starts as denoising, then halves the gap between the two
+                           noise levels --ect-stages times); seed: the community recipe [ict]
+  --steps N                optimiser steps                       [ict: 1800, others: 1000]
+  --batch N                images per step                                          [32]
+  --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
+  --lr X                   AdamW learning rate                                      [0.0006]
+  --ema X[,Y...]           EMA rates of the weights kept for sampling; the first is used
+                           for the grids and ema.safetensors, each other one is exported
+                           as ema-RATE.safetensors                                  [0.995]
+  --warmup N               linear learning-rate warm-up over N steps                [0]
+  --lr-decay none|cosine   decay the learning rate to 0 over the run (cosine)
+                                                          [ict: cosine, others: none]
+  --clip X                 clip gradients to global norm X (0: off)                 [0]
+  --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
+  --max-intervals N        ict: the curriculum's cap on the number of intervals (the
+                           paper's 1280 is for long runs; 40 learns faster in short ones) [40]
+  --ect-stages N           ect: stages of the run (the gap halves at each)           [6]
+  --seed N                 seeds initialisation, batch order and noise              [0]
+  --out DIR                where checkpoints and sample grids go   [runs/mnist; with --resume:
+                           the checkpoint's folder]
+  --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
+  --sample-every N         write sample grids every N steps (0: only at the end)    [250]
+  --checkpoint-every N     write the checkpoint every N steps                       [100]
+  --log-every N            print a progress line every N steps instead of the bar (0: the bar
+                           on a terminal, a line every 10 s otherwise)              [0]
+  --backend NAME           cpu, cpu-reference, webgpu, webasm, gpujs-cpu or auto    [cpu]
+                           (also ONESTEP_BACKEND; auto: WebGPU on a real GPU, else cpu)
+  Ctrl-C (or SIGTERM) finishes the current step, writes the checkpoint and exits with code 130;
+  a second Ctrl-C exits at once (the last checkpoint stays whole).
+
+sample flags
+  --ckpt FILE              a training checkpoint or exported weights
+                           [examples/checkpoints/mnist-simpleunet-d32.safetensors]
+  --n N                    how many images                                          [64]
+  --batch N                images per network evaluation: bounds the memory, not the
+                           result                                [256 for 32x32 grey images]
+  --steps K                1 (one step), 2 (80 -> 0.8) or 5 (80, 40, 20, 10, 5)     [1]
+  --sigmas A,B,...         explicit decreasing noise levels (overrides --steps)
+  --seed N                 sampling seed                                            [0]
+  --out DIR                where the grid goes                                      [runs/mnist]
+  --raw FILE               also write the samples as one safetensors tensor 'samples' [N, C, H, W] in [-1, 1]
+
+classifier flags
+  --epochs N               passes over the 60,000 training digits                   [3]
+  --batch N                images per step                                          [64]
+  --lr X                   AdamW learning rate (cosine-decayed to 0)                [0.002]
+  --seed N                 initialisation and batch order                           [0]
+  --out DIR                writes DIR/classifier.safetensors                        [runs/mnist]
+
+eval flags
+  --ckpt FILE              the consistency model, as for sample [the committed checkpoint]
+  --n N                    samples to generate and measure                          [10000]
+  --batch N                images drawn and classified at a time                    [250]
+  --steps K, --sigmas      the sampler, as for sample                               [1]
+  --seed N                 sampling seed                                            [0]
+  --classifier FILE        [examples/checkpoints/mnist-classifier.safetensors]
+  --real                   measure N real training digits instead of samples (the sanity
+                           check: FD near 0)
+  --json                   print the metrics as one JSON line
+
+edit flags
+  --task NAME              inpaint (the lower half), superres (from 4x4 block means),
+                           denoise (Gaussian noise of std 0.5), interpolate (slerp between
+                           two latents, 8 points), colorize (RGB models: from the luminance)
+  --ckpt FILE              the consistency model [the committed checkpoint]
+  --n N                    how many images (pairs for interpolate)                  [8]
+  --batch N                images per network evaluation, as for sample
+  --sigmas A,B,...         the editing loop's noise levels        [80,40,20,10,5,2.5,1.25,0.6]
+  --seed N                 which test digits, and the sampler's noise               [0]
+  --dataset DIR            take the originals from a folder of PNGs (RGB models: else
+                           the model's own samples)                      [MNIST test digits]
+  --out DIR                writes DIR/edit-TASK.png: originals, inputs, results     [runs/mnist]
+
+teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)
+  and writes DIR/teacher.safetensors and grids of its Heun sampler at 18 and 40 steps. sample
+  and eval read teacher files too: --steps N is then the number of Heun steps [18].
+distill: the train flags, and
+  --teacher FILE           the EDM teacher (required); the student starts from its weights
+  --intervals N            N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]
+  --target-ema X           the target network's fixed EMA rate mu (official: 0 / 0.95)  [0.95]
+  --lr X                   as for train, but                                        [0.0001]
+                           (lr 6e-4 with mu 0 diverged here within 300 steps)
+  --distance NAME          l2, l1 or pseudo-huber                                   [pseudo-huber]
+
+every command
+  --debug                  show the stack trace of an error (also ONESTEP_DEBUG=1)
+  --help, -h               this text
+`;
+
+const text = { type: 'string' } as const;
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, real: { type: 'boolean' }, json: { type: 'boolean' },
+  dataset: text, channels: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
+  warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
+  out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'log-every': text, backend: text, ckpt: text, n: text,
+  epochs: text, classifier: text, task: text, teacher: text, intervals: text, 'target-ema': text, distance: text, sigmas: text,
+  raw: text,
+} as const;
+
+export type Flags = ReturnType<typeof parseFlags>['values'];
+
+export function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** An integer flag (absent: the fallback); `min` for the flags the library does not check. */
+export function int(flag: string, value: string | undefined, fallback?: number, min = -Infinity): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer, got '${value}'.`);
+  if (n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got '${value}'.`);
+  return n;
+}
+
+/** A number flag (absent: undefined); ranges are checked where the value is used. */
+export function num(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got '${value}'.`);
+  return n;
+}
+
+/** A comma-separated list of numbers. */
+export function numbers(flag: string, value: string | undefined): number[] | undefined {
+  return value?.split(',').map((part) => num(flag, part)!);
+}
+
+/** One of a fixed set of words. */
+export function choice<T extends string>(flag: string, value: string | undefined, options: readonly T[]): T | undefined {
+  if (value !== undefined && !options.includes(value as T)) throw new UsageError(`--${flag} must be one of ${options.join(', ')}, got '${value}'.`);
+  return value as T | undefined;
+}

@@ -1,0 +1,47 @@
+// How the example reports a failure: one `error:` line (exit code 2) for bad input of any kind,
+// the stack trace only with --debug or ONESTEP_DEBUG=1.
+import { ConfigError, DivergenceError, FileAccessError, FormatError } from '../../src/index';
+
+/** A bad flag, a missing required flag, or flags that do not go together. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+// the library's setting names -> the flags that set them
+const FLAG_OF: Record<string, string> = {
+  recipe: '--recipe', model: '--model', width: '--width', batch: '--batch', steps: '--steps', lr: '--lr', seed: '--seed',
+  emaRate: '--ema', extraEmaRates: '--ema', cNoiseScale: '--c-noise-scale', maxIntervals: '--max-intervals',
+  ectStages: '--ect-stages', warmupSteps: '--warmup', maxGradNorm: '--clip', lrDecay: '--lr-decay', teacher: '--teacher',
+  intervals: '--intervals', targetEma: '--target-ema', distance: '--distance', sigmas: '--sigmas', channels: '--channels',
+  n: '--n', task: '--task',
+};
+
+/** A failure of a flag's value, reported with the flag and the value first. */
+export function withFlag<T>(flag: string, value: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FormatError || e instanceof FileAccessError) e.message = `${flag} ${value}: ${e.message}`;
+    throw e;
+  }
+}
+
+// onestep's own errors, and the plain Errors its checks throw with a message for the user; the
+// built-in kinds (TypeError, RangeError, ...) are bugs
+const isInputError = (e: Error): boolean =>
+  e instanceof UsageError || e instanceof ConfigError || e instanceof FormatError || e instanceof FileAccessError ||
+  e instanceof DivergenceError || Object.getPrototypeOf(e) === Error.prototype;
+
+/** Prints the error for a person and returns the exit code: 2 for bad input, 1 for anything else. */
+export function reportError(e: unknown, debug: boolean): number {
+  const error = e instanceof Error ? e : new Error(String(e));
+  let message = error.message;
+  if (error instanceof ConfigError && FLAG_OF[error.setting]) message = message.replace(new RegExp(`^${error.setting}\\b`), FLAG_OF[error.setting]!);
+  if (debug) console.error(error.stack);
+  if (isInputError(error)) {
+    console.error(`error: ${message}\nRun \`npm run mnist -- --help\` for the flags${debug ? '' : ' (--debug shows where it failed)'}.`);
+    return 2;
+  }
+  console.error(`error: ${message}\nThis is a bug in onestep, not in your input${debug ? '' : '; run again with --debug for the stack trace and report it'}.`);
+  return 1;
+}

@@ -1,0 +1,63 @@
+// The checkpoint contract (docs/contracts.md, Checkpoints): one safetensors file holds the model
+// under its own state-dict names and, in a training checkpoint, the other copies under prefixes:
+//   ema.NAME            the EMA copy used for sampling
+//   ema@RATE.NAME       each further EMA copy, at its rate
+//   target.NAME         the target network (recipes seed and cd)
+//   optimizer.m.NAME    AdamW's first and second moments
+//   optimizer.v.NAME
+// Metadata `format` = TRAINING_CHECKPOINT_FORMAT marks a training checkpoint (resumable); an export
+// has the plain names only. Every reader and writer of these names goes through this module.
+import type { Tensor } from '../tensor/tensor';
+
+export const TRAINING_CHECKPOINT_FORMAT = 'onestep-ct-checkpoint-1';
+
+export const isTrainingCheckpoint = (metadata: Record<string, string>): boolean => metadata.format === TRAINING_CHECKPOINT_FORMAT;
+
+/** The parts of a training checkpoint, each a state dict under the model's own names. */
+export interface CheckpointParts<T> {
+  model: Record<string, T>;
+  ema: Record<string, T>;
+  /** Further EMA copies by rate (as written: String(rate)). */
+  extraEmas: Map<string, Record<string, T>>;
+  target: Record<string, T>;
+  optimizerM: Record<string, T>;
+  optimizerV: Record<string, T>;
+}
+
+// the rate is a number (0.999, 1e-7) and the name starts with a letter
+const EXTRA_EMA = /^ema@(\d*\.?\d+(?:e[-+]?\d+)?)\.([A-Za-z_].*)$/;
+const PREFIXES = [
+  ['ema.', 'ema'], ['target.', 'target'], ['optimizer.m.', 'optimizerM'], ['optimizer.v.', 'optimizerV'],
+] as const;
+
+/** Flattens the parts into the file's tensor names. */
+export function joinCheckpoint<T>(parts: Partial<CheckpointParts<T>>): Record<string, T> {
+  const out: Record<string, T> = { ...parts.model };
+  for (const [prefix, key] of PREFIXES) for (const [name, t] of Object.entries(parts[key] ?? {})) out[prefix + name] = t;
+  for (const [rate, dict] of parts.extraEmas ?? []) for (const [name, t] of Object.entries(dict)) out[`ema@${rate}.${name}`] = t;
+  return out;
+}
+
+/** Splits a file's tensors by prefix; names without a prefix are the model's. */
+export function splitCheckpoint<T>(tensors: Record<string, T>): CheckpointParts<T> {
+  const parts: CheckpointParts<T> = { model: {}, ema: {}, extraEmas: new Map(), target: {}, optimizerM: {}, optimizerV: {} };
+  for (const [name, t] of Object.entries(tensors)) {
+    const extra = EXTRA_EMA.exec(name);
+    if (extra) {
+      const dict = parts.extraEmas.get(extra[1]!) ?? {};
+      dict[extra[2]!] = t;
+      parts.extraEmas.set(extra[1]!, dict);
+      continue;
+    }
+    const prefixed = PREFIXES.find(([prefix]) => name.startsWith(prefix));
+    if (prefixed) parts[prefixed[1]][name.slice(prefixed[0].length)] = t;
+    else parts.model[name] = t;
+  }
+  return parts;
+}
+
+/** The weights to sample with: a training checkpoint's EMA copy when it has one, else the model's. */
+export function samplingWeights(tensors: Record<string, Tensor>): Record<string, Tensor> {
+  const parts = splitCheckpoint(tensors);
+  return Object.keys(parts.ema).length ? parts.ema : parts.model;
+}

@@ -1,0 +1,67 @@
+import { ConfigError } from '../errors';
+import { randn, tensor } from '../tensor/create';
+import type { Generator } from '../tensor/random';
+import type { Tensor } from '../tensor/tensor';
+import { blockMeans, colorize, denoise, EDIT_SIGMAS, inpaint, interpolateLatents, luminance, repeatBlocks, superResolve } from './edit';
+import type { LoadedConsistencyModel } from './load';
+
+export const EDIT_TASKS = ['inpaint', 'superres', 'denoise', 'interpolate', 'colorize'] as const;
+export type EditTask = (typeof EDIT_TASKS)[number];
+
+export interface EditTaskOptions {
+  generator: Generator;
+  /** The editing loop's noise levels (default EDIT_SIGMAS). */
+  sigmas?: readonly number[];
+  /** Images per network evaluation. */
+  batch?: number;
+  /** interpolate: points per pair of latents (default 8). */
+  points?: number;
+  /** denoise: the noise's standard deviation added to the originals (default 0.5). */
+  noise?: number;
+  /** superres: the side of the blocks whose means are known (default 4). */
+  factor?: number;
+}
+
+/** The result of an editing task as rows of images: originals, what the model was given, its results. */
+export interface EditResult {
+  rows: Tensor[];
+  /** Images per row. */
+  columns: number;
+}
+
+/**
+ * Runs one of the CLI's editing tasks on `originals` [n, C, H, W] (interpolate draws n pairs of
+ * latents instead): inpaint the lower half, super-resolve from factor x factor block means, denoise
+ * Gaussian noise, colorize from the luminance (RGB models), interpolate between latents.
+ */
+export function runEditTask(task: EditTask, model: LoadedConsistencyModel, originals: Tensor, opts: EditTaskOptions): EditResult {
+  if (!EDIT_TASKS.includes(task)) throw new ConfigError('task', `task must be one of ${EDIT_TASKS.join(', ')}, got '${task}'.`);
+  const [channels, size] = model.shape;
+  const n = originals.shape[0]!;
+  const { generator, batch } = opts;
+  const sigmas = opts.sigmas ?? EDIT_SIGMAS;
+  if (task === 'colorize' && channels !== 3) {
+    throw new ConfigError('task', `colorize needs an RGB model; this one makes ${channels}-channel images (train one on a folder with 3 channels).`);
+  }
+  if (task === 'inpaint') {
+    const mask = tensor(Array.from({ length: size * size }, (_, i) => (Math.floor(i / size) < size / 2 ? 1 : 0)), { shape: [1, 1, size, size] });
+    return { rows: [originals, originals.mul(mask), inpaint(model.f, originals, mask, { generator, sigmas, batch })], columns: n };
+  }
+  if (task === 'superres') {
+    const factor = opts.factor ?? 4;
+    const low = blockMeans(originals, factor);
+    return { rows: [originals, repeatBlocks(low, factor), superResolve(model.f, low, factor, { generator, sigmas, batch })], columns: n };
+  }
+  if (task === 'denoise') {
+    const std = opts.noise ?? 0.5;
+    const noisy = originals.add(randn([...originals.shape], { generator }).mul(std));
+    return { rows: [originals, noisy.clamp(-1, 1), denoise(model.f, noisy, std, batch)], columns: n };
+  }
+  if (task === 'colorize') {
+    const gray = luminance(originals);
+    return { rows: [originals, gray.expand([n, 3, size, size]), colorize(model.f, gray, { generator, sigmas, batch })], columns: n };
+  }
+  const points = opts.points ?? 8;
+  const z1 = randn([n, ...model.shape], { generator }), z2 = randn([n, ...model.shape], { generator });
+  return { rows: [interpolateLatents(model.f, z1, z2, Array.from({ length: points }, (_, i) => i / (points - 1)), batch)], columns: points };
+}

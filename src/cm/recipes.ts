@@ -1,0 +1,85 @@
+import { UNet } from '../nn/unet';
+import { Generator } from '../tensor/random';
+import type { Tensor } from '../tensor/tensor';
+import { sample } from './sample';
+import { ctStep, type Recipe as ConsistencyRecipe, type StepResult } from './train';
+import { cdStep } from './distill';
+import { edmLoss, edmSample } from './edm';
+import type { TrainConfig, TrainRecipe } from './config';
+import type { Parametrization } from './parametrization';
+import type { Trainer } from './trainer';
+
+export interface SampleSettings {
+  /** Consistency models: the sampler's noise levels (default one step from 80). */
+  sigmas?: readonly number[];
+  /** EDM teachers: Heun steps (default 18). */
+  heunSteps?: number;
+  /** Images per network evaluation (bounded memory); the result does not depend on it. */
+  batch?: number;
+}
+
+/** What a training recipe is: how it parametrizes the network, its step, what it keeps and samples. */
+export interface TrainingRecipe {
+  readonly name: TrainRecipe;
+  /** 'edm' trains a denoiser; the others train a consistency function. */
+  readonly parametrization: Parametrization | 'edm';
+  /** Whether the run keeps a target network (saved as `target.*`). */
+  readonly usesTarget: boolean;
+  /** One optimiser step on a batch x; the Trainer updates the EMA copies after it. */
+  step(run: Trainer, x: Tensor): StepResult;
+  /** Samples `count` images from a network of the run (the EMA copy, usually). */
+  sample(run: Trainer, count: number, seed: number, settings: SampleSettings): Tensor;
+  /** Metadata this recipe adds to checkpoints and exports. */
+  metadata(config: TrainConfig): Record<string, string>;
+}
+
+function consistencyRecipe(name: ConsistencyRecipe): TrainingRecipe {
+  return {
+    name,
+    parametrization: name === 'seed' ? 'community' : 'official',
+    usesTarget: name === 'seed',
+    step: (run, x) => ctStep({
+      recipe: name, student: run.consistency(run.model), target: run.consistency(run.target),
+      targetModel: run.target, model: run.model, optimizer: run.optimizer, generator: run.generator,
+      totalSteps: run.config.steps, epoch: run.sampler.state.epoch, epochs: run.epochs,
+      maxIntervals: run.config.maxIntervals, ectStages: run.config.ectStages,
+      setDropoutSeed: run.model instanceof UNet ? (seed) => (run.model as UNet).setDropoutSeed(seed) : undefined,
+    }, x, run.step),
+    sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
+      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch,
+    }),
+    metadata: () => ({}),
+  };
+}
+
+export const RECIPES: Record<TrainRecipe, TrainingRecipe> = {
+  ict: consistencyRecipe('ict'),
+  ect: consistencyRecipe('ect'),
+  seed: consistencyRecipe('seed'),
+  edm: {
+    name: 'edm',
+    parametrization: 'edm',
+    usesTarget: false,
+    step: (run, x) => ({ loss: run.optimizer.minimize(edmLoss(run.denoiser(run.model), x, run.generator).loss), n: 0 }),
+    sample: (run, count, seed, s) => edmSample(run.denoiser(run.ema), {
+      count, shape: run.imageShape, generator: new Generator(seed), steps: s.heunSteps ?? 18, batch: s.batch,
+    }),
+    metadata: () => ({}),
+  },
+  cd: {
+    name: 'cd',
+    parametrization: 'official',
+    usesTarget: true,
+    step: (run, x) => {
+      const { intervals, targetEma, distance } = run.cd;
+      return cdStep({
+        teacher: run.teacher!, student: run.consistency(run.model), target: run.consistency(run.target), generator: run.generator,
+        intervals, distance, model: run.model, targetModel: run.target, optimizer: run.optimizer, mu: targetEma,
+      }, x);
+    },
+    sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
+      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch,
+    }),
+    metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? 18), distance: c.distance ?? 'pseudo-huber' }),
+  },
+};

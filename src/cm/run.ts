@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { DivergenceError } from '../errors';
+import { saveImageGrid } from '../io/png';
+import { SAMPLER_LEVELS } from './sample';
+import type { Trainer } from './trainer';
+
+export interface TrainingRunOptions {
+  /** Folder of the exports and sample grids. */
+  outDir: string;
+  /** The checkpoint file (default outDir/checkpoint.safetensors): written every checkpointEvery steps, when stopped, and at the end. */
+  checkpoint?: string;
+  /** Default 100. */
+  checkpointEvery?: number;
+  /** Sample grids every N steps (0, the default: only at the end). */
+  sampleEvery?: number;
+  /** Called after every step. */
+  onStep?: (progress: StepProgress) => void;
+  /** Asked after every step; true ends the run there, with a checkpoint (Ctrl-C in the CLI). */
+  shouldStop?: () => boolean;
+}
+
+export interface StepProgress {
+  step: number;
+  loss: number;
+  /** The recipe's discretization N or stage of this step. */
+  n: number;
+  /** Steps per second since the run (or the resumed part of it) started. */
+  rate: number;
+}
+
+export interface TrainingRunResult {
+  /** True when shouldStop ended the run before its last step. */
+  stopped: boolean;
+  /** Steps taken in this call. */
+  steps: number;
+  seconds: number;
+  checkpoint: string;
+  /** Exported EMA weights (at the end only): the primary copy first. */
+  exports: string[];
+  /** Sample grids written during the run and at the end. */
+  grids: string[];
+}
+
+/** Yields to the event loop so signals and timers get through between synchronous steps. */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((done) => (typeof setImmediate === 'function' ? setImmediate(done) : setTimeout(done, 0)));
+
+/**
+ * Sample grids of the run's EMA copy, 64 images each: one and two steps for a consistency model,
+ * 18 and 40 Heun steps for an EDM teacher. Returns the files written.
+ */
+export function writeSampleGrids(trainer: Trainer, outDir: string, tag: string): string[] {
+  const grids = trainer.recipe.parametrization === 'edm'
+    ? [['heun18', { heunSteps: 18 }], ['heun40', { heunSteps: 40 }]] as const
+    : [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]] as const;
+  return grids.map(([name, settings]) => {
+    const file = join(outDir, `samples-${tag}-${name}.png`);
+    const images = trainer.sample(64, 0, settings);
+    saveImageGrid(file, images, 8);
+    images.dispose();
+    return file;
+  });
+}
+
+/**
+ * Trains to config.steps: checkpoints on schedule (atomically, so a crash leaves the last one
+ * whole), grids every sampleEvery steps, and at the end the checkpoint, the EMA exports
+ * (outDir/ema.safetensors or teacher.safetensors, and ema-RATE.safetensors for extra rates) and
+ * final grids. When shouldStop() turns true, the run ends after the current step with a
+ * checkpoint. A loss that is not finite throws a DivergenceError naming the last good checkpoint.
+ */
+export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): Promise<TrainingRunResult> {
+  const checkpoint = opts.checkpoint ?? join(opts.outDir, 'checkpoint.safetensors');
+  const checkpointEvery = opts.checkpointEvery ?? 100, sampleEvery = opts.sampleEvery ?? 0;
+  const started = performance.now(), startStep = trainer.step;
+  let lastSaved: string | null = trainer.step > 0 ? checkpoint : null;
+  const grids: string[] = [];
+  const result = (stopped: boolean, exports: string[]): TrainingRunResult => ({
+    stopped, steps: trainer.step - startStep, seconds: (performance.now() - started) / 1e3, checkpoint, exports, grids,
+  });
+  while (trainer.step < trainer.config.steps) {
+    await yieldToEventLoop();
+    if (opts.shouldStop?.()) {
+      trainer.save(checkpoint);
+      return result(true, []);
+    }
+    const { loss, n } = trainer.trainStep();
+    if (!Number.isFinite(loss)) {
+      throw new DivergenceError(trainer.step, lastSaved, `the loss became ${loss} at step ${trainer.step}; ` + (lastSaved
+        ? `the last good checkpoint is ${lastSaved}: resume from it with a lower learning rate or gradient clipping (CLI: --resume, --lr, --clip).`
+        : 'no checkpoint was written yet: start again with a lower learning rate or gradient clipping (CLI: --lr, --clip).'));
+    }
+    opts.onStep?.({ step: trainer.step, loss, n, rate: (trainer.step - startStep) / ((performance.now() - started) / 1e3) });
+    if (trainer.step % checkpointEvery === 0 && trainer.step < trainer.config.steps) {
+      trainer.save(checkpoint);
+      lastSaved = checkpoint;
+    }
+    if (sampleEvery > 0 && trainer.step % sampleEvery === 0 && trainer.step < trainer.config.steps) grids.push(...writeSampleGrids(trainer, opts.outDir, `step${trainer.step}`));
+  }
+  trainer.save(checkpoint);
+  const exports = [join(opts.outDir, trainer.recipe.parametrization === 'edm' ? 'teacher.safetensors' : 'ema.safetensors')];
+  trainer.exportEma(exports[0]!);
+  for (const rate of trainer.config.extraEmaRates ?? []) {
+    exports.push(join(opts.outDir, `ema-${rate}.safetensors`));
+    trainer.exportEma(exports.at(-1)!, rate);
+  }
+  grids.push(...writeSampleGrids(trainer, opts.outDir, 'final'));
+  return result(false, exports);
+}

@@ -1,0 +1,36 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, FileAccessError } from '../errors';
+import type { ImageDataset } from './dataset';
+import { loadFashionMnist } from './fashion';
+import { loadIdxDataset } from './idx-dataset';
+import { loadImageFolder } from './image-folder';
+import { loadMnist } from './mnist';
+
+export interface DatasetOptions {
+  /** For folders: 1 (grey) or 3 (RGB). Default 1. */
+  channels?: number;
+  /** For folders: the side the images are resized to. Default 32. */
+  size?: number;
+}
+
+/**
+ * A dataset by the name a user gives or a checkpoint records (its `dataset` metadata):
+ * `mnist` (`mnist-train`), `mnist-test`, `fashion` (`fashion-mnist`), a folder of PNG images
+ * (`folder:DIR` or just DIR), or an IDX file of unsigned-byte images [count, rows, cols] such as
+ * MNIST's own (`idx:FILE` or just FILE).
+ */
+export function loadDataset(spec: string, opts: DatasetOptions = {}): ImageDataset {
+  if (spec === 'mnist' || spec === 'mnist-train') return loadMnist('train');
+  if (spec === 'mnist-test') return loadMnist('test');
+  if (spec === 'fashion' || spec === 'fashion-mnist') return loadFashionMnist();
+  if (spec.startsWith('idx:')) return loadIdxDataset(spec.slice('idx:'.length), { size: opts.size });
+  const channels = opts.channels ?? 1;
+  if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `channels must be 1 or 3, got ${channels}.`);
+  const dir = spec.startsWith('folder:') ? spec.slice('folder:'.length) : spec;
+  if (!existsSync(dir)) {
+    throw new FileAccessError(dir, `dataset '${spec}' is neither mnist, mnist-test, fashion, an existing folder of PNG images nor an IDX file.`);
+  }
+  if (statSync(dir).isFile()) return loadIdxDataset(dir, { size: opts.size });
+  return loadImageFolder(resolve(dir), { size: opts.size ?? 32, channels });
+}
