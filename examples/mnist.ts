@@ -26,7 +26,7 @@ function existingFile(flag: string, given: string | undefined, fallback?: string
 }
 
 /** The output folder, created and checked writable before any long work. */
-function outputFolder(dir: string): string {
+function outputFolder(dir: string, flag = `--out ${dir}`): string {
   const out = resolve(dir);
   try {
     // one level at a time: a recursive mkdir under /proc spins forever on Node 20
@@ -35,7 +35,7 @@ function outputFolder(dir: string): string {
     for (const p of missing) mkdirSync(p);
     accessSync(out, constants.W_OK);
   } catch (e) {
-    throw new FileAccessError(out, `--out ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a folder you can write to.`);
+    throw new FileAccessError(out, `${flag}: cannot write ${flag.startsWith('--out') ? 'there' : 'to its folder'} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a folder you can write to.`);
   }
   return out;
 }
@@ -64,7 +64,7 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
     distance: choice('distance', flags.distance, ['l2', 'l1', 'pseudo-huber'] as const),
   });
   const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels) }));
-  return new cm.Trainer(config, dataset);
+  return recipe === 'cd' ? withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
 }
 
 async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
@@ -116,7 +116,7 @@ function sample(flags: Flags): void {
   const count = int('n', flags.n, 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
   const batch = int('batch', flags.batch, cm.defaultSampleBatch(source.shape), 1)!;
   const outDir = outputFolder(flags.out ?? 'runs/mnist');
-  if (flags.raw) outputFolder(dirname(flags.raw));
+  if (flags.raw) outputFolder(dirname(flags.raw), `--raw ${flags.raw}`);
   const started = performance.now();
   const images = source.draw(count, new Generator(seed), batch);
   const seconds = (performance.now() - started) / 1e3;

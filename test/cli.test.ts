@@ -1,54 +1,136 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { loadSafetensors, SimpleUNet } from '../src/index';
 
-// The example as a user runs it: bad input exits with code 2 and a message naming the flag.
-const run = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'examples/mnist.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+// The example as a user runs it, as a child process.
+const ARGS = ['--import', 'tsx', 'examples/mnist.ts'];
+const run = (...args: string[]) => spawnSync(process.execPath, [...ARGS, ...args], { encoding: 'utf8', timeout: 120_000 });
+const runAsync = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = execFile(process.execPath, [...ARGS, ...args], { encoding: 'utf8', timeout: 120_000 }, (_, stdout, stderr) =>
+      done({ status: child.exitCode, stdout, stderr }));
+  });
+
+const MODEL = 'examples/checkpoints/mnist-simpleunet-d32.safetensors';
+const CLASSIFIER = 'examples/checkpoints/mnist-classifier.safetensors';
+
+/** Bad files of every kind the loaders meet, written once. */
+function badFiles(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'onestep-bad-'));
+  const file = (name: string, bytes: Uint8Array | string) => {
+    writeFileSync(join(dir, name), bytes);
+    return join(dir, name);
+  };
+  const model = readFileSync(MODEL);
+  const png = PNG.sync.write(new PNG({ width: 8, height: 8 }));
+  const folder = (name: string, files: Record<string, Uint8Array | string>) => {
+    mkdirSync(join(dir, name));
+    for (const [f, bytes] of Object.entries(files)) writeFileSync(join(dir, name, f), bytes);
+    return join(dir, name);
+  };
+  const idx = (magic: number[], dims: number[], values: number) =>
+    Uint8Array.from([...magic, ...dims.flatMap((d) => [d >>> 24, (d >>> 16) & 255, (d >>> 8) & 255, d & 255]), ...new Array(values).fill(7)]);
+  return {
+    dir,
+    truncated: file('truncated.safetensors', model.subarray(0, Math.floor(model.length / 2))),
+    garbage: file('garbage.safetensors', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)),
+    badMagic: file('bad-magic-idx3-ubyte', idx([0, 0, 0x0d, 3], [2, 28, 28], 2 * 28 * 28)),
+    badSize: file('bad-size-idx3-ubyte', idx([0, 0, 8, 3], [3, 28, 28], 2 * 28 * 28)),
+    corruptPng: folder('corrupt-png', { 'a.png': png, 'b.png': png.subarray(0, 40) }),
+    nonImage: folder('non-image', { 'a.png': png, 'notes.txt': 'not an image' }),
+    emptyFolder: folder('empty', {}),
+    onePng: folder('one-png', { 'a.png': png }),
+    unwritable: 'package.json/out',
+  };
+}
 
 describe('npm run mnist (examples/mnist.ts)', () => {
   it('documents every flag in --help', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
     for (const flag of ['--dataset', '--model', '--recipe', '--steps', '--batch', '--width', '--lr', '--ema', '--seed', '--out', '--resume',
-      '--sample-every', '--checkpoint-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw',
+      '--sample-every', '--checkpoint-every', '--log-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw', '--debug',
       '--epochs', '--classifier', '--real', '--json', '--task', '--teacher', '--intervals', '--target-ema', '--distance', '--ect-stages']) expect(r.stdout).toContain(flag);
   });
-  it('names the flag and the fix for bad values', () => {
+
+  it('answers every bad input with exit code 2 and one error line naming the file or flag, without a stack trace', async () => {
+    const f = badFiles();
     const cases: [string[], RegExp][] = [
-      [['--steps', 'x'], /--steps must be an integer >= 1, got 'x'/],
-      [['--lr=-1'], /--lr must be a positive number, got '-1'/],
-      [['--lr', '-1'], /Option '--lr' argument is ambiguous/],
-      [['--recipe', 'fast'], /--recipe must be 'ict', 'ect' or 'seed', got 'fast'/],
-      [['--width', '48'], /--width must be a multiple of 32/],
-      [['--recipe', 'ect', '--ect-stages', '0'], /--ect-stages must be an integer >= 1, got '0'/],
-      [['--backend', 'gpu'], /Unknown backend 'gpu'. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
-      [['--bogus'], /Unknown option '--bogus'/],
+      // safetensors: missing, truncated, garbage, another model, an export where a checkpoint is needed
       [['sample', '--ckpt', 'nope.safetensors'], /--ckpt nope\.safetensors: no such file/],
-      [['eval', '--classifier', 'none.safetensors'], /--classifier .*none\.safetensors: no such file \(train one with `npm run mnist -- classifier`\)/],
+      [['sample', '--ckpt', f.truncated], /--ckpt .*truncated\.safetensors: .*truncated\.safetensors is not a valid safetensors file: .*truncated/],
+      [['sample', '--ckpt', f.garbage], /--ckpt .*garbage\.safetensors: .*garbage\.safetensors is not a valid safetensors file/],
+      [['sample', '--ckpt', CLASSIFIER], /--ckpt .*mnist-classifier\.safetensors: .*holds a 'MnistClassifier' model; onestep reads SimpleUNet and UNet/],
+      [['eval', '--classifier', MODEL, '--n', '10'], /--classifier .*mnist-simpleunet-d32\.safetensors: not the MNIST classifier/],
+      [['eval', '--classifier', f.garbage, '--n', '10'], /--classifier .*garbage\.safetensors: .*not a valid safetensors file/],
+      [['train', '--resume', MODEL], /--resume .*mnist-simpleunet-d32\.safetensors: .*is not a training checkpoint/],
+      [['distill', '--teacher', MODEL], /--teacher .*is not an EDM teacher \(its parametrization is 'official'\)/],
+      // IDX files
+      [['train', '--dataset', f.badMagic], /--dataset .*bad-magic-idx3-ubyte: .*type code is 0xd/],
+      [['train', '--dataset', f.badSize], /--dataset .*bad-size-idx3-ubyte: .*promises 2352 values .* but 1568 bytes follow/],
+      // PNG folders
+      [['train', '--dataset', f.corruptPng], /--dataset .*corrupt-png: .*b\.png is not a readable PNG/],
+      [['train', '--dataset', f.nonImage], /--dataset .*non-image: .*notes\.txt.*remove it or convert it/],
+      [['train', '--dataset', f.emptyFolder], /--dataset .*empty: .*no \.png files/],
+      [['train', '--dataset', 'no-such-folder'], /--dataset no-such-folder: dataset 'no-such-folder' is neither/],
+      // where the output goes
+      [['sample', '--out', f.unwritable], /--out package\.json\/out: cannot write there \(ENOTDIR\)/],
+      [['sample', '--raw', join(f.unwritable, 'x.safetensors')], /--raw package\.json\/out\/x\.safetensors: cannot write to its folder \(ENOTDIR\)/],
+      // flags
+      [['--steps', 'x'], /--steps must be an integer, got 'x'/],
+      [['--steps', '0'], /--steps must be an integer >= 1, got 0/],
+      [['--lr=-1'], /--lr \(the learning rate\) must be a positive number, got -1/],
+      [['--lr', '-1'], /Option '--lr' argument is ambiguous/],
+      [['--recipe', 'fast'], /--recipe must be one of ict, ect, seed, got 'fast'/],
+      [['--width', '48'], /--width must be a multiple of 32/],
+      [['--ema', '1.5'], /--ema must be in \[0, 1\), got 1\.5/],
+      [['--recipe', 'ect', '--ect-stages', '0'], /--ect-stages must be an integer >= 1, got 0/],
+      [['--model', 'unet', '--recipe', 'seed'], /--model UNet has no community parametrization/],
+      [['--channels', '2', '--dataset', f.dir], /--channels must be 1 or 3, got 2/],
+      [['--batch', '100', '--dataset', f.onePng], /--batch 100 is larger than the dataset \(1 images\); use a batch of at most 1/],
+      [['--backend', 'gpu'], /--backend gpu: Unknown backend 'gpu'\. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
+      [['--bogus'], /Unknown option '--bogus'/],
+      [['train', 'extra'], /unexpected arguments: extra/],
+      [['frobnicate'], /unknown command 'frobnicate'; use train, teacher, distill, sample, classifier, eval, edit/],
+      [['sample', '--n', '0'], /--n must be an integer >= 1, got '0'/],
+      [['sample', '--steps', '3'], /--steps 3 has no default noise levels; use 1, 2, 5 or give explicit sigmas/],
+      [['sample', '--sigmas', '80,100'], /--sigmas \(the noise levels\) must decrease within \(0\.002, 80\], got \[80, 100\]/],
+      [['sample', '--batch', '0'], /--batch must be an integer >= 1, got '0'/],
       [['eval', '--n', '1'], /--n must be an integer >= 2, got '1'/],
       [['classifier', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
-      [['frobnicate'], /unknown command 'frobnicate'; use train, sample, classifier, eval, edit, teacher or distill/],
-      [['distill'], /distill needs --teacher FILE \(train one with `npm run mnist -- teacher`\)/],
+      [['distill'], /this command needs --teacher FILE \(train one with `npm run mnist -- teacher`\)/],
       [['distill', '--teacher', 'nope.safetensors'], /--teacher nope\.safetensors: no such file/],
-      [['distill', '--teacher', 'examples/checkpoints/mnist-simpleunet-d32.safetensors', '--distance', 'l3'], /--distance must be l2, l1 or pseudo-huber, got 'l3'/],
-      [['distill', '--teacher', 'examples/checkpoints/mnist-simpleunet-d32.safetensors'], /is not an EDM teacher \(its parametrization is 'official'\)/],
+      [['distill', '--teacher', MODEL, '--distance', 'l3'], /--distance must be one of l2, l1, pseudo-huber, got 'l3'/],
+      [['edit'], /edit needs --task, one of inpaint, superres, denoise, interpolate, colorize/],
       [['edit', '--task', 'sharpen'], /--task must be one of inpaint, superres, denoise, interpolate, colorize, got 'sharpen'/],
       [['edit', '--task', 'colorize'], /colorize needs an RGB model/],
     ];
-    for (const [args, message] of cases) {
-      const r = run(...args);
-      expect(r.status, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(message);
-      expect(r.stderr).toContain('npm run mnist -- --help');
-    }
+    const results: Awaited<ReturnType<typeof runAsync>>[] = [];
+    for (let i = 0; i < cases.length; i += 3) results.push(...await Promise.all(cases.slice(i, i + 3).map(([args]) => runAsync(args))));
+    cases.forEach(([args, message], i) => {
+      const r = results[i]!, what = args.join(' ');
+      expect(r.status, `${what}\n${r.stderr}`).toBe(2);
+      const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+      expect(errorLines, what).toHaveLength(1);
+      expect(errorLines[0], what).toMatch(message);
+      expect(r.stderr + r.stdout, what).not.toMatch(/^\s+at /m);
+      expect(r.stderr, what).toContain('npm run mnist -- --help');
+    });
+  }, 600_000);
+
+  it('shows the stack trace with --debug', () => {
+    const r = run('sample', '--ckpt', CLASSIFIER, '--debug');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^FormatError: .*holds a 'MnistClassifier' model/m);
+    expect(r.stderr).toMatch(/^\s+at .*load\.ts/m);
   });
 
   it('samples from the committed checkpoint by default; its tensors carry exactly the model\'s names', () => {
-    const { tensors, metadata } = loadSafetensors('examples/checkpoints/mnist-simpleunet-d32.safetensors');
+    const { tensors, metadata } = loadSafetensors(MODEL);
     const model = new SimpleUNet({ channels: 1, width: 32 });
     expect(Object.keys(tensors).sort()).toEqual(Object.keys(model.stateDict()).sort());
     expect(metadata).toMatchObject({ model: 'SimpleUNet', width: '32', channels: '1', parametrization: 'official' });
@@ -57,4 +139,28 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(r.status).toBe(0);
     expect(existsSync(join(out, 'samples-1step-seed0.png'))).toBe(true);
   });
+
+  it('writes the same raw samples whatever --batch is (to float32 rounding: the cpu backend picks its JavaScript or wasm kernel by tensor size)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'onestep-cli-'));
+    for (const batch of ['5', '2']) {
+      const r = run('sample', '--n', '5', '--steps', '2', '--batch', batch, '--out', out, '--raw', join(out, `raw-${batch}.safetensors`));
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const [a, b] = ['5', '2'].map((k) => Array.from(loadSafetensors(join(out, `raw-${k}.safetensors`)).tensors.samples!.toArray()));
+    expect(b).toHaveLength(a!.length);
+    expect(Math.max(...a!.map((v, i) => Math.abs(v - b![i]!)))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('resumes in the checkpoint\'s folder unless --out says otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-resume-'));
+    const first = run('train', '--steps', '2', '--batch', '2', '--sample-every', '0', '--out', join(dir, 'a'));
+    expect(first.status, first.stderr).toBe(0);
+    mkdirSync(join(dir, 'b'));
+    copyFileSync(join(dir, 'a', 'checkpoint.safetensors'), join(dir, 'b', 'checkpoint.safetensors'));
+    const resumed = run('train', '--resume', join(dir, 'b', 'checkpoint.safetensors'), '--steps', '3');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('resuming');
+    expect(loadSafetensors(join(dir, 'b', 'checkpoint.safetensors')).metadata.step).toBe('3');
+    expect(existsSync(join(dir, 'b', 'ema.safetensors'))).toBe(true);
+  }, 300_000);
 });
