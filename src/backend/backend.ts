@@ -1,6 +1,7 @@
 // The Backend interface: the primitive kernels every backend implements.
 // Buffers are opaque to everything above this layer; all shapes arrive as plain numbers, and
 // every buffer handed to a kernel is contiguous row-major unless strides are passed with it.
+// The contract in prose, and how a kernel is added on each path: docs/architecture.md.
 
 export type DType = 'float32' | 'float64';
 export type Shape = readonly number[];

@@ -7,6 +7,7 @@
 //   optimizer.v.NAME
 // Metadata `format` = TRAINING_CHECKPOINT_FORMAT marks a training checkpoint (resumable); an export
 // has the plain names only. Every reader and writer of these names goes through this module.
+// The metadata keys written and read: docs/architecture.md, The checkpoint contract.
 import type { Tensor } from '../tensor/tensor';
 
 export const TRAINING_CHECKPOINT_FORMAT = 'onestep-ct-checkpoint-1';
