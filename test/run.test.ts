@@ -1,0 +1,105 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cm, DivergenceError, Generator, loadSafetensors, type data } from '../src/index';
+
+function tinyDataset(): data.ImageDataset {
+  const g = new Generator(3);
+  const images = Float32Array.from({ length: 12 * 64 }, () => g.uniform() * 2 - 1);
+  return { name: 'tiny', images, labels: null, count: 12, channels: 1, height: 8, width: 8 };
+}
+const config = cm.trainConfig({ recipe: 'ict', batch: 4, steps: 6, lr: 1e-3, seed: 2 });
+
+describe('runTraining', () => {
+  it('checkpoints, exports the EMA copies and writes grids at the end', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const trainer = new cm.Trainer({ ...config, extraEmaRates: [0.9] }, tinyDataset());
+    const steps: number[] = [];
+    const result = await cm.runTraining(trainer, { outDir, checkpointEvery: 4, onStep: (p) => steps.push(p.step) });
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result).toMatchObject({ stopped: false, steps: 6, checkpoint: join(outDir, 'checkpoint.safetensors') });
+    expect(result.exports).toEqual([join(outDir, 'ema.safetensors'), join(outDir, 'ema-0.9.safetensors')]);
+    expect(result.grids.map((g) => g.slice(outDir.length + 1))).toEqual(['samples-final-1step.png', 'samples-final-2step.png']);
+    expect(loadSafetensors(result.checkpoint).metadata.step).toBe('6');
+  });
+
+  it('stops after the step during which it was asked to, with a checkpoint there', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const trainer = new cm.Trainer(config, tinyDataset());
+    const result = await cm.runTraining(trainer, { outDir, checkpointEvery: 100, shouldStop: () => trainer.step >= 2 });
+    expect(result).toMatchObject({ stopped: true, steps: 2, exports: [], grids: [] });
+    expect(loadSafetensors(result.checkpoint).metadata.step).toBe('2');
+  });
+
+  it('stops at a loss that is not finite, naming the step and the last good checkpoint', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const trainer = new cm.Trainer(config, tinyDataset());
+    const realStep = trainer.trainStep.bind(trainer);
+    trainer.trainStep = () => (trainer.step < 3 ? realStep() : (trainer.step++, { loss: NaN, n: 11 }));
+    const error = await cm.runTraining(trainer, { outDir, checkpointEvery: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    const d = error as DivergenceError;
+    expect([d.step, d.checkpoint]).toEqual([4, join(outDir, 'checkpoint.safetensors')]);
+    expect(d.message).toMatch(/the loss became NaN at step 4; the last good checkpoint is .*checkpoint\.safetensors: resume from it with a lower learning rate or gradient clipping \(CLI: --resume, --lr, --clip\)/);
+    expect(loadSafetensors(d.checkpoint!).metadata.step).toBe('2');
+    const early = new cm.Trainer(config, tinyDataset());
+    early.trainStep = () => (early.step++, { loss: Infinity, n: 11 });
+    await expect(cm.runTraining(early, { outDir: mkdtempSync(join(tmpdir(), 'onestep-run-')) })).rejects.toThrow(/no checkpoint was written yet/);
+  });
+});
+
+// Ctrl-C as a user presses it: SIGINT to the CLI's training process.
+const CLI = [process.execPath, '--import', 'tsx', 'examples/mnist.ts'] as const;
+const TRAIN = ['train', '--steps', '24', '--batch', '2', '--seed', '3', '--sample-every', '0', '--checkpoint-every', '1000', '--log-every', '1'];
+
+/**
+ * Starts a training child and sends it `signals` SIGINTs, 30 ms apart, once it has printed `afterStep`.
+ * The step after that print takes far longer than the gap between steps, so the signals arrive
+ * during it; a handler runs when the step ends.
+ */
+function interrupted(outDir: string, afterStep: number, signals: number, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(CLI[0], [...CLI.slice(1), ...TRAIN, ...extra, '--out', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '', sent = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    if (!sent && stdout.includes(`step ${afterStep}/24`)) {
+      sent = true;
+      for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), 30 * i);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((done) => child.on('exit', (code) => done({ code, stdout, stderr })));
+}
+
+describe('Ctrl-C during `npm run mnist -- train`', () => {
+  it('finishes the step, writes a checkpoint and exits 130; resuming it gives the weights of an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
+    const stopped = await interrupted(join(dir, 'a'), 6, 1);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const at = Number(/stopped at step (\d+) of 24/.exec(stopped.stdout)?.[1]);
+    expect(at).toBeGreaterThanOrEqual(6);
+    expect(at).toBeLessThan(24);
+    expect(stopped.stdout).toContain(`continue with: npm run mnist -- train --resume ${join(dir, 'a', 'checkpoint.safetensors')}`);
+    expect(loadSafetensors(join(dir, 'a', 'checkpoint.safetensors')).metadata.step).toBe(String(at));
+
+    const resumed = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--resume', join(dir, 'a', 'checkpoint.safetensors'), '--log-every', '100'], { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const straight = spawnSync(CLI[0], [...CLI.slice(1), ...TRAIN, '--log-every', '100', '--out', join(dir, 'b')], { encoding: 'utf8' });
+    expect(straight.status, straight.stderr).toBe(0);
+    const a = loadSafetensors(join(dir, 'a', 'checkpoint.safetensors')), b = loadSafetensors(join(dir, 'b', 'checkpoint.safetensors'));
+    expect(a.metadata.step).toBe('24');
+    expect(Object.keys(a.tensors).sort()).toEqual(Object.keys(b.tensors).sort());
+    for (const name of Object.keys(b.tensors)) expect(Array.from(a.tensors[name]!.toArray()), name).toEqual(Array.from(b.tensors[name]!.toArray()));
+  }, 300_000);
+
+  it('a second Ctrl-C during the step exits at once, leaving no partial file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
+    const stopped = await interrupted(dir, 2, 2, ['--batch', '32']); // steps of ~0.3 s here
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stdout).not.toContain('stopped at step');
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    if (existsSync(join(dir, 'checkpoint.safetensors'))) expect(() => loadSafetensors(join(dir, 'checkpoint.safetensors'))).not.toThrow();
+  }, 120_000);
+});
