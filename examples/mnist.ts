@@ -9,7 +9,7 @@ import {
   cm, concat, data, FileAccessError, FormatError, Generator, getBackend, loadSafetensors, metrics, saveImageGrid, saveSafetensors, setBackend,
   type BackendName,
 } from '../src/index';
-import { choice, HELP, int, num, numbers, parseFlags, type Flags } from './cli/flags';
+import { checkFlags, choice, HELP, int, num, numbers, parseFlags, type Flags } from './cli/flags';
 import { reportError, UsageError, withFlag } from './cli/report';
 
 const COMMITTED = {
@@ -233,6 +233,7 @@ async function main(argv: string[]): Promise<void> {
   const command = positionals[0] ?? 'train';
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}.`);
   if (!COMMANDS[command]) throw new UsageError(`unknown command '${command}'; use ${Object.keys(COMMANDS).join(', ')}.`);
+  checkFlags(command, flags);
   const backend = flags.backend ?? (process.env.ONESTEP_BACKEND || 'cpu');
   try {
     setBackend(backend as BackendName);

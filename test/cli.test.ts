@@ -94,6 +94,8 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--batch', '100', '--dataset', f.onePng], /--batch 100 is larger than the dataset \(1 images\); use a batch of at most 1/],
       [['--backend', 'gpu'], /--backend gpu: Unknown backend 'gpu'\. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],
+      [['sample', '--lr', '0.1'], /--lr is not a flag of sample \(its flags: --ckpt --n --batch/],
+      [['train', '--resume', MODEL, '--lr', '0.1'], /--lr cannot change a resumed run: --resume continues with the checkpoint's own settings/],
       [['train', 'extra'], /unexpected arguments: extra/],
       [['frobnicate'], /unknown command 'frobnicate'; use train, teacher, distill, sample, classifier, eval, edit/],
       [['sample', '--n', '0'], /--n must be an integer >= 1, got '0'/],

@@ -28,6 +28,19 @@ describe('the cpu backend reuses freed buffers', () => {
     expect(capped.idleBytes).toBe(20000);
   });
 
+  it('tensors made from arrays come from the pool too, so a repeating step does not grow it', () => {
+    withBackend('cpu', () => {
+      const step = () => tidy(() => {
+        tensor(new Float32Array(5000).fill(1), { shape: [5000] }).add(1).toArray();
+        randn([4, 1, 32, 32], { generator: new Generator(1) }).cast('float64').sum().item();
+      });
+      step();
+      const idle = cpuBackend.memoryStats().pooledBytes;
+      for (let i = 0; i < 20; i++) step();
+      expect(cpuBackend.memoryStats().pooledBytes).toBe(idle);
+    });
+  });
+
   it('sampling under tidy gives the same images with the pool warm as cold', () => {
     withBackend('cpu', () => {
       const model = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(1) });

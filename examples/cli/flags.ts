@@ -157,3 +157,26 @@ export function choice<T extends string>(flag: string, value: string | undefined
   if (value !== undefined && !options.includes(value as T)) throw new UsageError(`--${flag} must be one of ${options.join(', ')}, got '${value}'.`);
   return value as T | undefined;
 }
+
+const TRAIN_FLAGS = ['dataset', 'channels', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
+  'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every'];
+const COMMAND_FLAGS: Record<string, string[]> = {
+  train: [...TRAIN_FLAGS, 'recipe'],
+  teacher: TRAIN_FLAGS,
+  distill: [...TRAIN_FLAGS, 'teacher', 'intervals', 'target-ema', 'distance'],
+  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'out', 'raw'],
+  classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
+  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'classifier', 'real', 'json'],
+  edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'seed', 'dataset', 'out'],
+};
+// what a resumed run may change: the rest comes from the checkpoint
+const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every'];
+
+/** Refuses a flag the command does not read, and settings a resumed run takes from its checkpoint. */
+export function checkFlags(command: string, flags: Flags): void {
+  const given = Object.keys(flags).filter((f) => !['help', 'debug', 'backend'].includes(f));
+  const foreign = given.filter((f) => !COMMAND_FLAGS[command]!.includes(f));
+  if (foreign.length) throw new UsageError(`--${foreign[0]} is not a flag of ${command} (its flags: ${COMMAND_FLAGS[command]!.map((f) => `--${f}`).join(' ')}).`);
+  const fixed = flags.resume ? given.filter((f) => !RESUME_FLAGS.includes(f)) : [];
+  if (fixed.length) throw new UsageError(`--${fixed[0]} cannot change a resumed run: --resume continues with the checkpoint's own settings (it may change ${RESUME_FLAGS.slice(1).map((f) => `--${f}`).join(', ')}).`);
+}

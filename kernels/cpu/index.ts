@@ -30,6 +30,10 @@ function adamwOnto(alloc: (size: number, dtype: DType) => TypedArray) {
 
 const newArray = (size: number, dtype: DType): TypedArray => (dtype === 'float32' ? new Float32Array(size) : new Float64Array(size));
 const arrayFrom = (data: ArrayLike<number>, dtype: DType): TypedArray => (dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data));
+const copyInto = (out: TypedArray, data: ArrayLike<number>): TypedArray => {
+  out.set(data);
+  return out;
+};
 /** The buffers each CPU backend has handed out and not yet disposed (live.ts). */
 const referenceLive = new LiveBuffers(), live = new LiveBuffers();
 
@@ -88,8 +92,10 @@ export const cpuBackend = {
   ...cpuReferenceBackend,
   name: 'cpu',
   alloc: (size: number, dtype: DType): TypedArray => live.handOut(pool.alloc(size, dtype)),
-  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray => live.handOut(arrayFrom(data, dtype)),
-  cast: (x: TypedArray, dtype: DType): TypedArray => live.handOut(cast(x, dtype)),
+  // from the pool, like alloc: a fresh array here for every batch and noise draw, disposed into the
+  // pool and never taken back out, grew the idle pool by ~30 MB per 1,000 training steps
+  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray => live.handOut(copyInto(pool.alloc(data.length, dtype), data)),
+  cast: (x: TypedArray, dtype: DType): TypedArray => live.handOut(copyInto(pool.alloc(x.length, dtype), x)),
   dispose: (buffer: TypedArray): void => {
     live.dispose(buffer);
     pool.dispose(buffer);
