@@ -3,7 +3,8 @@
 // by the garbage collector) and the process's RSS are taken after a warm-up, every 100 steps and
 // at the end; both should stay flat. The run does what `npm run mnist -- train` does around its
 // steps, periodically: a checkpoint (Trainer.save), 1- and 2-step samples from the EMA copy written
-// as PNG grids, as the CLI does them (outside tidy: their tensors go to the garbage collector).
+// as PNG grids (16 images each, fewer than the CLI's 64, and left to the garbage collector rather
+// than disposed: the harder case for the live-buffer count).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // npm run mnist -- [train|sample|classifier|eval|edit|teacher|distill] [flags]: consistency training on
 // MNIST (or Fashion-MNIST, or a folder of PNGs), sampling, evaluation and editing. The library does the
 // work (src/cm, src/data, src/metrics); this file parses flags and prints. `npm run mnist -- --help`.
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -33,6 +33,7 @@ function outputFolder(dir: string, flag = `--out ${dir}`): string {
     const missing: string[] = [];
     for (let p = out; !existsSync(p); p = dirname(p)) missing.unshift(p);
     for (const p of missing) mkdirSync(p);
+    if (!statSync(out).isDirectory()) throw Object.assign(new Error('a file, not a folder'), { code: 'ENOTDIR' });
     accessSync(out, constants.W_OK);
   } catch (e) {
     throw new FileAccessError(out, `${flag}: cannot write ${flag.startsWith('--out') ? 'there' : 'to its folder'} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a folder you can write to.`);
@@ -75,10 +76,12 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   console.log(`training ${c.model ?? 'SimpleUNet'} width ${c.width} (${run.model.parameterCount().toLocaleString()} parameters) on ` +
     `${run.dataset.name} (${run.dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`);
   let stopping = false;
+  // JavaScript sees a signal only between steps: a second one, even if pressed during the same
+  // step, exits as soon as that step returns, without a checkpoint (the last one on disk is whole)
   const onSignal = (signal: string) => {
-    if (stopping) process.exit(130); // the checkpoint on disk is whole: saves are atomic
+    if (stopping) process.exit(130);
     stopping = true;
-    console.error(`\n${signal}: finishing this step and writing the checkpoint (again to stop at once)`);
+    console.error(`\n${signal}: finishing this step and writing the checkpoint (again to stop without it)`);
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   const nName = c.recipe === 'ect' ? 'stage' : 'N';
@@ -87,7 +90,7 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   let smoothed = NaN;
   const result = await cm.runTraining(run, {
     outDir, checkpointEvery: int('checkpoint-every', flags['checkpoint-every'], 100, 1), sampleEvery: int('sample-every', flags['sample-every'], 250, 0),
-    shouldStop: () => stopping,
+    shouldStop: () => stopping, resumedFrom: flags.resume,
     onStep: ({ step, loss, n, rate }) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
       bar?.update(step, { loss: smoothed.toFixed(4), n, rate: rate.toFixed(2) });
@@ -200,24 +203,24 @@ function edit(flags: Flags): void {
   const model = withFlag('--ckpt', file, () => cm.loadConsistencyModel(file));
   const n = int('n', flags.n, 8, 1)!, seed = int('seed', flags.seed, 0, 0)!, generator = new Generator(seed);
   const [channels, size] = model.shape;
-  if (task === 'colorize' && channels !== 3) {
-    throw new UsageError(`colorize needs an RGB model; ${file} makes ${channels}-channel images (train one with --dataset DIR --channels 3).`);
-  }
   const outDir = outputFolder(flags.out ?? 'runs/mnist');
   // the originals: images of --dataset DIR if given, test digits for a 1x32x32 model, else the model's own samples
   const folder = flags.dataset && flags.dataset !== 'mnist'
     ? withFlag('--dataset', flags.dataset, () => data.loadDataset(flags.dataset!, { channels, size })) : null;
-  const originals = folder ? data.pickImages(folder, n, seed)
-    : channels === 1 && size === 32 ? data.pickImages(data.loadMnist('test'), n, seed)
-      : cm.sample(model.f, { count: n, shape: model.shape, generator, sigmas: cm.SAMPLER_LEVELS[2] });
+  const originals = task === 'interpolate' || (task === 'colorize' && channels !== 3) ? null
+    : folder ? data.pickImages(folder, n, seed)
+      : channels === 1 && size === 32 ? data.pickImages(data.loadMnist('test'), n, seed)
+        : cm.sample(model.f, { count: n, shape: model.shape, generator, sigmas: cm.SAMPLER_LEVELS[2] });
   const started = performance.now();
-  const { rows, columns } = cm.runEditTask(task, model, originals, { generator, sigmas: numbers('sigmas', flags.sigmas), batch: int('batch', flags.batch, undefined, 1) });
+  const { rows, columns } = cm.runEditTask(task, model, originals, {
+    generator, sigmas: numbers('sigmas', flags.sigmas), batch: int('batch', flags.batch, undefined, 1), pairs: n,
+  });
   const seconds = (performance.now() - started) / 1e3;
   const out = join(outDir, `edit-${task}.png`);
   saveImageGrid(out, concat(rows, 0), columns);
   console.log(task === 'interpolate'
     ? `${n} interpolations of ${columns} points in ${seconds.toFixed(1)} s: ${out} (one row per pair of latents)`
-    : `${task} of ${n} images in ${seconds.toFixed(1)} s: ${out} (rows: originals, the model's input, results)`);
+    : `${task} of ${columns} images in ${seconds.toFixed(1)} s: ${out} (rows: originals, the model's input, results)`);
 }
 
 const COMMANDS: Record<string, (flags: Flags) => void | Promise<void>> = {

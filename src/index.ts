@@ -13,7 +13,7 @@ export { noGrad, isGradEnabled } from './autograd/grad-mode';
 export * from './ops/index';
 export * as ops from './ops/index';
 export { FormatError, ConfigError, FileAccessError, DivergenceError } from './errors';
-export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './io/safetensors';
+export { saveSafetensors, loadSafetensors, readSafetensorsMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
 export type { SafetensorsFile, TensorRecord } from './io/safetensors';
 export { Module } from './nn/module';
 export { Conv2d, Linear, GroupNorm, SiLU, Sequential, type Layer, type InitOptions } from './nn/layers';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { loadSafetensors, SimpleUNet } from '../src/index';
+import { cm, loadSafetensors, saveSafetensors, SimpleUNet } from '../src/index';
 
 // The example as a user runs it, as a child process.
 const ARGS = ['--import', 'tsx', 'examples/mnist.ts'];
@@ -44,6 +44,21 @@ function badFiles(): Record<string, string> {
     nonImage: folder('non-image', { 'a.png': png, 'notes.txt': 'not an image' }),
     emptyFolder: folder('empty', {}),
     onePng: folder('one-png', { 'a.png': png }),
+    badWidth: (() => {
+      const { tensors, metadata } = loadSafetensors(MODEL);
+      saveSafetensors(join(dir, 'bad-width.safetensors'), tensors, { ...metadata, width: 'abc' });
+      return join(dir, 'bad-width.safetensors');
+    })(),
+    badUnet: (() => {
+      const { tensors, metadata } = loadSafetensors(MODEL);
+      saveSafetensors(join(dir, 'bad-unet.safetensors'), tensors, { ...metadata, unet: '{' });
+      return join(dir, 'bad-unet.safetensors');
+    })(),
+    noConfig: (() => {
+      const { tensors, metadata } = loadSafetensors(MODEL);
+      saveSafetensors(join(dir, 'no-config.safetensors'), tensors, { ...metadata, format: cm.TRAINING_CHECKPOINT_FORMAT });
+      return join(dir, 'no-config.safetensors');
+    })(),
     unwritable: 'package.json/out',
   };
 }
@@ -68,6 +83,10 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['eval', '--classifier', MODEL, '--n', '10'], /--classifier .*mnist-simpleunet-d32\.safetensors: not the MNIST classifier/],
       [['eval', '--classifier', f.garbage, '--n', '10'], /--classifier .*garbage\.safetensors: .*not a valid safetensors file/],
       [['train', '--resume', MODEL], /--resume .*mnist-simpleunet-d32\.safetensors: .*is not a training checkpoint/],
+      [['train', '--resume', f.noConfig], /--resume .*no-config\.safetensors: .*its metadata 'config' is missing/],
+      [['sample', '--ckpt', 'examples'], /--ckpt examples: safetensors: cannot read examples: it is a folder, not a file/],
+      [['sample', '--ckpt', f.badWidth], /--ckpt .*bad-width\.safetensors: .*its metadata 'width' is 'abc', not a valid value/],
+      [['sample', '--ckpt', f.badUnet], /--ckpt .*bad-unet\.safetensors: .*its metadata 'unet' is not valid JSON/],
       [['distill', '--teacher', MODEL], /--teacher .*is not an EDM teacher \(its parametrization is 'official'\)/],
       // IDX files
       [['train', '--dataset', f.badMagic], /--dataset .*bad-magic-idx3-ubyte: .*type code is 0xd/],
@@ -79,6 +98,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['train', '--dataset', 'no-such-folder'], /--dataset no-such-folder: dataset 'no-such-folder' is neither/],
       // where the output goes
       [['sample', '--out', f.unwritable], /--out package\.json\/out: cannot write there \(ENOTDIR\)/],
+      [['sample', '--out', 'package.json'], /--out package\.json: cannot write there \(ENOTDIR\)/],
       [['sample', '--raw', join(f.unwritable, 'x.safetensors')], /--raw package\.json\/out\/x\.safetensors: cannot write to its folder \(ENOTDIR\)/],
       // flags
       [['--steps', 'x'], /--steps must be an integer, got 'x'/],
@@ -95,6 +115,8 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--backend', 'gpu'], /--backend gpu: Unknown backend 'gpu'\. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],
       [['sample', '--lr', '0.1'], /--lr is not a flag of sample \(its flags: --ckpt --n --batch/],
+      [['teacher', '--max-intervals', '80'], /--max-intervals is read by the ict recipe only, not by teacher/],
+      [['train', '--ect-stages', '3'], /--ect-stages is read by the ect recipe only, not by ict/],
       [['train', '--resume', MODEL, '--lr', '0.1'], /--lr cannot change a resumed run: --resume continues with the checkpoint's own settings/],
       [['train', 'extra'], /unexpected arguments: extra/],
       [['frobnicate'], /unknown command 'frobnicate'; use train, teacher, distill, sample, classifier, eval, edit/],

@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { cm, ConfigError, data, FileAccessError, FormatError, Generator, metrics, loadSafetensors, randn, SimpleUNet } from '../src/index';
+import { cm, ConfigError, data, FileAccessError, FormatError, Generator, metrics, loadSafetensors, randn, readSafetensorsMetadata, SimpleUNet } from '../src/index';
 
 // The pieces the CLI calls, each on its own: what `npm run mnist` computes lives in the library.
 
@@ -51,6 +51,12 @@ describe('checkpoint schema', () => {
       'optimizer.m.down.0.weight', 'optimizer.v.down.0.weight', 'target.up.1.bias']);
     expect(cm.splitCheckpoint(joined)).toEqual(parts);
   });
+
+  it('reads a file\'s metadata from its header alone', () => {
+    expect(readSafetensorsMetadata(MODEL)).toEqual(loadSafetensors(MODEL).metadata);
+    expect(() => readSafetensorsMetadata('examples')).toThrow(FileAccessError);
+    expect(() => readSafetensorsMetadata('package.json')).toThrow(FormatError);
+  });
 });
 
 function tinyFolder(): string {
@@ -71,7 +77,8 @@ describe('data.loadDataset', () => {
     expect(data.loadDataset(`folder:${folder}`)).toMatchObject({ count: 3, channels: 1, height: 32 });
     const idx = join(folder, '..', `${folder.split('/').at(-1)}-images-idx3-ubyte`);
     writeFileSync(idx, Uint8Array.from([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28, ...new Array(2 * 784).fill(255)]));
-    const fromIdx = data.loadDataset(idx);
+    const fromIdx = data.loadDataset(relative(process.cwd(), idx));
+    expect(fromIdx.name).toBe(`idx:${idx}`); // absolute, so a checkpoint naming it resumes from anywhere
     expect(fromIdx).toMatchObject({ count: 2, height: 32 });
     expect(fromIdx.images[0]).toBe(-1); // the padding
     expect(fromIdx.images[2 * 32 + 2]).toBe(1);

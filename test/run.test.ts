@@ -59,7 +59,7 @@ const TRAIN = ['train', '--steps', '24', '--batch', '2', '--seed', '3', '--sampl
  * The step after that print takes far longer than the gap between steps, so the signals arrive
  * during it; a handler runs when the step ends.
  */
-function interrupted(outDir: string, afterStep: number, signals: number, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function interrupted(outDir: string, afterStep: number, signals: number, extra: string[] = []): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const child = spawn(CLI[0], [...CLI.slice(1), ...TRAIN, ...extra, '--out', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '', stderr = '', sent = false;
   child.stdout.on('data', (d: Buffer) => {
@@ -70,7 +70,7 @@ function interrupted(outDir: string, afterStep: number, signals: number, extra: 
     }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return new Promise((done) => child.on('exit', (code) => done({ code, stdout, stderr })));
+  return new Promise((done) => child.on('exit', (code, signal) => done({ code, signal, stdout, stderr })));
 }
 
 describe('Ctrl-C during `npm run mnist -- train`', () => {
@@ -94,10 +94,11 @@ describe('Ctrl-C during `npm run mnist -- train`', () => {
     for (const name of Object.keys(b.tensors)) expect(Array.from(a.tensors[name]!.toArray()), name).toEqual(Array.from(b.tensors[name]!.toArray()));
   }, 300_000);
 
-  it('a second Ctrl-C during the step exits at once, leaving no partial file', async () => {
+  it('a second Ctrl-C, even during the same step, exits when the step returns without writing a checkpoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
     const stopped = await interrupted(dir, 2, 2, ['--batch', '32']); // steps of ~0.3 s here
     expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain('SIGINT: finishing this step and writing the checkpoint');
     expect(stopped.stdout).not.toContain('stopped at step');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     if (existsSync(join(dir, 'checkpoint.safetensors'))) expect(() => loadSafetensors(join(dir, 'checkpoint.safetensors'))).not.toThrow();

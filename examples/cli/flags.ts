@@ -14,7 +14,8 @@ export const HELP = `onestep MNIST example: consistency training from data alone
   npm run mnist -- distill --teacher FILE [train flags]   consistency distillation
 
 train flags
-  --dataset NAME           mnist, fashion (Fashion-MNIST) or a folder of PNG images  [mnist]
+  --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG images, or
+                           an IDX file of unsigned-byte images [count, rows, cols]   [mnist]
   --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
   --model NAME             simpleunet (the community model) or unet (ADM-style: channel
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,
@@ -46,10 +47,9 @@ train flags
   --checkpoint-every N     write the checkpoint every N steps                       [100]
   --log-every N            print a progress line every N steps instead of the bar (0: the bar
                            on a terminal, a line every 10 s otherwise)              [0]
-  --backend NAME           cpu, cpu-reference, webgpu, webasm, gpujs-cpu or auto    [cpu]
-                           (also ONESTEP_BACKEND; auto: WebGPU on a real GPU, else cpu)
   Ctrl-C (or SIGTERM) finishes the current step, writes the checkpoint and exits with code 130;
-  a second Ctrl-C exits at once (the last checkpoint stays whole).
+  a second Ctrl-C exits when the current step returns, without writing one (the last checkpoint
+  stays whole).
 
 sample flags
   --ckpt FILE              a training checkpoint or exported weights
@@ -106,6 +106,8 @@ distill: the train flags, and
   --distance NAME          l2, l1 or pseudo-huber                                   [pseudo-huber]
 
 every command
+  --backend NAME           cpu, cpu-reference, webgpu, webasm, gpujs-cpu or auto    [cpu]
+                           (also ONESTEP_BACKEND; auto: WebGPU on a real GPU, else cpu)
   --debug                  show the stack trace of an error (also ONESTEP_DEBUG=1)
   --help, -h               this text
 `;
@@ -177,6 +179,9 @@ export function checkFlags(command: string, flags: Flags): void {
   const given = Object.keys(flags).filter((f) => !['help', 'debug', 'backend'].includes(f));
   const foreign = given.filter((f) => !COMMAND_FLAGS[command]!.includes(f));
   if (foreign.length) throw new UsageError(`--${foreign[0]} is not a flag of ${command} (its flags: ${COMMAND_FLAGS[command]!.map((f) => `--${f}`).join(' ')}).`);
+  const recipe = command === 'train' ? flags.recipe ?? 'ict' : command;
+  const unread = given.find((f) => (f === 'max-intervals' && recipe !== 'ict') || (f === 'ect-stages' && recipe !== 'ect'));
+  if (unread && !flags.resume) throw new UsageError(`--${unread} is read by the ${unread === 'ect-stages' ? 'ect' : 'ict'} recipe only, not by ${recipe}.`);
   const fixed = flags.resume ? given.filter((f) => !RESUME_FLAGS.includes(f)) : [];
   if (fixed.length) throw new UsageError(`--${fixed[0]} cannot change a resumed run: --resume continues with the checkpoint's own settings (it may change ${RESUME_FLAGS.slice(1).map((f) => `--${f}`).join(', ')}).`);
 }

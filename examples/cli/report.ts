@@ -26,11 +26,9 @@ export function withFlag<T>(flag: string, value: string, fn: () => T): T {
   }
 }
 
-// onestep's own errors, and the plain Errors its checks throw with a message for the user; the
-// built-in kinds (TypeError, RangeError, ...) are bugs
+// what bad input raises; anything else (a failed kernel, a broken invariant) is a bug
 const isInputError = (e: Error): boolean =>
-  e instanceof UsageError || e instanceof ConfigError || e instanceof FormatError || e instanceof FileAccessError ||
-  e instanceof DivergenceError || Object.getPrototypeOf(e) === Error.prototype;
+  e instanceof UsageError || e instanceof ConfigError || e instanceof FormatError || e instanceof FileAccessError || e instanceof DivergenceError;
 
 /** Prints the error for a person and returns the exit code: 2 for bad input, 1 for anything else. */
 export function reportError(e: unknown, debug: boolean): number {

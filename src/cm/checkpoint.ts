@@ -1,4 +1,4 @@
-// The checkpoint contract (docs/contracts.md, Checkpoints): one safetensors file holds the model
+// The checkpoint contract (docs/architecture.md, section 4): one safetensors file holds the model
 // under its own state-dict names and, in a training checkpoint, the other copies under prefixes:
 //   ema.NAME            the EMA copy used for sampling
 //   ema@RATE.NAME       each further EMA copy, at its rate
@@ -8,6 +8,7 @@
 // Metadata `format` = TRAINING_CHECKPOINT_FORMAT marks a training checkpoint (resumable); an export
 // has the plain names only. Every reader and writer of these names goes through this module.
 // The metadata keys written and read: docs/architecture.md, The checkpoint contract.
+import { FormatError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 
 export const TRAINING_CHECKPOINT_FORMAT = 'onestep-ct-checkpoint-1';
@@ -61,4 +62,24 @@ export function splitCheckpoint<T>(tensors: Record<string, T>): CheckpointParts<
 export function samplingWeights(tensors: Record<string, Tensor>): Record<string, Tensor> {
   const parts = splitCheckpoint(tensors);
   return Object.keys(parts.ema).length ? parts.ema : parts.model;
+}
+
+/** A metadata value parsed as JSON (undefined when absent); a FormatError naming the file when it does not parse. */
+export function metadataJson<T>(path: string, metadata: Record<string, string>, key: string): T | undefined {
+  const text = metadata[key];
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new FormatError(path, `${path}: its metadata '${key}' is not valid JSON (${(e as Error).message}); the file is damaged or was not written by onestep.`);
+  }
+}
+
+/** A numeric metadata value (the fallback when absent) that `ok` accepts, else a FormatError naming the file. */
+export function metadataNumber(path: string, metadata: Record<string, string>, key: string, fallback: number | undefined, ok: (x: number) => boolean = Number.isFinite): number {
+  const value = metadata[key] === undefined ? fallback : Number(metadata[key]);
+  if (value === undefined || !ok(value)) {
+    throw new FormatError(path, `${path}: its metadata '${key}' is ${metadata[key] === undefined ? 'missing' : `'${metadata[key]}'`}, not a valid value; the file is damaged or was not written by onestep.`);
+  }
+  return value;
 }

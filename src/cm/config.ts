@@ -52,6 +52,9 @@ export interface TrainConfig {
   distance?: Distance;
 }
 
+/** Distillation's settings when not given: N = 18 (CIFAR-10's), mu = 0.95 (ImageNet-64's), pseudo-Huber. */
+export const CD_DEFAULTS = { intervals: 18, targetEma: 0.95, distance: 'pseudo-huber' } as const satisfies Pick<TrainConfig, 'intervals' | 'targetEma' | 'distance'>;
+
 /** What each recipe starts from when a setting is not given (the CLI's defaults). */
 export const RECIPE_DEFAULTS: Record<TrainRecipe, Pick<TrainConfig, 'steps' | 'lr' | 'lrDecay'>> = {
   ict: { steps: 1800, lr: 6e-4, lrDecay: 'cosine' },
@@ -73,7 +76,7 @@ export function trainConfig(given: Partial<TrainConfig> & Pick<TrainConfig, 'rec
     model: 'SimpleUNet', width: 32, batch: 32, seed: 0, emaRate: 0.995, extraEmaRates: [], cNoiseScale: DEFAULT_C_NOISE_SCALE,
     maxIntervals: 40, ectStages: DEFAULT_ECT_STAGES, warmupSteps: 0,
     ...RECIPE_DEFAULTS[recipe],
-    ...(recipe === 'cd' ? { intervals: 18, targetEma: 0.95, distance: 'pseudo-huber' as const } : {}),
+    ...(recipe === 'cd' ? CD_DEFAULTS : {}),
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
     recipe,
   } as TrainConfig;

@@ -16,6 +16,8 @@ export interface EditTaskOptions {
   batch?: number;
   /** interpolate: points per pair of latents (default 8). */
   points?: number;
+  /** interpolate: pairs of latents (default: as many as originals, else 8). */
+  pairs?: number;
   /** denoise: the noise's standard deviation added to the originals (default 0.5). */
   noise?: number;
   /** superres: the side of the blocks whose means are known (default 4). */
@@ -30,19 +32,25 @@ export interface EditResult {
 }
 
 /**
- * Runs one of the CLI's editing tasks on `originals` [n, C, H, W] (interpolate draws n pairs of
- * latents instead): inpaint the lower half, super-resolve from factor x factor block means, denoise
- * Gaussian noise, colorize from the luminance (RGB models), interpolate between latents.
+ * Runs one of the CLI's editing tasks on `originals` [n, C, H, W]: inpaint the lower half,
+ * super-resolve from factor x factor block means, denoise Gaussian noise, colorize from the
+ * luminance (RGB models); or interpolate between pairs of latents it draws (no originals needed).
  */
-export function runEditTask(task: EditTask, model: LoadedConsistencyModel, originals: Tensor, opts: EditTaskOptions): EditResult {
+export function runEditTask(task: EditTask, model: LoadedConsistencyModel, originals: Tensor | null, opts: EditTaskOptions): EditResult {
   if (!EDIT_TASKS.includes(task)) throw new ConfigError('task', `task must be one of ${EDIT_TASKS.join(', ')}, got '${task}'.`);
   const [channels, size] = model.shape;
-  const n = originals.shape[0]!;
   const { generator, batch } = opts;
   const sigmas = opts.sigmas ?? EDIT_SIGMAS;
   if (task === 'colorize' && channels !== 3) {
-    throw new ConfigError('task', `colorize needs an RGB model; this one makes ${channels}-channel images (train one on a folder with 3 channels).`);
+    throw new ConfigError('task', `colorize needs an RGB model; this one makes ${channels}-channel images (train one on a folder of RGB images: --dataset DIR --channels 3).`);
   }
+  if (task === 'interpolate') {
+    const points = opts.points ?? 8, pairs = opts.pairs ?? originals?.shape[0] ?? 8;
+    const z1 = randn([pairs, ...model.shape], { generator }), z2 = randn([pairs, ...model.shape], { generator });
+    return { rows: [interpolateLatents(model.f, z1, z2, Array.from({ length: points }, (_, i) => i / (points - 1)), batch)], columns: points };
+  }
+  if (!originals) throw new ConfigError('task', `${task} edits given images: pass the originals.`);
+  const n = originals.shape[0]!;
   if (task === 'inpaint') {
     const mask = tensor(Array.from({ length: size * size }, (_, i) => (Math.floor(i / size) < size / 2 ? 1 : 0)), { shape: [1, 1, size, size] });
     return { rows: [originals, originals.mul(mask), inpaint(model.f, originals, mask, { generator, sigmas, batch })], columns: n };
@@ -57,11 +65,6 @@ export function runEditTask(task: EditTask, model: LoadedConsistencyModel, origi
     const noisy = originals.add(randn([...originals.shape], { generator }).mul(std));
     return { rows: [originals, noisy.clamp(-1, 1), denoise(model.f, noisy, std, batch)], columns: n };
   }
-  if (task === 'colorize') {
-    const gray = luminance(originals);
-    return { rows: [originals, gray.expand([n, 3, size, size]), colorize(model.f, gray, { generator, sigmas, batch })], columns: n };
-  }
-  const points = opts.points ?? 8;
-  const z1 = randn([n, ...model.shape], { generator }), z2 = randn([n, ...model.shape], { generator });
-  return { rows: [interpolateLatents(model.f, z1, z2, Array.from({ length: points }, (_, i) => i / (points - 1)), batch)], columns: points };
+  const gray = luminance(originals);
+  return { rows: [originals, gray.expand([n, 3, size, size]), colorize(model.f, gray, { generator, sigmas, batch })], columns: n };
 }

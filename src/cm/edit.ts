@@ -37,14 +37,16 @@ function imageShape(op: string, y: Tensor): [number, number, number] {
 /** Fills the pixels where mask is 0; mask (1 = known) broadcasts against y, e.g. [1, 1, H, W]. */
 export function inpaint(f: ConsistencyFunction, y: Tensor, mask: Tensor, opts: EditOptions): Tensor {
   const shape = imageShape('inpaint', y);
-  const keep = mask.cast(y.dtype);
-  const fill = keep.neg().add(1);
-  return sample(f, {
-    count: y.shape[0]!, shape, generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
-    replace: (x0, first) => {
-      const n = x0.shape[0]!;
-      return rows(keep, first, n).mul(rows(y, first, n)).add(rows(fill, first, n).mul(x0));
-    },
+  return tidy(() => {
+    const keep = mask.cast(y.dtype);
+    const fill = keep.neg().add(1);
+    return sample(f, {
+      count: y.shape[0]!, shape, generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+      replace: (x0, first) => {
+        const n = x0.shape[0]!;
+        return rows(keep, first, n).mul(rows(y, first, n)).add(rows(fill, first, n).mul(x0));
+      },
+    });
   });
 }
 
@@ -68,10 +70,12 @@ export function repeatBlocks(x: Tensor, k: number): Tensor {
  */
 export function superResolve(f: ConsistencyFunction, low: Tensor, k: number, opts: EditOptions): Tensor {
   const [c, h, w] = imageShape('superResolve', low);
-  const known = repeatBlocks(low, k);
-  return sample(f, {
-    count: low.shape[0]!, shape: [c, h * k, w * k], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
-    replace: (x0, first) => x0.sub(repeatBlocks(blockMeans(x0, k), k)).add(rows(known, first, x0.shape[0]!)),
+  return tidy(() => {
+    const known = repeatBlocks(low, k);
+    return sample(f, {
+      count: low.shape[0]!, shape: [c, h * k, w * k], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+      replace: (x0, first) => x0.sub(repeatBlocks(blockMeans(x0, k), k)).add(rows(known, first, x0.shape[0]!)),
+    });
   });
 }
 
@@ -93,10 +97,12 @@ export function colorize(f: ConsistencyFunction, gray: Tensor, opts: EditOptions
   const [c, h, w] = imageShape('colorize', gray);
   if (c !== 1) throw new Error(`colorize: the known image is one luminance channel [B, 1, H, W], got ${formatShape(gray.shape)}.`);
   const norm2 = LUMA.reduce((s, v) => s + v * v, 0);
-  const direction = tensor(LUMA.map((v) => v / norm2), { shape: [1, 3, 1, 1], dtype: gray.dtype });
-  return sample(f, {
-    count: gray.shape[0]!, shape: [3, h, w], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
-    replace: (x0, first) => x0.add(direction.mul(rows(gray, first, x0.shape[0]!).sub(luminance(x0)))),
+  return tidy(() => {
+    const direction = tensor(LUMA.map((v) => v / norm2), { shape: [1, 3, 1, 1], dtype: gray.dtype });
+    return sample(f, {
+      count: gray.shape[0]!, shape: [3, h, w], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+      replace: (x0, first) => x0.add(direction.mul(rows(gray, first, x0.shape[0]!).sub(luminance(x0)))),
+    });
   });
 }
 

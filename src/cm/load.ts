@@ -1,17 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { decodeSafetensors, loadSafetensors } from '../io/safetensors';
+import { loadSafetensors, readSafetensorsMetadata } from '../io/safetensors';
 import { type Denoiser, edmDenoiser } from './edm';
 import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Network, type NetworkSpec } from './network';
+import { metadataJson, metadataNumber } from './checkpoint';
 import { DEFAULT_C_NOISE_SCALE, type ConsistencyFunction, type Parametrization } from './parametrization';
 import { samplingWeights } from './checkpoint';
 import { FormatError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 
-/** Loads a state dict; a mismatch (names, shapes) is a FormatError naming the file. */
-function loadWeights(model: Network, weights: Record<string, Tensor>, path: string): void {
+const isCount = (x: number) => Number.isInteger(x) && x >= 1;
+
+/** The network the metadata describes with the file's weights; any mismatch is a FormatError naming the file. */
+export function networkFromFile(path: string, spec: NetworkSpec, weights: Record<string, Tensor>): Network {
   try {
+    const model = buildNetwork(spec);
     model.loadStateDict(weights);
+    return model.eval();
   } catch (e) {
     throw new FormatError(path, `${path} does not fit the model its metadata describes: ${(e as Error).message}`);
   }
@@ -40,17 +43,15 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   if (kind !== 'SimpleUNet' && kind !== 'UNet') throw new FormatError(path, `${path} holds a '${kind}' model; onestep reads SimpleUNet and UNet checkpoints.`);
   const first = weights[kind === 'SimpleUNet' ? 'down.0.weight' : 'input_blocks.0.0.weight'];
   if (!first || first.ndim !== 4) throw new FormatError(path, `${path} has no first convolution weight of shape [width, channels, 3, 3]; is it a ${kind} checkpoint?`);
-  const width = Number(metadata.width ?? first.shape[0]);
-  const channels = Number(metadata.channels ?? first.shape[1]);
-  const size = Number(metadata.height ?? 32);
+  const width = metadataNumber(path, metadata, 'width', first.shape[0], isCount);
+  const channels = metadataNumber(path, metadata, 'channels', first.shape[1], isCount);
+  const size = metadataNumber(path, metadata, 'height', 32, isCount);
   const parametrization = (metadata.parametrization ?? 'community') as Parametrization;
   if (parametrization !== 'official' && parametrization !== 'community') {
     throw new FormatError(path, `${path} has an unknown parametrization '${parametrization}'; expected 'official' or 'community'.`);
   }
-  const model = buildNetwork({ model: kind, channels, width, unet: metadata.unet ? JSON.parse(metadata.unet) : undefined });
-  loadWeights(model, weights, path);
-  model.eval();
-  const f = networkConsistency(model, parametrization, Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE));
+  const model = networkFromFile(path, { model: kind, channels, width, unet: metadataJson(path, metadata, 'unet') }, weights);
+  const f = networkConsistency(model, parametrization, metadataNumber(path, metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0));
   return { model, f, shape: [channels, size, size], metadata };
 }
 
@@ -70,19 +71,16 @@ export function loadTeacher(path: string): LoadedTeacher {
   }
   const weights = samplingWeights(tensors);
   const spec: NetworkSpec = {
-    model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: Number(metadata.channels), width: Number(metadata.width),
-    unet: metadata.unet ? JSON.parse(metadata.unet) : undefined,
+    model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: metadataNumber(path, metadata, 'channels', undefined, isCount),
+    width: metadataNumber(path, metadata, 'width', undefined, isCount), unet: metadataJson(path, metadata, 'unet'),
   };
-  const model = buildNetwork(spec);
-  loadWeights(model, weights, path);
-  model.eval();
-  const size = Number(metadata.height ?? 32);
+  const model = networkFromFile(path, spec, weights);
+  const size = metadataNumber(path, metadata, 'height', 32, isCount);
   return {
     model, spec, metadata, shape: [spec.channels, size, size],
-    denoiser: edmDenoiser(networkBody(model), Number(metadata.c_noise_scale ?? DEFAULT_C_NOISE_SCALE)),
+    denoiser: edmDenoiser(networkBody(model), metadataNumber(path, metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0)),
   };
 }
 
 /** Whether a safetensors file holds an EDM teacher rather than a consistency model. */
-export const isTeacherFile = (path: string): boolean =>
-  decodeSafetensors(readFileSync(path), basename(path)).metadata.parametrization === 'edm'; // no tensors made
+export const isTeacherFile = (path: string): boolean => readSafetensorsMetadata(path).parametrization === 'edm';

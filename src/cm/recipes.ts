@@ -5,7 +5,7 @@ import { sample } from './sample';
 import { ctStep, type Recipe as ConsistencyRecipe, type StepResult } from './train';
 import { cdStep } from './distill';
 import { edmLoss, edmSample } from './edm';
-import type { TrainConfig, TrainRecipe } from './config';
+import { CD_DEFAULTS, type TrainConfig, type TrainRecipe } from './config';
 import type { Parametrization } from './parametrization';
 import type { Trainer } from './trainer';
 
@@ -80,6 +80,6 @@ export const RECIPES: Record<TrainRecipe, TrainingRecipe> = {
     sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
       count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch,
     }),
-    metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? 18), distance: c.distance ?? 'pseudo-huber' }),
+    metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance }),
   },
 };

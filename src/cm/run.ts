@@ -17,6 +17,8 @@ export interface TrainingRunOptions {
   onStep?: (progress: StepProgress) => void;
   /** Asked after every step; true ends the run there, with a checkpoint (Ctrl-C in the CLI). */
   shouldStop?: () => boolean;
+  /** The checkpoint the trainer was resumed from: the last good one until this run writes its own. */
+  resumedFrom?: string;
 }
 
 export interface StepProgress {
@@ -73,7 +75,7 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
   const checkpoint = opts.checkpoint ?? join(opts.outDir, 'checkpoint.safetensors');
   const checkpointEvery = opts.checkpointEvery ?? 100, sampleEvery = opts.sampleEvery ?? 0;
   const started = performance.now(), startStep = trainer.step;
-  let lastSaved: string | null = trainer.step > 0 ? checkpoint : null;
+  let lastSaved: string | null = opts.resumedFrom ?? null;
   const grids: string[] = [];
   const result = (stopped: boolean, exports: string[]): TrainingRunResult => ({
     stopped, steps: trainer.step - startStep, seconds: (performance.now() - started) / 1e3, checkpoint, exports, grids,

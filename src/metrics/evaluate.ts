@@ -1,6 +1,6 @@
 import { BatchSampler, gatherImages } from '../data/dataset';
 import { loadMnist } from '../data/mnist';
-import { ConfigError, FormatError } from '../errors';
+import { ConfigError } from '../errors';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { classify, MnistClassifier, type ClassifierOutputs } from './classifier';
@@ -55,7 +55,7 @@ export function evaluateMnist(source: ImageDrawer | null, opts: MnistEvaluationO
     throw new ConfigError('n', `n must be an integer from 2 to ${train.count} (the training digits the floor uses), got ${opts.n}.`);
   }
   if (source && source.shape.join('x') !== '1x32x32') {
-    throw new FormatError('model', `the MNIST evaluation measures 1x32x32 digits; this model makes ${source.shape.join('x')} images.`);
+    throw new ConfigError('source', `the MNIST evaluation measures 1x32x32 digits; this model makes ${source.shape.join('x')} images.`);
   }
   const reference = featureStats(classify(opts.classifier, test.images, test.count));
   const pick = Array.from(new BatchSampler(train.count, opts.n, opts.seed).next());
