@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor/tensor';
 const isCount = (x: number) => Number.isInteger(x) && x >= 1;
 
 /** The network the metadata describes with the file's weights; any mismatch is a FormatError naming the file. */
-export function networkFromFile(path: string, spec: NetworkSpec, weights: Record<string, Tensor>): Network {
+function networkFromFile(path: string, spec: NetworkSpec, weights: Record<string, Tensor>): Network {
   try {
     const model = buildNetwork(spec);
     model.loadStateDict(weights);
