@@ -122,7 +122,7 @@ export function gpujsCases(be: Backend, full: boolean): BenchCase[] {
 
 export function engineFullCases(): BenchCase[] {
   const fast = cpuBackend as Backend, ref = cpuReferenceBackend as Backend;
-  const cases: BenchCase[] = [...engineQuickCases()];
+  const cases: BenchCase[] = [...engineQuickCases(), ctStepCase('cpu', 64), sampleCase('cpu', 64)];
   // the MNIST U-Net's conv shapes (D = 32): 32 and 64 channels at 32x32 and 16x16, batch 32
   for (const [c, size] of [[32, 32], [64, 16], [32, 16]] as const) {
     for (const kind of ['fwd', 'dgrad', 'wgrad'] as const) cases.push(convCase(fast, kind, 32, c, size));

@@ -2,6 +2,7 @@
 // CPU backends and, side by side, TensorFlow.js's wasm backend (and its webgpu backend beside our
 // webgpu one). Prints a table with medians, GFLOP/s or GB/s and the TF.js / onestep time ratios;
 // writes bench/results/latest.json. npm run bench -- --soak: the leak soak of bench/soak.ts instead.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,11 +17,13 @@ import { initTfjsWasm, tfjsQuickCases } from './tfjs-cases';
 import { dawnFloorCase } from './dawn-floor';
 import { initTfjsWebgpu, tfjsWebgpuCases, tfjsWebgpuSoftware } from './tfjs-webgpu';
 import { printSoak, soak, SOAK_DEFAULTS, soakBackend, type SoakRow } from './soak';
+import { benchThreads, checkTorchForward, findTorch, TORCH_MISSING, torchRow, type TorchRow } from './torch-peer';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-tfjs': { type: 'boolean', default: false },
+    'no-torch': { type: 'boolean', default: false },
     backends: { type: 'string' },
     only: { type: 'string' },
     soak: { type: 'boolean', default: false },
@@ -34,6 +37,9 @@ if (args.help) {
   --quick     only the headline rows (gemm-1024, conv2d c64 32x32 batch 32, the SimpleUNet
               consistency-training step and 1-step sampling), fewer samples
   --no-tfjs   skip the TensorFlow.js rows (wasm; webgpu when webgpu is in --backends)
+  --no-torch  skip the PyTorch CPU rows (bench/torch_peer.py: the SimpleUNet step and sampling,
+              D=32, and D=64 without --quick, and the step's peak RSS beside ours; run when a
+              python3 here imports torch, else the bench says how to install it)
   --backends LIST   comma-separated: cpu, webgpu, webasm, gpujs-cpu [all]; a gpu.js backend
               that cannot start here is reported and skipped
   --only TEXT the rows whose name contains TEXT (e.g. launch-chain); they replace the rows of
@@ -138,8 +144,10 @@ async function main(): Promise<void> {
     }
   }
 
+  if (wanted.includes('cpu') && !args['no-torch']) rows.push(...torchRows(Boolean(args.quick), args.only));
+
   console.log(`\n${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
-  console.table(rows.map((r) => ({
+  console.table(rows.filter((r) => !r.name.endsWith('-peak-rss')).map((r) => ({
     name: r.name, backend: r.backend, 'median ms': r.median_ms.toFixed(2),
     'GFLOP/s': r.gflops?.toFixed(1) ?? '', 'GB/s': r.gbps?.toFixed(2) ?? '',
     'images/s': r.name.startsWith('sample-') ? (32 / (r.median_ms / 1e3)).toFixed(0) : '',
@@ -159,6 +167,19 @@ async function main(): Promise<void> {
     .filter(([, ours]) => ours)
     .map(([t, ours]) => ({ name: t.name, 'tfjs-wasm ms': t.median_ms.toFixed(1), 'onestep cpu ms': ours!.median_ms.toFixed(1), 'tfjs / onestep': (t.median_ms / ours!.median_ms).toFixed(2) }));
   if (ratios.length) console.table(ratios);
+  const torch = rows.filter((r) => r.backend === 'torch-cpu');
+  if (torch.length) {
+    console.log(`onestep cpu vs PyTorch ${(torch[0] as TorchRow).torch} CPU, ${benchThreads()} threads each (ratio above 1: onestep is slower)`);
+    console.table(torch.map((t) => {
+      const ours = rows.find((r) => r.backend === 'cpu' && r.name === t.name);
+      const [key, unit] = t.name.endsWith('-peak-rss') ? ['rss_mb', 'MB'] as const : ['median_ms', 'ms'] as const;
+      const value = (r: Row | undefined) => (r as unknown as Record<string, number> | undefined)?.[key];
+      return {
+        name: t.name, [`onestep cpu ${unit}`]: value(ours)?.toFixed(1) ?? '', [`pytorch ${unit}`]: value(t)!.toFixed(1),
+        'onestep / pytorch': ours ? (value(ours)! / value(t)!).toFixed(2) : '',
+      };
+    }));
+  }
   const floor = rows.find((r) => r.backend === 'dawn-raw');
   if (floor) console.log(`raw Dawn on this adapter (one encoder, one submit, prebuilt bind groups): ${floor.us_per_launch!.toFixed(1)} us per launch`);
   const tfGpu = rows.filter((r) => r.backend === 'tfjs-webgpu');
@@ -175,6 +196,42 @@ async function main(): Promise<void> {
   }
 
   writeRows(rows, Boolean(args.only));
+}
+
+/**
+ * PyTorch's rows (same names as the cpu rows they stand beside) and the peak RSS of a D=32 training
+ * step in each (a fresh process apiece: warm-up and timed steps), or a note on how to get them.
+ */
+function torchRows(quick: boolean, only: string | undefined): Row[] {
+  const found = findTorch();
+  if (!found) {
+    console.log(TORCH_MISSING);
+    return [];
+  }
+  console.log(`PyTorch ${found.version} (${found.python}), ${benchThreads()} threads`);
+  // the same network first: PyTorch's forward with onestep's weights gives onestep's output
+  for (const width of quick ? [32] : [32, 64]) {
+    const relative = checkTorchForward(found.python, width);
+    if (!(relative < 1e-5)) throw new Error(`torch_peer.py's SimpleUNet D=${width} differs from onestep's: relative difference ${relative}`);
+    console.log(`PyTorch SimpleUNet D=${width}: forward equals onestep's (relative difference ${relative.toExponential(1)})`);
+  }
+  const seconds = quick ? 1 : 2;
+  const out: Row[] = [];
+  const specs: [number, 'ct-step' | 'sample'][] = [[32, 'ct-step'], [32, 'sample'], ...(quick ? [] : [[64, 'ct-step'], [64, 'sample']] as [number, 'ct-step' | 'sample'][])];
+  for (const [width, what] of specs) {
+    const name = `${what === 'ct-step' ? 'ct-step' : 'sample-1step'}-simpleunet-d${width}-b32`;
+    if (!only || name.includes(only)) out.push(torchRow(found.python, what, width, 32, seconds));
+  }
+  const rssName = 'ct-step-simpleunet-d32-b32-peak-rss';
+  if (!only || rssName.includes(only)) {
+    const torchStep = out.find((r) => r.name === 'ct-step-simpleunet-d32-b32') as TorchRow | undefined
+      ?? torchRow(found.python, 'ct-step', 32, 32, seconds);
+    const ours = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'step-rss.ts'), '32', '32', String(2 + torchStep.samples)], { encoding: 'utf8' });
+    if (ours.status !== 0) throw new Error(`bench/step-rss.ts failed: ${ours.stderr}`);
+    const rss = (backend: string, mb: number) => ({ name: rssName, backend, median_ms: NaN, gflops: null, gbps: null, rss_mb: mb });
+    out.push(rss('cpu', (JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { max_rss_mb: number }).max_rss_mb), rss('torch-cpu', torchStep.max_rss_mb));
+  }
+  return out;
 }
 
 await (args.soak ? runSoak() : main());

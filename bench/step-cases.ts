@@ -37,24 +37,24 @@ function onDevice(c: BenchCase, backend: BackendName, run: () => void): () => vo
 // backward, AdamW, target EMA update), SimpleUNet D=32, batch 32, 1x32x32 images. tfjs-step.ts
 // does the same in TensorFlow.js.
 
-const BATCH = 32, WIDTH = 32, SIZE = 32;
+const SIZE = 32;
 
-function models(): { online: SimpleUNet; target: SimpleUNet } {
-  const online = new SimpleUNet({ channels: 1, width: WIDTH }, { generator: new Generator(1) });
-  const target = new SimpleUNet({ channels: 1, width: WIDTH }, { generator: new Generator(1) });
+function models(width: number): { online: SimpleUNet; target: SimpleUNet } {
+  const online = new SimpleUNet({ channels: 1, width }, { generator: new Generator(1) });
+  const target = new SimpleUNet({ channels: 1, width }, { generator: new Generator(1) });
   return { online, target };
 }
 
 /** On `backend`: the models, data and every tensor of the timed step live there. */
-export function ctStepCase(backend: BackendName = 'cpu'): BenchCase {
+export function ctStepCase(backend: BackendName = 'cpu', width = 32, batch = 32): BenchCase {
   const c: BenchCase = {
-    name: `ct-step-simpleunet-d${WIDTH}-b${BATCH}`,
+    name: `ct-step-simpleunet-d${width}-b${batch}`,
     backend,
     setup: () => withBackend(backend, () => {
-      const { online, target } = models();
+      const { online, target } = models(width);
       const optimizer = new AdamW(online.parameters(), { lr: 1e-4 });
       const generator = new Generator(2);
-      const x = randn([BATCH, 1, SIZE, SIZE], { generator }).clamp(-1, 1);
+      const x = randn([batch, 1, SIZE, SIZE], { generator }).clamp(-1, 1);
       const ctx: cm.CtStepContext = {
         recipe: 'seed', student: (xs, s) => online.forward(xs, s), target: (xs, s) => target.forward(xs, s), targetModel: target,
         model: online, optimizer, generator, totalSteps: 1000, epoch: 10, epochs: 100,
@@ -66,16 +66,16 @@ export function ctStepCase(backend: BackendName = 'cpu'): BenchCase {
   return c;
 }
 
-export function sampleCase(backend: BackendName = 'cpu'): BenchCase {
+export function sampleCase(backend: BackendName = 'cpu', width = 32, batch = 32): BenchCase {
   const c: BenchCase = {
-    name: `sample-1step-simpleunet-d${WIDTH}-b${BATCH}`,
+    name: `sample-1step-simpleunet-d${width}-b${batch}`,
     backend,
     setup: () => withBackend(backend, () => {
-      const { online } = models();
+      const { online } = models(width);
       const gen = new Generator(3);
-      const t = tensor(new Array(BATCH).fill(80));
+      const t = tensor(new Array(batch).fill(80));
       return onDevice(c, backend, () => withBackend(backend, () =>
-        tidy(() => noGrad(() => void online.forward(randn([BATCH, 1, SIZE, SIZE], { generator: gen }).mul(80), t).clamp(-1, 1).toArray()))));
+        tidy(() => noGrad(() => void online.forward(randn([batch, 1, SIZE, SIZE], { generator: gen }).mul(80), t).clamp(-1, 1).toArray()))));
     }),
   };
   return c;
