@@ -438,7 +438,24 @@ describe('image folder: every problem is named with its file and fix', () => {
     const sub = folder();
     writeFileSync(join(sub, 'a.png'), png(4, 4, 0));
     mkdirSync(join(sub, 'more'));
-    expect(() => loadImageFolder(sub, { size: 4 })).toThrow(/more is a folder; onestep reads the PNG images directly inside/);
+    expect(() => loadImageFolder(sub, { size: 4 })).toThrow(/holds both files \(a\.png\) and subfolders \(more\); use one layout/);
+  });
+
+  it('one subfolder per class: labels by class name order, class names kept', () => {
+    const dir = folder();
+    for (const [name, shades] of [['cat', [10, 20]], ['ant', [200]], ['dog', [90, 100, 110]]] as const) {
+      mkdirSync(join(dir, name));
+      shades.forEach((v, i) => writeFileSync(join(dir, name, `${i}.png`), png(2, 2, v)));
+    }
+    writeFileSync(join(dir, '.DS_Store'), 'junk');
+    const ds = loadImageFolder(dir, { size: 2 });
+    expect(ds.classNames).toEqual(['ant', 'cat', 'dog']);
+    expect(Array.from(ds.labels!)).toEqual([0, 1, 1, 2, 2, 2]);
+    expect(Array.from({ length: 6 }, (_, i) => Math.round(((ds.images[i * 4]! + 1) / 2) * 255))).toEqual([200, 10, 20, 90, 100, 110]);
+    mkdirSync(join(dir, 'eel'));
+    expect(() => loadImageFolder(dir, { size: 2 })).toThrow(/the class folder .*eel holds no \.png files; add its images or remove it/);
+    mkdirSync(join(dir, 'eel', 'deeper'));
+    expect(() => loadImageFolder(dir, { size: 2 })).toThrow(/deeper is a folder inside the class folder .*eel; put the class's PNG images directly in it/);
   });
 
   it('hidden files are skipped', () => {

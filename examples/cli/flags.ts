@@ -14,8 +14,9 @@ export const HELP = `onestep MNIST example: consistency training from data alone
   npm run mnist -- distill --teacher FILE [train flags]   consistency distillation
 
 train flags
-  --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG images, or
-                           an IDX file of unsigned-byte images [count, rows, cols]   [mnist]
+  --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG images (or
+                           of one subfolder of them per class), or an IDX file of
+                           unsigned-byte images [count, rows, cols]                  [mnist]
   --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
   --model NAME             simpleunet (the community model) or unet (ADM-style: channel
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,

@@ -8,6 +8,8 @@ export interface ImageDataset {
   name: string;
   images: Float32Array;
   labels: Uint8Array | null;
+  /** With labels: the name of each class, by label. */
+  classNames?: string[];
   count: number;
   channels: number;
   height: number;

@@ -43,5 +43,9 @@ export function loadFashionMnist(dir?: string): ImageDataset {
       labels[k++] = c;
     }
   });
-  return { name: 'fashion-mnist', images: padAndScale(raw, count, 28, 32), labels, count, channels: 1, height: 32, width: 32 };
+  return {
+    name: 'fashion-mnist', images: padAndScale(raw, count, 28, 32), labels, count, channels: 1, height: 32, width: 32,
+    // the dataset's documented label order
+    classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+  };
 }

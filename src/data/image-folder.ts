@@ -13,40 +13,71 @@ export interface ImageFolderOptions {
   channels?: 1 | 3;
 }
 
-/**
- * Every PNG file in `dir` (sorted by name), resized to size x size, in [-1, 1]; no labels. Hidden
- * files (.DS_Store and the like) are skipped; any other file that is not a .png, or a subfolder, is
- * refused rather than silently left out. FileAccessError if `dir` is missing or not a folder,
- * FormatError for a folder without images or with a file that is not a readable PNG.
- */
-export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): ImageDataset {
-  const size = opts.size ?? 32, channels = opts.channels ?? 1;
-  if (!Number.isInteger(size) || size < 1) throw new ConfigError('size', `image folder: size must be a positive integer, got ${size}.`);
-  if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `image folder: channels must be 1 (grey) or 3 (RGB), got ${channels}.`);
+/** The entries of a folder that are not hidden (.DS_Store and the like), as folders and files. */
+function listFolder(dir: string): { folders: string[]; files: string[] } {
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
     throw new FileAccessError(dir, `image folder: cannot read ${dir}: ${accessProblem(e, 'folder')}.`);
   }
-  const files: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      throw new FormatError(path, `image folder: ${path} is a folder; onestep reads the PNG images directly inside ${dir}: move it out.`);
-    }
-    if (!entry.name.toLowerCase().endsWith('.png')) {
+  const visible = entries.filter((e) => !e.name.startsWith('.'));
+  return {
+    folders: visible.filter((e) => e.isDirectory()).map((e) => e.name).sort(),
+    files: visible.filter((e) => !e.isDirectory()).map((e) => e.name).sort(),
+  };
+}
+
+/** The PNG files of `dir` (paths, sorted by name); any other file is refused rather than left out. */
+function pngFiles(dir: string, files: string[]): string[] {
+  return files.map((name) => {
+    const path = join(dir, name);
+    if (!name.toLowerCase().endsWith('.png')) {
       throw new FormatError(path, `image folder: ${path} is not a .png file; onestep reads PNG images: remove it or convert it.`);
     }
-    files.push(entry.name);
+    return path;
+  });
+}
+
+/**
+ * PNG images resized to size x size, in [-1, 1], from one of two layouts: the PNG files directly
+ * in `dir` (sorted by name; no labels), or one subfolder per class (the usual ImageFolder layout:
+ * labels are the subfolders' indices in name order, `classNames` their names; images ordered class
+ * by class). Hidden files (.DS_Store and the like) are skipped; any other file that is not a .png
+ * is refused rather than silently left out, as are folders that mix the two layouts or nest
+ * deeper. FileAccessError if `dir` is missing or not a folder, FormatError for a folder (or class)
+ * without images or with a file that is not a readable PNG.
+ */
+export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): ImageDataset {
+  const size = opts.size ?? 32, channels = opts.channels ?? 1;
+  if (!Number.isInteger(size) || size < 1) throw new ConfigError('size', `image folder: size must be a positive integer, got ${size}.`);
+  if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `image folder: channels must be 1 (grey) or 3 (RGB), got ${channels}.`);
+  const top = listFolder(dir);
+  if (top.folders.length && top.files.length) {
+    throw new FormatError(dir, `image folder: ${dir} holds both files (${top.files[0]}) and subfolders (${top.folders[0]}); use one layout: the PNG images directly in it, or one subfolder of PNG images per class.`);
   }
-  files.sort();
-  if (files.length === 0) throw new FormatError(dir, `image folder: ${dir} holds no .png files; put the training images there as PNG.`);
+  const classNames = top.folders.length ? top.folders : null;
+  if (classNames && classNames.length > 255) throw new FormatError(dir, `image folder: ${dir} has ${classNames.length} class subfolders; onestep takes at most 255 classes.`);
+  const files: string[] = [], fileLabels: number[] = [];
+  if (classNames) {
+    classNames.forEach((name, label) => {
+      const classDir = join(dir, name);
+      const inner = listFolder(classDir);
+      if (inner.folders.length) {
+        throw new FormatError(join(classDir, inner.folders[0]!), `image folder: ${join(classDir, inner.folders[0]!)} is a folder inside the class folder ${classDir}; put the class's PNG images directly in it.`);
+      }
+      const paths = pngFiles(classDir, inner.files);
+      if (!paths.length) throw new FormatError(classDir, `image folder: the class folder ${classDir} holds no .png files; add its images or remove it.`);
+      files.push(...paths);
+      fileLabels.push(...paths.map(() => label));
+    });
+  } else {
+    files.push(...pngFiles(dir, top.files));
+  }
+  if (files.length === 0) throw new FormatError(dir, `image folder: ${dir} holds no .png files; put the training images there as PNG (or one subfolder of them per class).`);
   const per = channels * size * size;
   const images = new Float32Array(files.length * per);
-  files.forEach((file, n) => {
-    const path = join(dir, file);
+  files.forEach((path, n) => {
     const { width: w, height: h, data } = decodePng(readBytes(path, 'image folder'), path);
     // source pixels as channel planes in [0, 1], alpha composited over black
     const planes = Array.from({ length: channels }, () => new Float32Array(w * h));
@@ -59,5 +90,8 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Ima
     const resample = areaResampler(w, h, size);
     planes.forEach((plane, c) => resample(plane, images, n * per + c * size * size));
   });
-  return { name: `folder:${dir}`, images, labels: null, count: files.length, channels, height: size, width: size };
+  return {
+    name: `folder:${dir}`, images, labels: classNames ? Uint8Array.from(fileLabels) : null, count: files.length, channels, height: size, width: size,
+    ...(classNames ? { classNames } : {}),
+  };
 }

@@ -34,5 +34,8 @@ export function loadMnist(split: 'train' | 'test' = 'train', dir = mnistDirector
   }
   if (rows !== 28 || cols !== 28) throw new FormatError(imageFile, `MNIST: images are ${rows}x${cols}, expected 28x28.`);
   const out = padAndScale(images.data, count, 28, 32);
-  return { images: out, labels: Uint8Array.from(labels.data), count, channels: 1, height: 32, width: 32, name: `mnist-${split}` };
+  return {
+    images: out, labels: Uint8Array.from(labels.data), count, channels: 1, height: 32, width: 32, name: `mnist-${split}`,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+  };
 }
