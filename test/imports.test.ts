@@ -85,12 +85,7 @@ function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 // Cycles known and accepted for now, each with why.
-const KNOWN_CYCLES: { modules: string[]; reason: string }[] = [
-  {
-    modules: ['kernels/cpu/wasm/gemm-module.ts', 'kernels/cpu/wasm/winograd-module.ts'],
-    reason: 'the wasm gemm and Winograd modules share code builders both ways; one kernel table replaces both (issue 12)',
-  },
-];
+const KNOWN_CYCLES: { modules: string[]; reason: string }[] = [];
 
 /** Modules whose exports are public API: reached from src/index.ts through `export * (as x) from`. */
 function publicModules(): Set<string> {

@@ -26,14 +26,14 @@ describe('wasm thread pool', () => {
     const r = runWithTwoThreads(`
 rt.reserve(1 << 16);
 try {
-  rt.parallel('silu', [[0, 4096, 0, 16], [0x7fff0000, 4096, 0, 16]]);
+  rt.parallel('silu', [{ src: 0, dst: 4096, begin: 0, end: 16 }, { src: 0x7fff0000, dst: 4096, begin: 0, end: 16 }]);
   console.log('no error');
 } catch (e) {
   console.log(e.message);
 }
 const mem = rt.reserve(1 << 16);
 mem.set([0, 1, 2, 3, 4, 5, 6, 7], 0);
-rt.parallel('silu', [[0, 64, 0, 16], [0, 64, 16, 32]]);
+rt.parallel('silu', [{ src: 0, dst: 64, begin: 0, end: 16 }, { src: 0, dst: 64, begin: 16, end: 32 }]);
 console.log('after: ' + Array.from(mem.subarray(16, 24), (v) => v.toFixed(4)).join(' '));
 `);
     expect(r.stderr).toBe('');
@@ -47,7 +47,7 @@ console.log('after: ' + Array.from(mem.subarray(16, 24), (v) => v.toFixed(4)).jo
     const r = runWithTwoThreads(`
 rt.reserve(1 << 16);
 try {
-  rt.parallel('silu', [[0x7fff0000, 4096, 0, 16], [0, 4096, 0, 16]]);
+  rt.parallel('silu', [{ src: 0x7fff0000, dst: 4096, begin: 0, end: 16 }, { src: 0, dst: 4096, begin: 0, end: 16 }]);
 } catch (e) {
   console.log(e.constructor.name + ': ' + e.message);
 }
@@ -61,7 +61,7 @@ describe('wasm binary kernels', () => {
   it('cover WASM_BINARY_OPS, a subset of the Backend BINARY_OPS, under their own name', async () => {
     const { BINARY_OPS } = await import('../src/backend/backend');
     const wasm = await import('../kernels/cpu/wasm/binary-module');
-    const { KERNEL_NAMES } = await import('../kernels/cpu/wasm/runtime');
+    const { KERNEL_NAMES } = await import('../kernels/cpu/wasm/kernels');
     expect('BINARY_OPS' in wasm).toBe(false); // one BINARY_OPS in the code base
     expect(BINARY_OPS.filter(wasm.isWasmBinaryOp)).toEqual([...wasm.WASM_BINARY_OPS]);
     for (const op of wasm.WASM_BINARY_OPS) expect(KERNEL_NAMES).toEqual(expect.arrayContaining([`binarySame_${op}`, `binaryRows_${op}`]));

@@ -1,4 +1,5 @@
 import type { FunctionBody } from './builder';
+import { kernel, type Params } from './kernel-def';
 
 // SiLU and its gradient over f32x4 lanes. exp by range reduction: v = n ln2 + r with
 // n = round(v / ln2) (rounded by adding and subtracting 1.5 * 2^23), |r| <= ln2 / 2, then
@@ -42,9 +43,15 @@ function emitExp(f: FunctionBody, c: ExpConstants, v: number, out: number, t: nu
   f.get(out).f32x4Mul().set(out);
 }
 
+const SILU_PARAMS = ['src', 'dst', 'begin', 'end'] as const;
+const SILU_GRAD_PARAMS = ['src', 'grad', 'dst', 'begin', 'end'] as const;
+
+export const SILU = kernel('silu', SILU_PARAMS, emitSilu);
+export const SILU_GRAD = kernel('siluGrad', SILU_GRAD_PARAMS, emitSiluGrad);
+
 /** silu(src, dst, begin, end): dst = x / (1 + exp(-x)) for byte offsets [begin, end) (16-byte steps). */
-export function emitSilu(f: FunctionBody): void {
-  const [src, dst, begin, end] = [0, 1, 2, 3];
+function emitSilu(f: FunctionBody, p: Params<(typeof SILU_PARAMS)[number]>): void {
+  const { src, dst, begin, end } = p;
   const c = expConstants(f);
   const i = f.local('i32'), x = f.local('v128'), v = f.local('v128'), e = f.local('v128'), t = f.local('v128'), r = f.local('v128');
   f.forRange(i, () => f.get(begin), end, 16, () => {
@@ -57,9 +64,9 @@ export function emitSilu(f: FunctionBody): void {
   });
 }
 
-/** siluGrad(x, g, dst, begin, end): dst = g s (1 + x (1 - s)), s = 1 / (1 + exp(-x)). */
-export function emitSiluGrad(f: FunctionBody): void {
-  const [src, grad, dst, begin, end] = [0, 1, 2, 3, 4];
+/** siluGrad(src, grad, dst, begin, end): dst = grad s (1 + x (1 - s)), s = 1 / (1 + exp(-x)). */
+function emitSiluGrad(f: FunctionBody, p: Params<(typeof SILU_GRAD_PARAMS)[number]>): void {
+  const { src, grad, dst, begin, end } = p;
   const c = expConstants(f);
   const i = f.local('i32'), x = f.local('v128'), v = f.local('v128'), e = f.local('v128'), t = f.local('v128'), r = f.local('v128');
   const s = f.local('v128');

@@ -11,7 +11,7 @@ export function siluF32(x: Float32Array, out: Float32Array): void {
   const n = x.length, np = ceilTo(n, 4);
   const mem = rt.reserve(2 * np * 4);
   mem.set(x, 0);
-  rt.parallel('silu', laneRanges(n, rt.threads).map(([a, b]) => [0, np * 4, a, b]));
+  rt.parallel('silu', laneRanges(n, rt.threads).map(([begin, end]) => ({ src: 0, dst: np * 4, begin, end })));
   out.set(mem.subarray(np, np + n));
 }
 
@@ -21,6 +21,6 @@ export function siluGradF32(x: Float32Array, grad: Float32Array, out: Float32Arr
   const mem = rt.reserve(3 * np * 4);
   mem.set(x, 0);
   mem.set(grad, np);
-  rt.parallel('siluGrad', laneRanges(n, rt.threads).map(([a, b]) => [0, np * 4, 2 * np * 4, a, b]));
+  rt.parallel('siluGrad', laneRanges(n, rt.threads).map(([begin, end]) => ({ src: 0, grad: np * 4, dst: 2 * np * 4, begin, end })));
   out.set(mem.subarray(2 * np, 2 * np + n));
 }

@@ -1,5 +1,6 @@
 import type { BinaryOp } from '../../../src/backend/backend';
 import type { FunctionBody } from './builder';
+import { kernel, type Params } from './kernel-def';
 
 // out = a op b for the layouts a U-Net's elementwise ops have: both operands contiguous
 // (residual adds), or one contiguous and the other constant along rows of `run` values (a bias
@@ -10,6 +11,13 @@ export const WASM_BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const satisfies r
 export type WasmBinaryOp = (typeof WASM_BINARY_OPS)[number];
 
 export const isWasmBinaryOp = (op: BinaryOp): op is WasmBinaryOp => (WASM_BINARY_OPS as readonly BinaryOp[]).includes(op);
+
+const BINARY_SAME_PARAMS = ['a', 'b', 'out', 'begin', 'end'] as const;
+const BINARY_ROWS_PARAMS = ['x', 'rowValues', 'out', 'run', 'period', 'row0', 'row1', 'rowsFirst'] as const;
+
+/** binarySame_<op> for each op, then binaryRows_<op> for each op. */
+export const BINARY_SAME = WASM_BINARY_OPS.map((op) => kernel(`binarySame_${op}`, BINARY_SAME_PARAMS, (f, p) => emitBinarySame(f, p, op)));
+export const BINARY_ROWS = WASM_BINARY_OPS.map((op) => kernel(`binaryRows_${op}`, BINARY_ROWS_PARAMS, (f, p) => emitBinaryRows(f, p, op)));
 
 const emitOp = (f: FunctionBody, op: WasmBinaryOp) => {
   if (op === 'add') f.f32x4Add();
@@ -26,8 +34,8 @@ const emitScalarOp = (f: FunctionBody, op: WasmBinaryOp) => {
 };
 
 /** binarySame(a, b, out, begin, end): out = a op b over byte offsets [begin, end) (16-byte steps; arrays padded to whole vectors). */
-export function emitBinarySame(f: FunctionBody, op: WasmBinaryOp): void {
-  const [a, b, out, begin, end] = [0, 1, 2, 3, 4];
+function emitBinarySame(f: FunctionBody, p: Params<(typeof BINARY_SAME_PARAMS)[number]>, op: WasmBinaryOp): void {
+  const { a, b, out, begin, end } = p;
   const i = f.local('i32');
   f.forRange(i, () => f.get(begin), end, 16, () => {
     f.get(out).get(i).i32Add();
@@ -42,8 +50,8 @@ export function emitBinarySame(f: FunctionBody, op: WasmBinaryOp): void {
  * binaryRows(x, rowValues, out, run, period, row0, row1, rowsFirst): over rows [row0, row1) of
  * `run` floats each, out = x op v (or v op x when rowsFirst is 1), v = rowValues[row mod period].
  */
-export function emitBinaryRows(f: FunctionBody, op: WasmBinaryOp): void {
-  const [x, rowValues, out, run, period, row0, row1, rowsFirst] = [0, 1, 2, 3, 4, 5, 6, 7];
+function emitBinaryRows(f: FunctionBody, params: Params<(typeof BINARY_ROWS_PARAMS)[number]>, op: WasmBinaryOp): void {
+  const { x, rowValues, out, run, period, row0, row1, rowsFirst } = params;
   const row = f.local('i32'), p = f.local('i32'), q = f.local('i32'), end = f.local('i32'), vecEnd = f.local('i32');
   const s = f.local('f32'), v = f.local('v128');
   const loops = (first: boolean) => {

@@ -47,7 +47,9 @@ export function binaryF32(op: WasmBinaryOp, a: StridedView<Float32Array>, b: Str
     const mem = rt.reserve(3 * padded * 4);
     mem.set(a.buffer.subarray(a.offset, a.offset + size), aAt);
     mem.set(b.buffer.subarray(b.offset, b.offset + size), bAt);
-    rt.parallel(`binarySame_${op}`, split(padded / 4, rt.threads).map(([v0, v1]) => [aAt * 4, bAt * 4, outAt * 4, v0 * 16, v1 * 16]));
+    rt.parallel(`binarySame_${op}`, split(padded / 4, rt.threads).map(([v0, v1]) => ({
+      a: aAt * 4, b: bAt * 4, out: outAt * 4, begin: v0 * 16, end: v1 * 16,
+    })));
     out.set(mem.subarray(outAt, outAt + size));
     return true;
   }
@@ -56,9 +58,9 @@ export function binaryF32(op: WasmBinaryOp, a: StridedView<Float32Array>, b: Str
   const mem = rt.reserve((valuesAt + layout.period) * 4);
   mem.set(full.buffer.subarray(full.offset, full.offset + size), xAt);
   mem.set(rows.buffer.subarray(rows.offset, rows.offset + layout.period), valuesAt);
-  rt.parallel(`binaryRows_${op}`, split(size / layout.run, rt.threads).map(([r0, r1]) => [
-    xAt * 4, valuesAt * 4, outAt * 4, layout.run, layout.period, r0, r1, rowsFirst,
-  ]));
+  rt.parallel(`binaryRows_${op}`, split(size / layout.run, rt.threads).map(([row0, row1]) => ({
+    x: xAt * 4, rowValues: valuesAt * 4, out: outAt * 4, run: layout.run, period: layout.period, row0, row1, rowsFirst,
+  })));
   out.set(mem.subarray(outAt, outAt + size));
   return true;
 }

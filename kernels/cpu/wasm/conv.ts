@@ -1,10 +1,12 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { ceilTo, packA, runPackedGemm, split } from './gemm';
 import { MR, NR } from './gemm-module';
+import type { KernelArgs } from './kernels';
 import { getRuntime } from './runtime';
 import { conv2dWinogradF32, winogradApplies } from './winograd';
 
-// conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly.
+// conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly
+// (the kernels im2col, im2colT, convImages, convGradWeightImages: conv-module.ts).
 // With at least as many images as threads, each thread takes whole images (one hand-off per
 // call); otherwise the threads share each image's panels and tiles.
 //   forward:      out_b [cOut x P]  = W [cOut x K] @ col_b [K x P]
@@ -12,12 +14,15 @@ import { conv2dWinogradF32, winogradApplies } from './winograd';
 //   input grad: a forward conv of dy with W flipped and transposed, padding k - 1 - p.
 // K = cIn kh kw, P = outH outW. Layout of packed panels: gemm-module.ts.
 
-function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, range: [number, number]): number[] {
-  return [xAt * 4, bAt * 4, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outW, g.outH * g.outW, g.cIn * g.kh * g.kw, np, range[0], range[1]];
+/** The geometry arguments im2col and convImages share (np: the packed GEMM width). */
+function geometryArgs(g: Conv2dGeometry, np: number) {
+  const { h, w, kh, kw, strideH, strideW, padH, padW, outW } = g;
+  return { h, w, kh, kw, strideH, strideW, padH, padW, outW, P: g.outH * g.outW, K: g.cIn * kh * kw, np };
 }
 
-function imageArgs(g: Conv2dGeometry, np: number, mp: number): number[] {
-  return [g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.outW, g.outH * g.outW, g.cIn * g.kh * g.kw, np, mp];
+/** im2col / im2colT of the image at xAt into the B panels [nt0, nt1) at bAt (floats). */
+function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, [nt0, nt1]: [number, number]): KernelArgs<'im2col'> {
+  return { x: xAt * 4, dst: bAt * 4, ...geometryArgs(g, np), nt0, nt1 };
 }
 
 /** The fastest applicable forward convolution: Winograd F(2x2, 3x3) where it applies, else im2col + GEMM. */
@@ -36,9 +41,10 @@ export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Ar
     const mem = rt.reserve((cAt + g.n * mp * np) * 4);
     packA(w, 0, K, 1, g.cOut, K, mp, mem, aAt);
     mem.set(x.subarray(0, g.n * image), xAt);
-    rt.parallel('convImages', ranges.map(([b0, b1], t) => [
-      xAt * 4, image * 4, aAt * 4, 0, (bAt + t * K * np) * 4, cAt * 4, mp * np * 4, b0, b1, ...imageArgs(g, np, mp), g.cOut, 0,
-    ]));
+    rt.parallel('convImages', ranges.map(([b0, b1], t) => ({
+      x: xAt * 4, xStride: image * 4, a: aAt * 4, aStride: 0, bBuf: (bAt + t * K * np) * 4, c: cAt * 4, cStride: mp * np * 4, b0, b1,
+      ...geometryArgs(g, np), mp, m: g.cOut, aBuf: 0,
+    })));
     if (mp === g.cOut && np === P) out.set(mem.subarray(cAt, cAt + g.n * g.cOut * P));
     else {
       for (let b = 0; b < g.n; b++) {
@@ -82,10 +88,10 @@ export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float
     const mem = rt.reserve((cAt + T * mp * np) * 4);
     mem.set(x.subarray(0, g.n * image), xAt);
     mem.set(gy.subarray(0, g.n * g.cOut * P), dyAt);
-    rt.parallel('convGradWeightImages', ranges.map(([b0, b1], t) => [
-      xAt * 4, image * 4, dyAt * 4, g.cOut * P * 4, (bAt + t * P * np) * 4, (cAt + t * mp * np) * 4, 0, b0, b1,
-      ...imageArgs(g, np, mp), g.cOut, (aAt + t * mp * P) * 4,
-    ]));
+    rt.parallel('convGradWeightImages', ranges.map(([b0, b1], t) => ({
+      x: xAt * 4, xStride: image * 4, a: dyAt * 4, aStride: g.cOut * P * 4, bBuf: (bAt + t * P * np) * 4, c: (cAt + t * mp * np) * 4, cStride: 0,
+      b0, b1, ...geometryArgs(g, np), mp, m: g.cOut, aBuf: (aAt + t * mp * P) * 4,
+    })));
     for (let t = 0; t < T; t++) writeOut(mem, cAt + t * mp * np, t > 0);
     return;
   }

@@ -46,7 +46,9 @@ function splitTiles(mTiles: number, nTiles: number, threads: number): [number, n
 export function runPackedGemm(mp: number, np: number, k: number, aAt: number, bAt: number, cAt: number, accumulate: boolean, parallel = true): void {
   const rt = getRuntime();
   const tiles = splitTiles(mp / MR, np / NR, parallel ? rt.threads : 1);
-  rt.parallel('gemm', tiles.map(([m0, m1, n0, n1]) => [aAt * 4, bAt * 4, cAt * 4, m0, m1, n0, n1, k, mp * 4, np * 4, accumulate ? 1 : 0]));
+  rt.parallel('gemm', tiles.map(([mt0, mt1, nt0, nt1]) => ({
+    a: aAt * 4, b: bAt * 4, c: cAt * 4, mt0, mt1, nt0, nt1, k, mp4: mp * 4, np4: np * 4, accumulate: accumulate ? 1 : 0,
+  })));
 }
 
 export { packA };
@@ -75,8 +77,8 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
     mem.set(a.subarray(t * g.aBatchStride, t * g.aBatchStride + aSize), aRawAt);
     mem.set(b.subarray(t * g.bBatchStride, t * g.bBatchStride + bSize), bRawAt);
     const threads = parallel ? rt.threads : 1;
-    rt.parallel('packA', split(mp / MR, threads).map(([t0, t1]) => [aRawAt * 4, aAt * 4, aRs, aCs, m, k, mp, t0, t1]));
-    rt.parallel('packB', split(np / NR, threads).map(([t0, t1]) => [bRawAt * 4, bAt * 4, bRs, bCs, k, n, np, t0, t1]));
+    rt.parallel('packA', split(mp / MR, threads).map(([mt0, mt1]) => ({ src: aRawAt * 4, dst: aAt * 4, rs: aRs, cs: aCs, m, k, mp, mt0, mt1 })));
+    rt.parallel('packB', split(np / NR, threads).map(([nt0, nt1]) => ({ src: bRawAt * 4, dst: bAt * 4, rs: bRs, cs: bCs, k, n, np, nt0, nt1 })));
     runPackedGemm(mp, np, k, aAt, bAt, cAt, false, parallel);
     const o = t * m * n;
     if (np === n) out.set(mem.subarray(cAt, cAt + m * n), o);

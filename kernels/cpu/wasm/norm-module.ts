@@ -1,4 +1,5 @@
 import type { FunctionBody } from './builder';
+import { kernel, type Params } from './kernel-def';
 
 // Group norm forward over f32x4 lanes, as the reference (kernels/cpu/norm.ts): per (image, group)
 // the mean, then the biased variance about it (two passes), out = (x - mean) rstd gamma + beta.
@@ -7,16 +8,17 @@ import type { FunctionBody } from './builder';
 
 const CHUNK = 64;
 
-/** Argument list of groupNorm, in order (addresses in bytes). */
-export const GROUP_NORM_ARGS = ['x', 'out', 'gamma', 'beta', 'mean', 'rstd', 'item0', 'item1', 'groups', 'cpg', 'hw', 'epsBits'] as const;
+/** Parameters of groupNorm, in order (addresses in bytes). */
+const GROUP_NORM_PARAMS = ['x', 'out', 'gamma', 'beta', 'mean', 'rstd', 'item0', 'item1', 'groups', 'cpg', 'hw', 'epsBits'] as const;
+
+export const GROUP_NORM = kernel('groupNorm', GROUP_NORM_PARAMS, emitGroupNorm);
 
 /**
- * groupNorm(...GROUP_NORM_ARGS): items [item0, item1), item = image groups + group, over x
+ * groupNorm(...GROUP_NORM_PARAMS): items [item0, item1), item = image groups + group, over x
  * [n, groups cpg, hw]; writes out (same layout), mean[item] and rstd[item]. eps is passed as its
  * float32 bits.
  */
-export function emitGroupNorm(f: FunctionBody): void {
-  const a = Object.fromEntries(GROUP_NORM_ARGS.map((name, i) => [name, i])) as Record<(typeof GROUP_NORM_ARGS)[number], number>;
+function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[number]>): void {
   const item = f.local('i32'), count = f.local('i32'), base = f.local('i32'), i = f.local('i32'), end = f.local('i32');
   const ch = f.local('i32'), channel = f.local('i32'), p = f.local('i32'), q = f.local('i32'), hw4 = f.local('i32');
   const total = f.local('f64'), mu = f.local('f64'), r = f.local('f64');

@@ -1,6 +1,5 @@
 import type { GroupNormGeometry } from '../../../src/backend/backend';
 import { ceilTo, split } from './gemm';
-import { GROUP_NORM_ARGS } from './norm-module';
 import { getRuntime } from './runtime';
 
 /** Group norm forward (norm-module.ts) on all threads, the (image, group) items split between them. */
@@ -16,13 +15,10 @@ export function groupNormF32(
   mem.set(gamma.subarray(0, c), gammaAt);
   mem.set(beta.subarray(0, c), betaAt);
   const epsBits = new Int32Array(Float32Array.of(g.eps).buffer)[0]!;
-  rt.parallel('groupNorm', split(items, rt.threads).map(([item0, item1]) => {
-    const args: Record<(typeof GROUP_NORM_ARGS)[number], number> = {
-      x: xAt * 4, out: outAt * 4, gamma: gammaAt * 4, beta: betaAt * 4, mean: meanAt * 4, rstd: rstdAt * 4,
-      item0, item1, groups, cpg: c / groups, hw, epsBits,
-    };
-    return GROUP_NORM_ARGS.map((name) => args[name]);
-  }));
+  rt.parallel('groupNorm', split(items, rt.threads).map(([item0, item1]) => ({
+    x: xAt * 4, out: outAt * 4, gamma: gammaAt * 4, beta: betaAt * 4, mean: meanAt * 4, rstd: rstdAt * 4,
+    item0, item1, groups, cpg: c / groups, hw, epsBits,
+  })));
   out.set(mem.subarray(outAt, outAt + size));
   mean.set(mem.subarray(meanAt, meanAt + items));
   rstd.set(mem.subarray(rstdAt, rstdAt + items));

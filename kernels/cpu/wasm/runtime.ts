@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { WASM_BINARY_OPS } from './binary-module';
-import { buildKernelModule } from './gemm-module';
+import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type KernelArgs, type KernelName } from './kernels';
 
 // One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
 // kernel module is instantiated on the main thread and on (threads - 1) workers; a parallel call
 // hands each worker its argument list through a small shared control block, runs the first list
 // itself, then waits (Atomics.wait) for the workers: a synchronous fork/join, so the Backend's
-// kernels stay synchronous.
+// kernels stay synchronous. Kernels are called with named arguments (kernels.ts's table gives
+// each its parameters), turned into the positional list here, in parallel().
 
 const PAGE = 65536;
 const CTRL_INTS = 32;
@@ -62,13 +62,6 @@ while (fns) {
 
 const readMessage = (slot: { message: Uint8Array }, length: number): string => new TextDecoder().decode(slot.message.slice(0, length));
 
-const BINARY_KERNELS = WASM_BINARY_OPS.flatMap((op) => [`binarySame_${op}`, `binaryRows_${op}`] as const);
-export const KERNEL_NAMES = [
-  'gemm', 'im2col', 'im2colT', 'packA', 'convImages', 'convGradWeightImages', 'packB', 'silu', 'siluGrad', 'winogradImages', 'groupNorm',
-  ...BINARY_KERNELS,
-] as const;
-type KernelName = (typeof KERNEL_NAMES)[number];
-
 interface WorkerSlot {
   worker: Worker;
   ctrl: Int32Array;
@@ -87,6 +80,10 @@ class WasmRuntime {
     this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
     const module = new WebAssembly.Module(buildKernelModule());
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    const exported = Object.keys(instance.exports);
+    if (exported.join() !== KERNEL_NAMES.join()) {
+      throw new Error(`wasm runtime: the module exports [${exported.join(', ')}], the kernel table lists [${KERNEL_NAMES.join(', ')}].`);
+    }
     this.kernels = Object.fromEntries(KERNEL_NAMES.map((n) => [n, instance.exports[n]])) as typeof this.kernels;
     this.threads = threads;
     for (let i = 1; i < threads; i++) {
@@ -132,13 +129,21 @@ class WasmRuntime {
     return new Float32Array(this.memory.buffer);
   }
 
+  /** The kernels this runtime can run: the table's names (kernels.ts), in its order. */
+  get kernelNames(): readonly string[] {
+    return Object.keys(this.kernels);
+  }
+
   /**
-   * Runs kernel `name` once per argument list: the first here, the rest on workers, in parallel.
-   * Waits for every worker even when a kernel throws (the next call reuses their control blocks),
-   * then throws the first error: the main thread's as it is, a worker's with its message.
+   * Runs kernel `name` once per argument object (its parameters by name, kernels.ts): the first
+   * here, the rest on workers, in parallel. Every object is checked and turned into the kernel's
+   * positional list before any runs: a missing or unknown name throws. Waits for every worker
+   * even when a kernel throws (the next call reuses their control blocks), then throws the first
+   * error: the main thread's as it is, a worker's with its message.
    */
-  parallel(name: KernelName, argLists: readonly (readonly number[])[]): void {
-    const fn = KERNEL_NAMES.indexOf(name);
+  parallel<N extends KernelName>(name: N, named: readonly KernelArgs<N>[]): void {
+    const { index: fn, def } = kernelEntry(name);
+    const argLists = named.map((args) => positionalArgs<number>(def, args));
     const posted: WorkerSlot[] = [];
     for (let i = 1; i < argLists.length; i++) {
       const slot = this.workers[i - 1];

@@ -1,5 +1,6 @@
 import type { FunctionBody } from './builder';
 import { KC, MR, NR } from './gemm-module';
+import { kernel, type EmitContext, type Params } from './kernel-def';
 
 // Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (Lavin & Gray 2016, "Fast Algorithms for
 // Convolutional Neural Networks"): each 2x2 output tile is A^T [ sum_ci (G g G^T) . (B^T d B) ] A
@@ -9,14 +10,16 @@ import { KC, MR, NR } from './gemm-module';
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 // The transforms work on four neighbouring tiles at once (one f32x4 per tile-matrix entry).
 
-/** Argument list of winogradImages, in order (addresses in bytes). */
-export const WINOGRAD_ARGS = [
+/** Parameters of winogradImages, in order (addresses in bytes). */
+const WINOGRAD_PARAMS = [
   'x', 'xStride', 'u', 'bufV', 'bufM', 'bufPad', 'out', 'outStride', 'b0', 'b1',
   'h', 'w', 'cIn', 'cOut', 'mp', 'np', 'tilesY', 'tilesX', 'padH', 'padW', 'group',
 ] as const;
 
+export const WINOGRAD_IMAGES = kernel('winogradImages', WINOGRAD_PARAMS, emitWinogradImages);
+
 /**
- * winogradImages(...WINOGRAD_ARGS): images [b0, b1) on one thread, `group` images per GEMM (small
+ * winogradImages(...WINOGRAD_PARAMS): images [b0, b1) on one thread, `group` images per GEMM (small
  * images have few tiles: grouping keeps the GEMMs wide). Image b is [cIn, h, w] at x + b xStride;
  * its output [cOut, 2 tilesY, 2 tilesX] (the true output, padded up to whole tiles) goes to
  * out + b outStride. u holds the 16 transformed weight matrices U[xi], each [mp x cIn] in
@@ -25,8 +28,7 @@ export const WINOGRAD_ARGS = [
  * matrices [mp x np]). tilesX is a multiple of 4; np = group tilesY tilesX rounded up to NR;
  * column j of a group's matrices is tile j mod T of its image j / T (T = tilesY tilesX).
  */
-export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
-  const a = Object.fromEntries(WINOGRAD_ARGS.map((name, i) => [name, i])) as Record<(typeof WINOGRAD_ARGS)[number], number>;
+function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[number]>, ctx: EmitContext): void {
   const local = () => f.local('i32');
   const hp = local(), wp = local(), rowBytes = local(), planeBytes = local(), vStride = local(), mStride = local();
   const b = local(), ci = local(), co = local(), r = local(), ty = local(), tx = local(), j = local();
@@ -116,11 +118,15 @@ export function emitWinogradImages(f: FunctionBody, fnGemm: number): void {
 
     // 3. M[xi] = U[xi] V[xi] for the group's images at once
     for (let xi = 0; xi < 16; xi++) {
-      f.get(a.u).i32(xi).get(a.mp).i32Mul().get(a.cIn).i32Mul().i32(4).i32Mul().i32Add();
-      f.get(a.bufV).i32(xi).get(vStride).i32Mul().i32Add();
-      f.get(a.bufM).i32(xi).get(mStride).i32Mul().i32Add();
-      f.i32(0).get(a.mp).i32(MR).i32DivU().i32(0).get(a.np).i32(NR).i32DivU();
-      f.get(a.cIn).get(a.mp).i32(4).i32Mul().get(a.np).i32(4).i32Mul().i32(0).call(fnGemm);
+      ctx.call('gemm', {
+        a: () => f.get(a.u).i32(xi).get(a.mp).i32Mul().get(a.cIn).i32Mul().i32(4).i32Mul().i32Add(),
+        b: () => f.get(a.bufV).i32(xi).get(vStride).i32Mul().i32Add(),
+        c: () => f.get(a.bufM).i32(xi).get(mStride).i32Mul().i32Add(),
+        mt0: () => f.i32(0), mt1: () => f.get(a.mp).i32(MR).i32DivU(),
+        nt0: () => f.i32(0), nt1: () => f.get(a.np).i32(NR).i32DivU(),
+        k: () => f.get(a.cIn), mp4: () => f.get(a.mp).i32(4).i32Mul(), np4: () => f.get(a.np).i32(4).i32Mul(),
+        accumulate: () => f.i32(0),
+      });
     }
 
     // 4. output transform: the 2x2 tile A^T M A, interleaved into two output rows of 8 pixels

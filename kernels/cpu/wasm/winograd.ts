@@ -2,7 +2,6 @@ import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { ceilTo, packA, split } from './gemm';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
-import { WINOGRAD_ARGS } from './winograd-module';
 
 const GEMM_WIDTH = 128;
 
@@ -67,12 +66,11 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   mem.set(x.subarray(0, n * image), xAt);
   rt.parallel('winogradImages', ranges.map(([b0, b1], t) => {
     const padAt = scratchAt + t * perThread, vAt = padAt + padFloats, mAt = vAt + vFloats;
-    const args: Record<(typeof WINOGRAD_ARGS)[number], number> = {
+    return {
       x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
       out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
       padH: g.padH, padW: g.padW, group,
     };
-    return WINOGRAD_ARGS.map((name) => args[name]);
   }));
   if (outHp === outH && outWp === outW) {
     out.set(mem.subarray(outAt, outAt + n * cOut * outH * outW));

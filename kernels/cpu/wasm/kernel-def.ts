@@ -1,0 +1,34 @@
+import type { FunctionBody } from './builder';
+
+// What one entry of the wasm kernel table (kernels.ts) is, and `kernel()` to write one. A leaf
+// module: the *-module.ts files define their entries with it, kernels.ts collects them.
+
+/** A kernel's parameters by name: the local index of each (parameters are locals 0, 1, ...). */
+export type Params<P extends string> = Readonly<Record<P, number>>;
+
+/** What an emitter gets besides its body and parameters. */
+export interface EmitContext {
+  /**
+   * Emits a call of the table's kernel `name`. `args` has one entry per parameter of that kernel,
+   * each a function that leaves the argument's value on the stack; they run in the callee's
+   * parameter order. Throws (at module build) for an unknown kernel or a missing or extra name.
+   */
+  call(name: string, args: Readonly<Record<string, () => void>>): void;
+}
+
+/** One kernel: its exported name, its parameters in order (all i32 today), its emitter. */
+export interface KernelDef<N extends string = string, P extends string = string> {
+  readonly name: N;
+  readonly params: readonly P[];
+  /** Writes the body into `f`; `p` names the parameters' locals. */
+  emit(f: FunctionBody, p: Params<P>, ctx: EmitContext): void;
+}
+
+/** A table entry; the parameter names are kept as literal types, so drivers' arguments are typed. */
+export function kernel<const N extends string, const P extends string>(
+  name: N,
+  params: readonly P[],
+  emit: (f: FunctionBody, p: Params<P>, ctx: EmitContext) => void,
+): KernelDef<N, P> {
+  return { name, params, emit };
+}
