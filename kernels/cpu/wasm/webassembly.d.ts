@@ -13,6 +13,7 @@ declare namespace WebAssembly {
   }
   class Module {
     constructor(bytes: Uint8Array);
+    static exports(module: Module): { name: string; kind: string }[];
   }
   type ExportValue = ((...args: number[]) => unknown) | Memory;
   class Instance {
