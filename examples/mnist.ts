@@ -1,50 +1,21 @@
 // npm run mnist -- [train|sample|classifier|eval|edit|teacher|distill] [flags]: consistency training on
 // MNIST (or Fashion-MNIST, or a folder of PNGs), sampling, evaluation and editing. The library does the
 // work (src/cm, src/data, src/metrics); this file parses flags and prints. `npm run mnist -- --help`.
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cliProgress from 'cli-progress';
 import {
-  cm, concat, data, FileAccessError, FormatError, Generator, getBackend, loadSafetensors, metrics, saveImageGrid, saveSafetensors, setBackend,
+  cm, concat, data, Generator, getBackend, metrics, saveImageGrid, saveSafetensors, setBackend,
   type BackendName,
 } from '../src/index';
-import { checkFlags, choice, HELP, int, num, numbers, parseFlags, type Flags } from './cli/flags';
+import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, type Flags } from './cli/flags';
+import { existingFile, outputFolder, progressBar } from './cli/io';
 import { reportError, UsageError, withFlag } from './cli/report';
 
 const COMMITTED = {
   model: fileURLToPath(new URL('./checkpoints/mnist-simpleunet-d32.safetensors', import.meta.url)),
   classifier: fileURLToPath(new URL('./checkpoints/mnist-classifier.safetensors', import.meta.url)),
 };
-
-/** A file flag: the given path or the committed default, which must exist. */
-function existingFile(flag: string, given: string | undefined, fallback?: string, hint = ''): string {
-  const path = given ?? fallback;
-  if (!path) throw new UsageError(`this command needs --${flag} FILE${hint}.`);
-  if (!existsSync(path)) throw new UsageError(`--${flag} ${path}: no such file${hint}.`);
-  return path;
-}
-
-/** The output folder, created and checked writable before any long work. */
-function outputFolder(dir: string, flag = `--out ${dir}`): string {
-  const out = resolve(dir);
-  try {
-    // one level at a time: a recursive mkdir under /proc spins forever on Node 20
-    const missing: string[] = [];
-    for (let p = out; !existsSync(p); p = dirname(p)) missing.unshift(p);
-    for (const p of missing) mkdirSync(p);
-    if (!statSync(out).isDirectory()) throw Object.assign(new Error('a file, not a folder'), { code: 'ENOTDIR' });
-    accessSync(out, constants.W_OK);
-  } catch (e) {
-    throw new FileAccessError(out, `${flag}: cannot write ${flag.startsWith('--out') ? 'there' : 'to its folder'} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a folder you can write to.`);
-  }
-  return out;
-}
-
-function progressBar(format: string): cliProgress.SingleBar {
-  // in logs and CI: one progress line every 10 s
-  return new cliProgress.SingleBar({ format, hideCursor: true, etaBuffer: 50, noTTYOutput: true, notTTYSchedule: 10_000 }, cliProgress.Presets.shades_classic);
-}
 
 function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
   if (flags.resume) {
@@ -63,7 +34,9 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
     maxGradNorm: num('clip', flags.clip) || undefined, teacher: flags.teacher && resolve(flags.teacher),
     intervals: int('intervals', flags.intervals), targetEma: num('target-ema', flags['target-ema']),
     distance: choice('distance', flags.distance, ['l2', 'l1', 'pseudo-huber'] as const),
+    classConditional: flags['class-conditional'], labelDropout: num('label-dropout', flags['label-dropout']),
   });
+  if (flags['label-dropout'] !== undefined && !flags['class-conditional']) throw new UsageError('--label-dropout needs --class-conditional.');
   const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels) }));
   return recipe === 'cd' ? withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
 }
@@ -116,16 +89,21 @@ function imageSource(flags: Flags): { source: cm.ImageSource; file: string } {
 
 function sample(flags: Flags): void {
   const { source } = imageSource(flags);
-  const count = int('n', flags.n, 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
+  const classes = classRange(flags.class);
+  // a range: a grid row of --n images per class
+  const perClass = int('n', flags.n, classes && classes.length > 1 ? 8 : 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
+  const labels = classes?.flatMap((k) => new Array<number>(perClass).fill(k));
+  const count = labels?.length ?? perClass;
   const batch = int('batch', flags.batch, cm.defaultSampleBatch(source.shape), 1)!;
   const outDir = outputFolder(flags.out ?? 'runs/mnist');
   if (flags.raw) outputFolder(dirname(flags.raw), `--raw ${flags.raw}`);
   const started = performance.now();
-  const images = source.draw(count, new Generator(seed), batch);
+  const images = source.draw(count, new Generator(seed), batch, labels);
   const seconds = (performance.now() - started) / 1e3;
-  const grid = join(outDir, `samples-${source.steps}step-seed${seed}.png`);
-  saveImageGrid(grid, images, Math.ceil(Math.sqrt(count)));
-  console.log(`${count} samples in ${source.describe} in ${seconds.toFixed(2)} s (batches of ${batch}): ${grid}`);
+  const grid = join(outDir, `samples-${source.steps}step-seed${seed}${flags.class ? `-class${flags.class}` : ''}.png`);
+  saveImageGrid(grid, images, classes && classes.length > 1 ? perClass : Math.ceil(Math.sqrt(count)));
+  const what = classes ? ` of class${classes.length > 1 ? 'es' : ''} ${classes.map((k) => source.classNames?.[k] ?? k).join(', ')}` : '';
+  console.log(`${count} samples${what} in ${source.describe} in ${seconds.toFixed(2)} s (batches of ${batch}): ${grid}`);
   if (flags.raw) {
     saveSafetensors(resolve(flags.raw), { samples: images }, { ...source.metadata, seed: String(seed) });
     console.log(`raw samples [${images.shape.join(', ')}] in [-1, 1]: ${resolve(flags.raw)}`);
@@ -165,35 +143,35 @@ function evaluate(flags: Flags): void {
   const started = performance.now();
   const n = int('n', flags.n, 10_000, 2)!, seed = int('seed', flags.seed, 0, 0)!;
   const file = existingFile('classifier', flags.classifier && resolve(flags.classifier), COMMITTED.classifier, ' (train one with `npm run mnist -- classifier`)');
-  const { tensors } = withFlag('--classifier', file, () => loadSafetensors(file));
-  const model = new metrics.MnistClassifier();
-  try {
-    model.loadStateDict(tensors);
-  } catch (e) {
-    throw new FormatError(file, `--classifier ${file}: not the MNIST classifier (${(e as Error).message})`);
-  }
-  model.eval();
+  const model = withFlag('--classifier', file, () => metrics.loadClassifier(file));
   const picked = flags.real ? null : imageSource(flags);
   const tty = !flags.json && process.stdout.isTTY;
+  if (flags['class-conditional'] && !picked?.source.numClasses) throw new UsageError(`--class-conditional needs a class-conditional model; ${picked?.file ?? '--real'} is not one.`);
+  const labels = flags['class-conditional'] ? Array.from({ length: n }, (_, i) => i % 10) : undefined;
   const result = metrics.evaluateMnist(picked?.source ?? null, {
-    classifier: model, n, seed, batch: int('batch', flags.batch, 250, 1), onProgress: tty ? (done, total) => process.stdout.write(`\rsampled ${done}/${total}`) : undefined,
+    classifier: model, n, seed, batch: int('batch', flags.batch, 250, 1), labels,
+    onProgress: tty ? (done, total) => process.stdout.write(`\rsampled ${done}/${total}`) : undefined,
   });
   if (tty) process.stdout.write('\n');
   const { samples: m, realTrainVsTest: real } = result, seconds = (performance.now() - started) / 1e3, steps = picked?.source.steps ?? 0;
   if (flags.json) {
     console.log(JSON.stringify({
       fd: m.fd, n, steps, confidence: m.confidence, class_entropy: m.classEntropy, seconds, fd_real_train_vs_test: real.fd,
-      missing_classes: m.missingClasses, class_counts: m.classCounts,
+      missing_classes: m.missingClasses, class_counts: m.classCounts, ...(labels ? { class_agreement: result.classAgreement } : {}),
     }));
     return;
   }
+  const lines: [string, string | false][] = [
+    ['FD (classifier features)', m.fd.toFixed(3)],
+    [`FD of ${n} real training digits`, `${real.fd.toFixed(3)}   (the floor: same distribution, finite n)`],
+    ['confidence', m.confidence.toFixed(4)],
+    ['class entropy', `${m.classEntropy.toFixed(3)} bits (uniform: 3.322); counts ${m.classCounts.join(' ')}`],
+    ['missing classes', m.missingClasses.length ? m.missingClasses.join(', ') : 'none'],
+    ['agreement with the class asked', !!labels && `${result.classAgreement!.toFixed(4)} (the classifier's class = the requested one)`],
+    ['time', `${seconds.toFixed(1)} s`],
+  ];
   console.log(`${picked ? `${n} samples, ${steps} step(s), of ${picked.file}` : `${n} real training digits`}, against the 10000 MNIST test digits:`);
-  console.log(`  FD (classifier features)        ${m.fd.toFixed(3)}`);
-  console.log(`  FD of ${n} real training digits ${real.fd.toFixed(3)}   (the floor: same distribution, finite n)`);
-  console.log(`  confidence                      ${m.confidence.toFixed(4)}`);
-  console.log(`  class entropy                   ${m.classEntropy.toFixed(3)} bits (uniform: 3.322); counts ${m.classCounts.join(' ')}`);
-  console.log(`  missing classes                 ${m.missingClasses.length ? m.missingClasses.join(', ') : 'none'}`);
-  console.log(`  time                            ${seconds.toFixed(1)} s`);
+  for (const [what, value] of lines) if (value !== false) console.log(`  ${what.padEnd(31)} ${value}`);
 }
 
 function edit(flags: Flags): void {
@@ -212,8 +190,13 @@ function edit(flags: Flags): void {
       : channels === 1 && size === 32 ? data.pickImages(data.loadMnist('test'), n, seed)
         : cm.sample(model.f, { count: n, shape: model.shape, generator, sigmas: cm.SAMPLER_LEVELS[2] });
   const started = performance.now();
+  const cls = classRange(flags.class);
+  if (cls && (cls.length !== 1 || !model.numClasses || cls[0]! >= model.numClasses)) {
+    throw new UsageError(`--class ${flags.class}: ${model.numClasses ? `edit takes one class of 0..${model.numClasses - 1}` : `${file} is not class-conditional`}.`);
+  }
   const { rows, columns } = cm.runEditTask(task, model, originals, {
     generator, sigmas: numbers('sigmas', flags.sigmas), batch: int('batch', flags.batch, undefined, 1), pairs: n,
+    labels: cls && new Array<number>(task === 'interpolate' ? n : originals!.shape[0]!).fill(cls[0]!),
   });
   const seconds = (performance.now() - started) / 1e3;
   const out = join(outDir, `edit-${task}.png`);

@@ -115,6 +115,12 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--backend', 'gpu'], /--backend gpu: Unknown backend 'gpu'\. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],
       [['sample', '--lr', '0.1'], /--lr is not a flag of sample \(its flags: --ckpt --n --batch/],
+      [['sample', '--class', '3'], /--class 3 needs a class-conditional model; .*mnist-simpleunet-d32\.safetensors is not one/],
+      [['sample', '--class', 'seven'], /--class must be a class K or a range A-B \(such as 7 or 0-9\), got 'seven'/],
+      [['--label-dropout', '0.2'], /--label-dropout needs --class-conditional/],
+      [['--class-conditional', '--dataset', f.onePng], /--class-conditional needs labels, and the dataset folder:.*one-png has none/],
+      [['eval', '--class-conditional', '--n', '10'], /--class-conditional needs a class-conditional model; .*mnist-simpleunet-d32\.safetensors is not one/],
+      [['edit', '--task', 'inpaint', '--class', '3'], /--class 3: .*mnist-simpleunet-d32\.safetensors is not class-conditional/],
       [['teacher', '--max-intervals', '80'], /--max-intervals is read by the ict recipe only, not by teacher/],
       [['train', '--ect-stages', '3'], /--ect-stages is read by the ect recipe only, not by ict/],
       [['train', '--resume', MODEL, '--lr', '0.1'], /--lr cannot change a resumed run: --resume continues with the checkpoint's own settings/],
@@ -174,6 +180,26 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(b).toHaveLength(a!.length);
     expect(Math.max(...a!.map((v, i) => Math.abs(v - b![i]!)))).toBeLessThanOrEqual(1e-5);
   });
+
+  it('trains a class-conditional model on a folder of class subfolders and samples a row per class', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-classes-'));
+    for (const [name, shade] of [['circle', 40], ['square', 220]] as const) {
+      mkdirSync(join(dir, 'data', name), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        const png = new PNG({ width: 8, height: 8 });
+        png.data.fill(shade + i);
+        writeFileSync(join(dir, 'data', name, `${i}.png`), PNG.sync.write(png));
+      }
+    }
+    const trained = run('train', '--dataset', join(dir, 'data'), '--class-conditional', '--steps', '2', '--batch', '4', '--sample-every', '0', '--out', join(dir, 'run'));
+    expect(trained.status, trained.stderr).toBe(0);
+    const { metadata } = loadSafetensors(join(dir, 'run', 'ema.safetensors'));
+    expect([metadata.num_classes, metadata.class_names]).toEqual(['2', '["circle","square"]']);
+    const sampled = run('sample', '--ckpt', join(dir, 'run', 'ema.safetensors'), '--class', '0-1', '--n', '3', '--out', join(dir, 'run'));
+    expect(sampled.status, sampled.stderr).toBe(0);
+    expect(sampled.stdout).toContain('6 samples of classes circle, square');
+    expect(existsSync(join(dir, 'run', 'samples-1step-seed0-class0-1.png'))).toBe(true);
+  }, 300_000);
 
   it('resumes in the checkpoint\'s folder unless --out says otherwise', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-resume-'));

@@ -133,9 +133,8 @@ describe('cm.runEditTask', () => {
 
 describe('metrics.evaluateMnist', () => {
   it('measures samples against the test digits beside the real-digit floor', () => {
-    const classifier = new metrics.MnistClassifier();
-    classifier.loadStateDict(loadSafetensors('examples/checkpoints/mnist-classifier.safetensors').tensors);
-    classifier.eval();
+    const classifier = metrics.loadClassifier('examples/checkpoints/mnist-classifier.safetensors');
+    expect(() => metrics.loadClassifier(MODEL)).toThrow(/not the MNIST classifier/);
     const real = metrics.evaluateMnist(null, { classifier, n: 300, seed: 0 });
     expect(real.samples).toEqual(real.realTrainVsTest);
     expect(real.samples.fd).toBeLessThan(60);

@@ -60,7 +60,11 @@ describe('UNet (ADM-style)', () => {
     const b = noGrad(() => Array.from(model.forward(x, t, [3, 4]).toArray()));
     expect(a.slice(0, 64)).toEqual(b.slice(0, 64));
     expect(a.slice(64)).not.toEqual(b.slice(64));
-    expect(() => model.forward(x, t)).toThrow(/class-conditional; pass 2 labels/);
+    // without labels: row K = 10 of label_emb.weight [K + 1, 4 modelChannels], "no label"
+    expect(model.stateDict()['label_emb.weight']!.shape).toEqual([11, 4 * tiny.modelChannels]);
+    expect(noGrad(() => Array.from(model.forward(x, t).toArray()))).toEqual(noGrad(() => Array.from(model.forward(x, t, [10, 10]).toArray())));
+    expect(() => model.forward(x, t, [1])).toThrow(/UNet: 1 labels for 2 images/);
+    expect(() => model.forward(x, t, [1, 11])).toThrow(/Embedding: index 11 is not in 0\.\.10/);
     expect(() => new UNet({ ...tiny, modelChannels: 48 })).toThrow(/multiple of 32/);
     expect(() => model.forward(randn([2, 1, 7, 7]), t, [1, 2])).toThrow(/multiples of 2 for 2 levels, got 7x7/);
   });

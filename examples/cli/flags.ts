@@ -41,6 +41,10 @@ train flags
                            paper's 1280 is for long runs; 40 learns faster in short ones) [40]
   --ect-stages N           ect: stages of the run (the gap halves at each)           [6]
   --seed N                 seeds initialisation, batch order and noise              [0]
+  --class-conditional      condition the network on the dataset's labels (a label
+                           embedding); sample, eval and edit then take --class
+  --label-dropout X        with --class-conditional: the fraction of labels replaced by
+                           "no label" in training, so the model also samples without one [0.1]
   --out DIR                where checkpoints and sample grids go   [runs/mnist; with --resume:
                            the checkpoint's folder]
   --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
@@ -60,6 +64,8 @@ sample flags
                            result                                [256 for 32x32 grey images]
   --steps K                1 (one step), 2 (80 -> 0.8) or 5 (80, 40, 20, 10, 5)     [1]
   --sigmas A,B,...         explicit decreasing noise levels (overrides --steps)
+  --class K | A-B          a class-conditional model: all images of class K, or a grid
+                           row of --n images for each class A..B              [no class]
   --seed N                 sampling seed                                            [0]
   --out DIR                where the grid goes                                      [runs/mnist]
   --raw FILE               also write the samples as one safetensors tensor 'samples' [N, C, H, W] in [-1, 1]
@@ -80,6 +86,8 @@ eval flags
   --classifier FILE        [examples/checkpoints/mnist-classifier.safetensors]
   --real                   measure N real training digits instead of samples (the sanity
                            check: FD near 0)
+  --class-conditional      a class-conditional model: draw the N samples for the classes
+                           0-9 in turn and also report how often the classifier agrees
   --json                   print the metrics as one JSON line
 
 edit flags
@@ -90,6 +98,7 @@ edit flags
   --n N                    how many images (pairs for interpolate)                  [8]
   --batch N                images per network evaluation, as for sample
   --sigmas A,B,...         the editing loop's noise levels        [80,40,20,10,5,2.5,1.25,0.6]
+  --class K                a class-conditional model: edit towards class K     [no class]
   --seed N                 which test digits, and the sampler's noise               [0]
   --dataset DIR            take the originals from a folder of PNGs (RGB models: else
                            the model's own samples)                      [MNIST test digits]
@@ -116,6 +125,7 @@ every command
 const text = { type: 'string' } as const;
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, real: { type: 'boolean' }, json: { type: 'boolean' },
+  'class-conditional': { type: 'boolean' }, 'label-dropout': text, class: text,
   dataset: text, channels: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
   out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'log-every': text, backend: text, ckpt: text, n: text,
@@ -155,6 +165,15 @@ export function numbers(flag: string, value: string | undefined): number[] | und
   return value?.split(',').map((part) => num(flag, part)!);
 }
 
+/** --class: one class K, or a range A-B (each a whole number). */
+export function classRange(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
+  const [a, b] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
+  if (!(a <= b)) throw new UsageError(`--class must be a class K or a range A-B (such as 7 or 0-9), got '${value}'.`);
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
 /** One of a fixed set of words. */
 export function choice<T extends string>(flag: string, value: string | undefined, options: readonly T[]): T | undefined {
   if (value !== undefined && !options.includes(value as T)) throw new UsageError(`--${flag} must be one of ${options.join(', ')}, got '${value}'.`);
@@ -162,15 +181,15 @@ export function choice<T extends string>(flag: string, value: string | undefined
 }
 
 const TRAIN_FLAGS = ['dataset', 'channels', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
-  'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every'];
+  'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout'];
 const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...TRAIN_FLAGS, 'recipe'],
   teacher: TRAIN_FLAGS,
   distill: [...TRAIN_FLAGS, 'teacher', 'intervals', 'target-ema', 'distance'],
-  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'out', 'raw'],
+  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'seed', 'out', 'raw'],
   classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
-  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'classifier', 'real', 'json'],
-  edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'seed', 'dataset', 'out'],
+  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'classifier', 'real', 'json', 'class-conditional'],
+  edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'class', 'seed', 'dataset', 'out'],
 };
 // what a resumed run may change: the rest comes from the checkpoint
 const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every'];

@@ -11,6 +11,13 @@ export function defaultSampleBatch(shape: readonly [number, number, number]): nu
   return Math.max(1, Math.min(256, Math.floor((256 * 32 * 32) / (c * h * w))));
 }
 
+/** Labels first .. first + count - 1 of per-image labels (undefined stays undefined); checks their count. */
+export function labelRows(labels: ArrayLike<number> | undefined, total: number, first: number, count: number): number[] | undefined {
+  if (labels === undefined) return undefined;
+  if (labels.length !== total) throw new ConfigError('labels', `labels: ${labels.length} labels for ${total} images; give one per image.`);
+  return Array.from({ length: count }, (_, i) => labels[first + i]!);
+}
+
 /**
  * Runs `part(first, count)` for consecutive chunks of at most `batch` images and stacks the results
  * along the first axis on the host (each chunk's buffers are freed before the next starts).

@@ -50,6 +50,10 @@ export interface TrainConfig {
   targetEma?: number;
   /** cd: the distance d (default pseudo-huber). */
   distance?: Distance;
+  /** Condition the network on the dataset's labels (a label embedding; the dataset must have labels). */
+  classConditional?: boolean;
+  /** With classConditional: the fraction of labels replaced by "no label" in training (default 0.1). */
+  labelDropout?: number;
 }
 
 /** Distillation's settings when not given: N = 18 (CIFAR-10's), mu = 0.95 (ImageNet-64's), pseudo-Huber. */
@@ -109,6 +113,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.warmupSteps !== undefined && !isInt(c.warmupSteps, 0)) bad('warmupSteps', `warmupSteps must be an integer >= 0, got ${c.warmupSteps}.`);
   if (c.maxGradNorm !== undefined && !(c.maxGradNorm > 0)) bad('maxGradNorm', `maxGradNorm must be a positive number (leave it out for no clipping), got ${c.maxGradNorm}.`);
   if (c.lrDecay !== undefined && c.lrDecay !== 'none' && c.lrDecay !== 'cosine') bad('lrDecay', `lrDecay must be 'none' or 'cosine', got '${c.lrDecay}'.`);
+  if (c.labelDropout !== undefined && !(c.labelDropout >= 0 && c.labelDropout < 1)) bad('labelDropout', `labelDropout must be in [0, 1), got ${c.labelDropout}.`);
   if (c.recipe === 'cd') {
     if (!c.teacher) bad('teacher', 'teacher: recipe cd needs a teacher file (train one with recipe edm).');
     if (c.intervals !== undefined && !isInt(c.intervals, 2)) bad('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);

@@ -22,6 +22,8 @@ export interface EditTaskOptions {
   noise?: number;
   /** superres: the side of the blocks whose means are known (default 4). */
   factor?: number;
+  /** A class-conditional model: one label per edited image (per pair for interpolate). */
+  labels?: ArrayLike<number>;
 }
 
 /** The result of an editing task as rows of images: originals, what the model was given, its results. */
@@ -39,7 +41,7 @@ export interface EditResult {
 export function runEditTask(task: EditTask, model: LoadedConsistencyModel, originals: Tensor | null, opts: EditTaskOptions): EditResult {
   if (!EDIT_TASKS.includes(task)) throw new ConfigError('task', `task must be one of ${EDIT_TASKS.join(', ')}, got '${task}'.`);
   const [channels, size] = model.shape;
-  const { generator, batch } = opts;
+  const { generator, batch, labels } = opts;
   const sigmas = opts.sigmas ?? EDIT_SIGMAS;
   if (task === 'colorize' && channels !== 3) {
     throw new ConfigError('task', `colorize needs an RGB model; this one makes ${channels}-channel images (train one on a folder of RGB images: --dataset DIR --channels 3).`);
@@ -47,24 +49,24 @@ export function runEditTask(task: EditTask, model: LoadedConsistencyModel, origi
   if (task === 'interpolate') {
     const points = opts.points ?? 8, pairs = opts.pairs ?? originals?.shape[0] ?? 8;
     const z1 = randn([pairs, ...model.shape], { generator }), z2 = randn([pairs, ...model.shape], { generator });
-    return { rows: [interpolateLatents(model.f, z1, z2, Array.from({ length: points }, (_, i) => i / (points - 1)), batch)], columns: points };
+    return { rows: [interpolateLatents(model.f, z1, z2, Array.from({ length: points }, (_, i) => i / (points - 1)), batch, labels)], columns: points };
   }
   if (!originals) throw new ConfigError('task', `${task} edits given images: pass the originals.`);
   const n = originals.shape[0]!;
   if (task === 'inpaint') {
     const mask = tensor(Array.from({ length: size * size }, (_, i) => (Math.floor(i / size) < size / 2 ? 1 : 0)), { shape: [1, 1, size, size] });
-    return { rows: [originals, originals.mul(mask), inpaint(model.f, originals, mask, { generator, sigmas, batch })], columns: n };
+    return { rows: [originals, originals.mul(mask), inpaint(model.f, originals, mask, { generator, sigmas, batch, labels })], columns: n };
   }
   if (task === 'superres') {
     const factor = opts.factor ?? 4;
     const low = blockMeans(originals, factor);
-    return { rows: [originals, repeatBlocks(low, factor), superResolve(model.f, low, factor, { generator, sigmas, batch })], columns: n };
+    return { rows: [originals, repeatBlocks(low, factor), superResolve(model.f, low, factor, { generator, sigmas, batch, labels })], columns: n };
   }
   if (task === 'denoise') {
     const std = opts.noise ?? 0.5;
     const noisy = originals.add(randn([...originals.shape], { generator }).mul(std));
-    return { rows: [originals, noisy.clamp(-1, 1), denoise(model.f, noisy, std, batch)], columns: n };
+    return { rows: [originals, noisy.clamp(-1, 1), denoise(model.f, noisy, std, batch, labels)], columns: n };
   }
   const gray = luminance(originals);
-  return { rows: [originals, gray.expand([n, 3, size, size]), colorize(model.f, gray, { generator, sigmas, batch })], columns: n };
+  return { rows: [originals, gray.expand([n, 3, size, size]), colorize(model.f, gray, { generator, sigmas, batch, labels })], columns: n };
 }

@@ -6,7 +6,7 @@ import { formatShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import type { ConsistencyFunction } from './parametrization';
 import { sample } from './sample';
-import { defaultSampleBatch, inChunks } from './chunks';
+import { defaultSampleBatch, inChunks, labelRows } from './chunks';
 import { SIGMA_MAX } from './schedule';
 
 // Zero-shot editing with any consistency model (CT or CD), as the official code's iterative
@@ -22,6 +22,8 @@ export interface EditOptions {
   sigmas?: readonly number[];
   /** Images per network evaluation (default: defaultSampleBatch); the result does not depend on it. */
   batch?: number;
+  /** A class-conditional model: one label per image (absent: unconditional). */
+  labels?: ArrayLike<number>;
 }
 
 /** Rows first .. first + count - 1 of a per-image tensor; a tensor of one row broadcasts to all. */
@@ -41,7 +43,7 @@ export function inpaint(f: ConsistencyFunction, y: Tensor, mask: Tensor, opts: E
     const keep = mask.cast(y.dtype);
     const fill = keep.neg().add(1);
     return sample(f, {
-      count: y.shape[0]!, shape, generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+      count: y.shape[0]!, shape, generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch, labels: opts.labels,
       replace: (x0, first) => {
         const n = x0.shape[0]!;
         return rows(keep, first, n).mul(rows(y, first, n)).add(rows(fill, first, n).mul(x0));
@@ -73,7 +75,7 @@ export function superResolve(f: ConsistencyFunction, low: Tensor, k: number, opt
   return tidy(() => {
     const known = repeatBlocks(low, k);
     return sample(f, {
-      count: low.shape[0]!, shape: [c, h * k, w * k], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+      count: low.shape[0]!, shape: [c, h * k, w * k], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch, labels: opts.labels,
       replace: (x0, first) => x0.sub(repeatBlocks(blockMeans(x0, k), k)).add(rows(known, first, x0.shape[0]!)),
     });
   });
@@ -100,15 +102,19 @@ export function colorize(f: ConsistencyFunction, gray: Tensor, opts: EditOptions
   return tidy(() => {
     const direction = tensor(LUMA.map((v) => v / norm2), { shape: [1, 3, 1, 1], dtype: gray.dtype });
     return sample(f, {
-      count: gray.shape[0]!, shape: [3, h, w], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch,
+      count: gray.shape[0]!, shape: [3, h, w], generator: opts.generator, sigmas: opts.sigmas ?? EDIT_SIGMAS, batch: opts.batch, labels: opts.labels,
       replace: (x0, first) => x0.add(direction.mul(rows(gray, first, x0.shape[0]!).sub(luminance(x0)))),
     });
   });
 }
 
 /** Denoising: one step of the model from y = x + sigma z at the known level sigma. */
-export function denoise(f: ConsistencyFunction, noisy: Tensor, sigma: number, batch = defaultSampleBatch(imageShape('denoise', noisy))): Tensor {
-  return inChunks(noisy.shape[0]!, batch, (first, count) => noGrad(() => tidy(() => f(rows(noisy, first, count), full([count], sigma)).clamp(-1, 1))));
+export function denoise(
+  f: ConsistencyFunction, noisy: Tensor, sigma: number, batch = defaultSampleBatch(imageShape('denoise', noisy)), labels?: ArrayLike<number>,
+): Tensor {
+  const n = noisy.shape[0]!;
+  return inChunks(n, batch, (first, count) => noGrad(() => tidy(() =>
+    f(rows(noisy, first, count), full([count], sigma), labelRows(labels, n, first, count)).clamp(-1, 1))));
 }
 
 /** Spherical interpolation between two latents, sample by sample, at each fraction in `alphas`. */
@@ -136,6 +142,7 @@ export function slerp(z1: Float32Array, z2: Float32Array, alpha: number): Float3
  */
 export function interpolateLatents(
   f: ConsistencyFunction, z1: Tensor, z2: Tensor, alphas: readonly number[], batch = defaultSampleBatch(imageShape('interpolateLatents', z1)),
+  labels?: ArrayLike<number>,
 ): Tensor {
   if (z1.shape.join() !== z2.shape.join()) throw new Error(`interpolateLatents: latents ${formatShape(z1.shape)} and ${formatShape(z2.shape)} differ.`);
   const [b, c, h, w] = z1.shape as [number, number, number, number];
@@ -147,6 +154,9 @@ export function interpolateLatents(
       latents.set(slerp(a.subarray(i * per, (i + 1) * per), bz.subarray(i * per, (i + 1) * per), alpha), (i * alphas.length + j) * per);
     });
   }
+  // a pair's label for each of its points
+  const pointLabels = labels === undefined ? undefined : Array.from({ length: b * alphas.length }, (_, k) => labelRows(labels, b, Math.floor(k / alphas.length), 1)![0]!);
   return inChunks(b * alphas.length, batch, (first, count) => noGrad(() => tidy(() =>
-    f(tensor(latents.subarray(first * per, (first + count) * per), { shape: [count, c, h, w] }).mul(SIGMA_MAX), full([count], SIGMA_MAX)).clamp(-1, 1))));
+    f(tensor(latents.subarray(first * per, (first + count) * per), { shape: [count, c, h, w] }).mul(SIGMA_MAX), full([count], SIGMA_MAX),
+      labelRows(pointLabels, b * alphas.length, first, count)).clamp(-1, 1))));
 }

@@ -6,7 +6,8 @@ import type { Generator } from '../tensor/random';
 import { tidy } from '../tensor/scope';
 import type { Tensor } from '../tensor/tensor';
 import { RHO, SIGMA_DATA, SIGMA_MAX, SIGMA_MIN } from './schedule';
-import { defaultSampleBatch, inChunks } from './chunks';
+import { defaultSampleBatch, inChunks, labelRows } from './chunks';
+import { withLabels, type NetworkBody } from './parametrization';
 import { ConfigError } from '../errors';
 
 // The EDM teacher of consistency distillation (Karras et al. 2022), docs/contracts.md, Consistency models:
@@ -15,8 +16,8 @@ import { ConfigError } from '../errors';
 // (the network time input, as for the consistency models here); trained with lognormal sigma
 // (P_mean = -1.2, P_std = 1.2) and weight lambda = (sigma^2 + sd^2)/(sigma sd)^2.
 
-/** D(x, sigma): the denoiser, sigma [B] per image. */
-export type Denoiser = (x: Tensor, sigma: Tensor) => Tensor;
+/** D(x, sigma): the denoiser, sigma [B] per image; labels for a class-conditional network. */
+export type Denoiser = (x: Tensor, sigma: Tensor, labels?: ArrayLike<number>) => Tensor;
 
 export const EDM_P_MEAN = -1.2, EDM_P_STD = 1.2;
 
@@ -29,14 +30,14 @@ export function edmScalings(sigma: number): { cSkip: number; cOut: number; cIn: 
 /** EDM's loss weight lambda(sigma) = (sigma^2 + sd^2)/(sigma sd)^2. */
 export const edmLossWeight = (sigma: number): number => (sigma ** 2 + SIGMA_DATA ** 2) / (sigma * SIGMA_DATA) ** 2;
 
-export function edmDenoiser(body: (x: Tensor, t: Tensor) => Tensor, cNoiseScale: number): Denoiser {
-  return (x, sigma) => {
+export function edmDenoiser(body: NetworkBody, cNoiseScale: number): Denoiser {
+  return (x, sigma, labels) => {
     const col = (t: Tensor) => reshape(t, [-1, 1, 1, 1]);
     const norm2 = square(sigma).add(SIGMA_DATA ** 2);
     const cSkip = col(norm2.reciprocal().mul(SIGMA_DATA ** 2));
     const cOut = col(sigma.mul(SIGMA_DATA).div(sqrt(norm2)));
     const cIn = col(sqrt(norm2).reciprocal());
-    return cSkip.mul(x).add(cOut.mul(body(cIn.mul(x), log(sigma).mul(cNoiseScale))));
+    return cSkip.mul(x).add(cOut.mul(body(cIn.mul(x), log(sigma).mul(cNoiseScale), labels)));
   };
 }
 
@@ -76,6 +77,8 @@ export interface EdmSampleOptions {
   churn?: number;
   /** Images per network evaluation (default: defaultSampleBatch(shape)); the result does not depend on it. */
   batch?: number;
+  /** A class-conditional teacher: one label per image. */
+  labels?: ArrayLike<number>;
 }
 
 /**
@@ -92,7 +95,8 @@ export function edmSample(denoiser: Denoiser, opts: EdmSampleOptions): Tensor {
   const gamma = Math.min((opts.churn ?? 0) / steps, Math.SQRT2 - 1);
   const churned = (i: number) => gamma > 0 && grid[i]! > 0.05 && grid[i]! < 50;
   const draws = 1 + grid.slice(0, steps).filter((_, i) => churned(i)).length;
-  return inChunks(opts.count, opts.batch ?? defaultSampleBatch(opts.shape), (_, count) => noGrad(() => tidy(() => {
+  return inChunks(opts.count, opts.batch ?? defaultSampleBatch(opts.shape), (first, count) => noGrad(() => tidy(() => {
+    const d = withLabels(denoiser, labelRows(opts.labels, opts.count, first, count));
     const [c, h, w] = opts.shape;
     const noise = randn([count, draws, c, h, w], { generator: opts.generator });
     let drawn = 0;
@@ -109,7 +113,7 @@ export function edmSample(denoiser: Denoiser, opts: EdmSampleOptions): Tensor {
           drawn++;
           from = raised;
         }
-        return heunStep(denoiser, xi, full([count], from), full([count], grid[i + 1]!));
+        return heunStep(d, xi, full([count], from), full([count], grid[i + 1]!));
       });
       previous.dispose();
     }

@@ -25,6 +25,20 @@ export interface LoadedConsistencyModel {
   f: ConsistencyFunction;
   shape: [number, number, number];
   metadata: Record<string, string>;
+  /** A class-conditional model: its classes (metadata num_classes) and their names (class_names). */
+  numClasses?: number;
+  classNames?: string[];
+}
+
+/** num_classes and class_names of a class-conditional model's metadata (both absent for an unconditional one). */
+function classesOf(path: string, metadata: Record<string, string>): { numClasses?: number; classNames?: string[] } {
+  if (metadata.num_classes === undefined) return {};
+  const numClasses = metadataNumber(path, metadata, 'num_classes', undefined, isCount);
+  const classNames = metadataJson<string[]>(path, metadata, 'class_names') ?? Array.from({ length: numClasses }, (_, k) => String(k));
+  if (!Array.isArray(classNames) || classNames.length !== numClasses || classNames.some((n) => typeof n !== 'string')) {
+    throw new FormatError(path, `${path}: its metadata 'class_names' is not a list of ${numClasses} names; the file is damaged or was not written by onestep.`);
+  }
+  return { numClasses, classNames };
 }
 
 /**
@@ -50,9 +64,10 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
   if (parametrization !== 'official' && parametrization !== 'community') {
     throw new FormatError(path, `${path} has an unknown parametrization '${parametrization}'; expected 'official' or 'community'.`);
   }
-  const model = networkFromFile(path, { model: kind, channels, width, unet: metadataJson(path, metadata, 'unet') }, weights);
+  const classes = classesOf(path, metadata);
+  const model = networkFromFile(path, { model: kind, channels, width, unet: metadataJson(path, metadata, 'unet'), numClasses: classes.numClasses }, weights);
   const f = networkConsistency(model, parametrization, metadataNumber(path, metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0));
-  return { model, f, shape: [channels, size, size], metadata };
+  return { model, f, shape: [channels, size, size], metadata, ...classes };
 }
 
 export interface LoadedTeacher {
@@ -73,6 +88,7 @@ export function loadTeacher(path: string): LoadedTeacher {
   const spec: NetworkSpec = {
     model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: metadataNumber(path, metadata, 'channels', undefined, isCount),
     width: metadataNumber(path, metadata, 'width', undefined, isCount), unet: metadataJson(path, metadata, 'unet'),
+    numClasses: classesOf(path, metadata).numClasses,
   };
   const model = networkFromFile(path, spec, weights);
   const size = metadataNumber(path, metadata, 'height', 32, isCount);

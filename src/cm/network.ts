@@ -1,8 +1,7 @@
-import type { Tensor } from '../tensor/tensor';
 import type { InitOptions } from '../nn/layers';
 import { SimpleUNet } from '../nn/simple-unet';
 import { UNet, type UNetConfig } from '../nn/unet';
-import { officialConsistency, simpleUNetConsistency, type ConsistencyFunction, type Parametrization } from './parametrization';
+import { officialConsistency, simpleUNetConsistency, type ConsistencyFunction, type NetworkBody, type Parametrization } from './parametrization';
 
 export type ModelKind = 'SimpleUNet' | 'UNet';
 
@@ -14,19 +13,21 @@ export interface NetworkSpec {
   width: number;
   /** The rest of the UNet's configuration (defaults: DEFAULT_UNET_CONFIG). */
   unet?: Partial<UNetConfig>;
+  /** Class-conditional on this many classes (a `label_emb` of K + 1 rows); absent: unconditional. */
+  numClasses?: number;
 }
 
 export type Network = SimpleUNet | UNet;
 
 export function buildNetwork(spec: NetworkSpec, init: InitOptions = {}): Network {
-  if (spec.model === 'SimpleUNet') return new SimpleUNet({ channels: spec.channels, width: spec.width }, init);
-  if (spec.model === 'UNet') return new UNet({ ...spec.unet, channels: spec.channels, modelChannels: spec.width }, init);
+  if (spec.model === 'SimpleUNet') return new SimpleUNet({ channels: spec.channels, width: spec.width, numClasses: spec.numClasses }, init);
+  if (spec.model === 'UNet') return new UNet({ ...spec.unet, channels: spec.channels, modelChannels: spec.width, numClasses: spec.numClasses }, init);
   throw new Error(`Unknown model '${String(spec.model)}'; expected SimpleUNet or UNet.`);
 }
 
 /** The network body F(x, t) that the official and EDM parametrizations wrap. */
-export function networkBody(net: Network): (x: Tensor, t: Tensor) => Tensor {
-  return net instanceof SimpleUNet ? (x, t) => net.body(x, t) : (x, t) => net.forward(x, t);
+export function networkBody(net: Network): NetworkBody {
+  return net instanceof SimpleUNet ? (x, t, labels) => net.body(x, t, undefined, labels) : (x, t, labels) => net.forward(x, t, labels);
 }
 
 /** The network's consistency function: UNet only under the official parametrization. */
@@ -35,7 +36,7 @@ export function networkConsistency(net: Network, parametrization: Parametrizatio
   if (parametrization !== 'official') {
     throw new Error("The UNet has no built-in skip parametrization; train it with the official parametrization (recipe 'ict').");
   }
-  return officialConsistency((x, t) => net.forward(x, t), cNoiseScale);
+  return officialConsistency((x, t, labels) => net.forward(x, t, labels), cNoiseScale);
 }
 
 export function specMetadata(spec: NetworkSpec): Record<string, string> {
@@ -44,5 +45,6 @@ export function specMetadata(spec: NetworkSpec): Record<string, string> {
     width: String(spec.width),
     channels: String(spec.channels),
     ...(spec.model === 'UNet' ? { unet: JSON.stringify(spec.unet ?? {}) } : {}),
+    ...(spec.numClasses ? { num_classes: String(spec.numClasses) } : {}),
   };
 }

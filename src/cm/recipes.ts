@@ -6,7 +6,7 @@ import { ctStep, type Recipe as ConsistencyRecipe, type StepResult } from './tra
 import { cdStep } from './distill';
 import { edmLoss, edmSample } from './edm';
 import { CD_DEFAULTS, type TrainConfig, type TrainRecipe } from './config';
-import type { Parametrization } from './parametrization';
+import { withLabels, type Parametrization } from './parametrization';
 import type { Trainer } from './trainer';
 
 export interface SampleSettings {
@@ -16,6 +16,8 @@ export interface SampleSettings {
   heunSteps?: number;
   /** Images per network evaluation (bounded memory); the result does not depend on it. */
   batch?: number;
+  /** A class-conditional run: one label per image (absent: unconditional). */
+  labels?: ArrayLike<number>;
 }
 
 /** What a training recipe is: how it parametrizes the network, its step, what it keeps and samples. */
@@ -25,8 +27,8 @@ export interface TrainingRecipe {
   readonly parametrization: Parametrization | 'edm';
   /** Whether the run keeps a target network (saved as `target.*`). */
   readonly usesTarget: boolean;
-  /** One optimiser step on a batch x; the Trainer updates the EMA copies after it. */
-  step(run: Trainer, x: Tensor): StepResult;
+  /** One optimiser step on a batch x (with its labels, for a class-conditional run); the Trainer updates the EMA copies after it. */
+  step(run: Trainer, x: Tensor, labels?: ArrayLike<number>): StepResult;
   /** Samples `count` images from a network of the run (the EMA copy, usually). */
   sample(run: Trainer, count: number, seed: number, settings: SampleSettings): Tensor;
   /** Metadata this recipe adds to checkpoints and exports. */
@@ -38,15 +40,15 @@ function consistencyRecipe(name: ConsistencyRecipe): TrainingRecipe {
     name,
     parametrization: name === 'seed' ? 'community' : 'official',
     usesTarget: name === 'seed',
-    step: (run, x) => ctStep({
-      recipe: name, student: run.consistency(run.model), target: run.consistency(run.target),
+    step: (run, x, labels) => ctStep({
+      recipe: name, student: withLabels(run.consistency(run.model), labels), target: withLabels(run.consistency(run.target), labels),
       targetModel: run.target, model: run.model, optimizer: run.optimizer, generator: run.generator,
       totalSteps: run.config.steps, epoch: run.sampler.state.epoch, epochs: run.epochs,
       maxIntervals: run.config.maxIntervals, ectStages: run.config.ectStages,
       setDropoutSeed: run.model instanceof UNet ? (seed) => (run.model as UNet).setDropoutSeed(seed) : undefined,
     }, x, run.step),
     sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
-      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch,
+      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch, labels: s.labels,
     }),
     metadata: () => ({}),
   };
@@ -60,9 +62,9 @@ export const RECIPES: Record<TrainRecipe, TrainingRecipe> = {
     name: 'edm',
     parametrization: 'edm',
     usesTarget: false,
-    step: (run, x) => ({ loss: run.optimizer.minimize(edmLoss(run.denoiser(run.model), x, run.generator).loss), n: 0 }),
+    step: (run, x, labels) => ({ loss: run.optimizer.minimize(edmLoss(withLabels(run.denoiser(run.model), labels), x, run.generator).loss), n: 0 }),
     sample: (run, count, seed, s) => edmSample(run.denoiser(run.ema), {
-      count, shape: run.imageShape, generator: new Generator(seed), steps: s.heunSteps ?? 18, batch: s.batch,
+      count, shape: run.imageShape, generator: new Generator(seed), steps: s.heunSteps ?? 18, batch: s.batch, labels: s.labels,
     }),
     metadata: () => ({}),
   },
@@ -70,15 +72,16 @@ export const RECIPES: Record<TrainRecipe, TrainingRecipe> = {
     name: 'cd',
     parametrization: 'official',
     usesTarget: true,
-    step: (run, x) => {
+    step: (run, x, labels) => {
       const { intervals, targetEma, distance } = run.cd;
       return cdStep({
-        teacher: run.teacher!, student: run.consistency(run.model), target: run.consistency(run.target), generator: run.generator,
+        teacher: withLabels(run.teacher!, labels), student: withLabels(run.consistency(run.model), labels),
+        target: withLabels(run.consistency(run.target), labels), generator: run.generator,
         intervals, distance, model: run.model, targetModel: run.target, optimizer: run.optimizer, mu: targetEma,
       }, x);
     },
     sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
-      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch,
+      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch, labels: s.labels,
     }),
     metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance }),
   },

@@ -4,8 +4,8 @@ import { ConfigError } from '../errors';
 import { full, randn } from '../tensor/create';
 import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { defaultSampleBatch, inChunks } from './chunks';
-import type { ConsistencyFunction } from './parametrization';
+import { defaultSampleBatch, inChunks, labelRows } from './chunks';
+import { withLabels, type ConsistencyFunction } from './parametrization';
 import { SIGMA_MAX, SIGMA_MIN } from './schedule';
 
 export interface SampleOptions {
@@ -21,6 +21,8 @@ export interface SampleOptions {
   replace?: (x0: Tensor, first: number) => Tensor;
   /** Images per network evaluation (default: defaultSampleBatch(shape)); the result does not depend on it. */
   batch?: number;
+  /** A class-conditional model: one label per image (absent: unconditional, the "no label" row). */
+  labels?: ArrayLike<number>;
 }
 
 /** The sampler's default noise levels by number of steps: 1 (80), 2 (80, 0.8), 5 (80, 40, 20, 10, 5). */
@@ -53,8 +55,9 @@ export function sample(f: ConsistencyFunction, opts: SampleOptions): Tensor {
   return inChunks(opts.count, opts.batch ?? defaultSampleBatch(opts.shape), (first, count) => sampleChunk(f, opts, sigmas, first, count));
 }
 
-function sampleChunk(f: ConsistencyFunction, opts: SampleOptions, sigmas: readonly number[], first: number, count: number): Tensor {
+function sampleChunk(model: ConsistencyFunction, opts: SampleOptions, sigmas: readonly number[], first: number, count: number): Tensor {
   const [c, h, w] = opts.shape;
+  const f = withLabels(model, labelRows(opts.labels, opts.count, first, count));
   const steps = sigmas.length;
   const level = (s: number) => full([count], s);
   const replace = opts.replace ?? ((x0: Tensor) => x0);

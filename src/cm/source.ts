@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors';
 import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { edmSample } from './edm';
@@ -14,8 +15,11 @@ export interface ImageSource {
   steps: number;
   /** The sampler in words, e.g. "2 step(s) (levels 80, 0.8)". */
   describe: string;
-  /** `count` images in [-1, 1], `batch` at a time (the result does not depend on batch). */
-  draw(count: number, generator: Generator, batch?: number): Tensor;
+  /** A class-conditional model: its classes and their names. */
+  numClasses?: number;
+  classNames?: string[];
+  /** `count` images in [-1, 1], `batch` at a time (the result does not depend on batch); labels: one per image, for a class-conditional model. */
+  draw(count: number, generator: Generator, batch?: number, labels?: ArrayLike<number>): Tensor;
 }
 
 export interface ImageSourceOptions {
@@ -27,12 +31,21 @@ export interface ImageSourceOptions {
 
 /** Opens a consistency model or an EDM teacher file for sampling. */
 export function loadImageSource(path: string, opts: ImageSourceOptions = {}): ImageSource {
+  // labels only for a class-conditional model, each a class (K, "no label", is allowed too)
+  const checked = (labels: ArrayLike<number> | undefined, numClasses?: number): ArrayLike<number> | undefined => {
+    if (labels === undefined) return undefined;
+    if (!numClasses) throw new ConfigError('class', `class ${labels[0]} needs a class-conditional model; ${path} is not one (sample it without classes).`);
+    const bad = Array.from(labels).find((k) => !(Number.isInteger(k) && k >= 0 && k <= numClasses));
+    if (bad !== undefined) throw new ConfigError('class', `class ${bad} is not one of ${path}'s classes 0..${numClasses - 1}.`);
+    return labels;
+  };
   if (isTeacherFile(path)) {
     const teacher = loadTeacher(path);
     const steps = opts.steps ?? 18;
     return {
       kind: 'teacher', shape: teacher.shape, metadata: teacher.metadata, steps, describe: `${steps} Heun steps of the EDM teacher`,
-      draw: (count, generator, batch) => edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps, batch }),
+      numClasses: teacher.spec.numClasses,
+      draw: (count, generator, batch, labels) => edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: checked(labels) }),
     };
   }
   const loaded = loadConsistencyModel(path);
@@ -40,7 +53,7 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
   checkSamplerLevels(sigmas);
   return {
     kind: 'consistency', shape: loaded.shape, metadata: { ...loaded.metadata, sigmas: sigmas.join(',') }, steps: sigmas.length,
-    describe: `${sigmas.length} step(s) (levels ${sigmas.join(', ')})`,
-    draw: (count, generator, batch) => sample(loaded.f, { count, shape: loaded.shape, generator, sigmas, batch }),
+    describe: `${sigmas.length} step(s) (levels ${sigmas.join(', ')})`, numClasses: loaded.numClasses, classNames: loaded.classNames,
+    draw: (count, generator, batch, labels) => sample(loaded.f, { count, shape: loaded.shape, generator, sigmas, batch, labels: checked(labels, loaded.numClasses) }),
   };
 }

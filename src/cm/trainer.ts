@@ -2,7 +2,7 @@ import { tidy } from '../tensor/scope';
 import { noGrad } from '../autograd/grad-mode';
 import { BatchSampler, gatherImages, type ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/by-name';
-import { FormatError } from '../errors';
+import { ConfigError, FormatError } from '../errors';
 import { loadSafetensors, saveSafetensors, type TensorRecord } from '../io/safetensors';
 import { AdamW } from '../optim/adamw';
 import { emaUpdate } from '../optim/ema';
@@ -40,9 +40,18 @@ export class Trainer {
   readonly teacher: Denoiser | null = null;
   step = 0;
 
+  /** Classes of a class-conditional run (from the dataset's labels), else undefined. */
+  readonly numClasses: number | undefined;
+
   constructor(readonly config: TrainConfig, readonly dataset: ImageDataset) {
     validateTrainConfig(config);
     this.recipe = RECIPES[config.recipe];
+    if (config.classConditional) {
+      if (!dataset.labels) {
+        throw new ConfigError('classConditional', `classConditional needs labels, and the dataset ${dataset.name} has none; use a labelled dataset (mnist, fashion, a folder of one subfolder per class).`);
+      }
+      this.numClasses = dataset.classNames?.length ?? dataset.labels.reduce((k, label) => Math.max(k, label + 1), 0);
+    }
     const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
     this.model = make();
     this.ema = make().eval();
@@ -56,10 +65,11 @@ export class Trainer {
     if (config.recipe === 'cd') {
       const teacher = loadTeacher(config.teacher!);
       const spec = this.spec;
-      if (teacher.spec.model !== spec.model || teacher.spec.width !== spec.width || teacher.spec.channels !== spec.channels) {
+      if (teacher.spec.model !== spec.model || teacher.spec.width !== spec.width || teacher.spec.channels !== spec.channels || teacher.spec.numClasses !== spec.numClasses) {
+        const classes = (k: number | undefined) => (k ? `, conditional on ${k} classes` : '');
         throw new FormatError(config.teacher!,
-          `the teacher ${config.teacher} is a ${teacher.spec.model} of width ${teacher.spec.width} on ${teacher.spec.channels} channel(s); ` +
-            `the student must match it (model, width, dataset).`);
+          `the teacher ${config.teacher} is a ${teacher.spec.model} of width ${teacher.spec.width} on ${teacher.spec.channels} channel(s)${classes(teacher.spec.numClasses)}; ` +
+            `the student must match it (model, width, dataset, classConditional).`);
       }
       this.teacher = teacher.denoiser;
       // the student starts from the teacher's weights, as the official code does
@@ -69,7 +79,10 @@ export class Trainer {
   }
 
   get spec(): NetworkSpec {
-    return { model: this.config.model ?? 'SimpleUNet', channels: this.dataset.channels, width: this.config.width, unet: this.config.unet };
+    return {
+      model: this.config.model ?? 'SimpleUNet', channels: this.dataset.channels, width: this.config.width, unet: this.config.unet,
+      ...(this.numClasses ? { numClasses: this.numClasses } : {}),
+    };
   }
 
   get imageShape(): [number, number, number] {
@@ -106,7 +119,8 @@ export class Trainer {
   trainStep(): StepResult {
     return tidy(() => {
       this.optimizer.lr = this.learningRate();
-      const result = this.recipe.step(this, gatherImages(this.dataset, this.sampler.next()));
+      const indices = this.sampler.next();
+      const result = this.recipe.step(this, gatherImages(this.dataset, indices), this.batchLabels(indices));
       noGrad(() => {
         emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate);
         this.extraEmas.forEach((e, i) => emaUpdate(e.parameters(), this.model.parameters(), this.config.extraEmaRates![i]!));
@@ -114,6 +128,14 @@ export class Trainer {
       this.step++;
       return result;
     });
+  }
+
+  /** A class-conditional run's labels for a batch: each replaced by K ("no label") at the labelDropout rate (draws from the run's generator). */
+  batchLabels(indices: ArrayLike<number>): number[] | undefined {
+    const K = this.numClasses;
+    if (!K) return undefined;
+    const dropout = this.config.labelDropout ?? 0.1;
+    return Array.from(indices, (k) => (this.generator.uniform() < dropout ? K : this.dataset.labels![k]!));
   }
 
   /**
@@ -131,6 +153,7 @@ export class Trainer {
       parametrization: this.recipe.parametrization,
       c_noise_scale: String(this.config.cNoiseScale),
       dataset: this.dataset.name,
+      ...(this.numClasses ? { class_names: JSON.stringify(this.dataset.classNames ?? Array.from({ length: this.numClasses }, (_, k) => String(k))) } : {}),
       ...this.recipe.metadata(this.config),
     };
   }

@@ -1,4 +1,6 @@
 import { noGrad } from '../autograd/grad-mode';
+import { FormatError } from '../errors';
+import { loadSafetensors } from '../io/safetensors';
 import type { ImageDataset } from '../data/dataset';
 import { BatchSampler, gatherImages } from '../data/dataset';
 import { Conv2d, Linear, type InitOptions } from '../nn/layers';
@@ -47,6 +49,18 @@ export class MnistClassifier extends Module {
   forward(x: Tensor): Tensor {
     return this.fc2.forward(this.features(x));
   }
+}
+
+/** The classifier saved in a safetensors file (`npm run mnist -- classifier`), in eval mode; a FormatError when the file holds something else. */
+export function loadClassifier(path: string): MnistClassifier {
+  const { tensors } = loadSafetensors(path);
+  const model = new MnistClassifier();
+  try {
+    model.loadStateDict(tensors);
+  } catch (e) {
+    throw new FormatError(path, `${path}: not the MNIST classifier (${(e as Error).message})`);
+  }
+  return model.eval();
 }
 
 export interface ClassifierTrainOptions {

@@ -3,13 +3,13 @@ import { loadMnist } from '../data/mnist';
 import { ConfigError } from '../errors';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { classify, MnistClassifier, type ClassifierOutputs } from './classifier';
+import { argmax, classify, MnistClassifier, type ClassifierOutputs } from './classifier';
 import { featureStats, sampleQuality, type SampleQuality } from './quality';
 
 /** Something that draws images [count, 1, 32, 32] in [-1, 1] (cm.ImageSource fits). */
 export interface ImageDrawer {
   shape: readonly number[];
-  draw(count: number, generator: Generator, batch?: number): Tensor;
+  draw(count: number, generator: Generator, batch?: number, labels?: ArrayLike<number>): Tensor;
 }
 
 export interface MnistEvaluationOptions {
@@ -22,6 +22,8 @@ export interface MnistEvaluationOptions {
   batch?: number;
   /** Called after each batch with the images measured so far. */
   onProgress?: (done: number, total: number) => void;
+  /** A class-conditional source: the class requested for each of the n images (MNIST digits 0-9). */
+  labels?: ArrayLike<number>;
 }
 
 export interface MnistEvaluation {
@@ -29,6 +31,8 @@ export interface MnistEvaluation {
   samples: SampleQuality;
   /** The floor: n real training digits (a seeded choice) against the test digits. */
   realTrainVsTest: SampleQuality;
+  /** With labels: the fraction of samples the classifier assigns to the class they were drawn for. */
+  classAgreement?: number;
 }
 
 function classifyInBatches(classifier: MnistClassifier, n: number, batch: number, next: (count: number) => Float32Array, onProgress?: (d: number, t: number) => void): ClassifierOutputs {
@@ -70,11 +74,16 @@ export function evaluateMnist(source: ImageDrawer | null, opts: MnistEvaluationO
   const realTrainVsTest = sampleQuality(real, reference);
   if (!source) return { samples: realTrainVsTest, realTrainVsTest };
   const generator = new Generator(opts.seed);
+  const labels = opts.labels === undefined ? undefined : Array.from(opts.labels);
+  if (labels && labels.length !== opts.n) throw new ConfigError('labels', `labels: ${labels.length} classes for ${opts.n} images; give one per image.`);
+  let drawnSoFar = 0;
   const drawn = classifyInBatches(opts.classifier, opts.n, batch, (count) => {
-    const images = source.draw(count, generator, count);
+    const images = source.draw(count, generator, count, labels?.slice(drawnSoFar, drawnSoFar + count));
+    drawnSoFar += count;
     const values = Float32Array.from(images.toArray());
     images.dispose();
     return values;
   }, opts.onProgress);
-  return { samples: sampleQuality(drawn, reference), realTrainVsTest };
+  const classAgreement = labels && labels.filter((k, i) => argmax(drawn.probabilities, i) === k).length / opts.n;
+  return { samples: sampleQuality(drawn, reference), realTrainVsTest, ...(labels ? { classAgreement } : {}) };
 }

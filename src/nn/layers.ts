@@ -130,6 +130,13 @@ export class Dropout extends Module {
 }
 
 /** A table of vectors looked up by integer index (PyTorch's Embedding: weight [count, dim], N(0, 1) init). */
+/** The labels a class-conditional network is given: one per image, K (no label) when none are. */
+export function labelsOrNone(labels: ArrayLike<number> | undefined, batch: number, numClasses: number, who: string): ArrayLike<number> {
+  if (labels === undefined) return new Array<number>(batch).fill(numClasses);
+  if (labels.length !== batch) throw new Error(`${who}: ${labels.length} labels for ${batch} images.`);
+  return labels;
+}
+
 export class Embedding extends Module {
   readonly weight: Tensor;
   constructor(readonly count: number, readonly dim: number, opts: InitOptions = {}) {

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor';
 import { add, cos, mul, sin, sqrt, square, sub } from '../ops/elementwise';
 import { concat, reshape, unsqueeze } from '../ops/movement';
 import { interpolate } from '../ops/resample';
-import { Conv2d, type ConvFusion, GroupNorm, type InitOptions, Linear, Sequential, SiLU } from './layers';
+import { Conv2d, type ConvFusion, Embedding, GroupNorm, type InitOptions, labelsOrNone, Linear, Sequential, SiLU } from './layers';
 import { Module } from './module';
 
 export interface SimpleUNetConfig {
@@ -11,6 +11,11 @@ export interface SimpleUNetConfig {
   channels: number;
   /** Base width D (a multiple of 32, for GroupNorm(32, .)). */
   width: number;
+  /**
+   * Class-conditional when set (K classes): `label_emb.weight` [K + 1, 2D] is added to the time
+   * embedding; row K is "no label" (label dropout in training, unconditional sampling).
+   */
+  numClasses?: number;
 }
 
 /** blk(i, o) = GN(32, i), SiLU, conv3x3(i, o), GN(32, o), SiLU, conv3x3(o, o). */
@@ -40,6 +45,7 @@ export class SimpleUNet extends Module {
   readonly mid: Sequential;
   readonly up: ModuleList<Conv2d | Sequential>;
   readonly last: Conv2d;
+  readonly labelEmb: Embedding | null;
 
   constructor(readonly config: SimpleUNetConfig, init: InitOptions = {}) {
     super();
@@ -55,14 +61,22 @@ export class SimpleUNet extends Module {
     this.mid = this.addModule('mid', block(2 * D, 2 * D, init));
     this.up = this.addModule('up', new ModuleList<Conv2d | Sequential>([block(2 * D, 2 * D, init), block(4 * D, D, init), block(D, D, init), conv3(2 * D, 2 * D)]));
     this.last = this.addModule('last', conv3(2 * D + C, C));
+    const K = config.numClasses;
+    if (K !== undefined && !(Number.isInteger(K) && K >= 1)) throw new Error(`SimpleUNet: numClasses must be a positive integer, got ${K}.`);
+    this.labelEmb = K ? this.addModule('label_emb', new Embedding(K + 1, 2 * D, init)) : null;
   }
 
-  /** t_emb = cat(sin(t f), cos(t f)), f = exp(-ln(10000) arange(D) / D): [B, 2D]. */
-  timeEmbedding(t: Tensor): Tensor {
+  /**
+   * t_emb = cat(sin(t f), cos(t f)), f = exp(-ln(10000) arange(D) / D): [B, 2D]; plus
+   * label_emb(labels) for a class-conditional model (row K, "no label", when labels are absent).
+   */
+  timeEmbedding(t: Tensor, labels?: ArrayLike<number>): Tensor {
     const D = this.config.width;
     const freqs = arange(D, undefined, 1, { dtype: t.dtype }).mul(-Math.log(10000) / D).exp();
     const args = mul(unsqueeze(t, 1), unsqueeze(freqs, 0));
-    return concat([sin(args), cos(args)], 1);
+    const emb = concat([sin(args), cos(args)], 1);
+    if (!this.labelEmb) return emb;
+    return add(emb, this.labelEmb.forward(labelsOrNone(labels, t.shape[0]!, this.config.numClasses!, 'SimpleUNet')));
   }
 
   /**
@@ -71,8 +85,8 @@ export class SimpleUNet extends Module {
    * convolution's output is that convolution at stride 2 (even sizes), so it runs as one; each
    * residual add, and the time embedding after it, is the epilogue of the convolution before it.
    */
-  body(xIn: Tensor, t: Tensor, last?: ConvFusion): Tensor {
-    const emb = this.timeEmbedding(t);
+  body(xIn: Tensor, t: Tensor, last?: ConvFusion, labels?: ArrayLike<number>): Tensor {
+    const emb = this.timeEmbedding(t, labels);
     const skips: Tensor[] = [];
     let x = xIn;
     this.down.items.forEach((layer, idx) => {
@@ -100,7 +114,7 @@ export class SimpleUNet extends Module {
   }
 
   /** c_skip(t) x + c_out(t) F(x, t), s = t - 0.002, c_skip = 0.25/(s^2 + 0.25), c_out = 0.25 s / sqrt((s + 0.002)^2 + 0.25). */
-  forward(x: Tensor, t: Tensor): Tensor {
+  forward(x: Tensor, t: Tensor, labels?: ArrayLike<number>): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== this.config.channels) {
       throw new Error(`SimpleUNet: input must be [B, ${this.config.channels}, H, W], got [${x.shape.join(', ')}].`);
     }
@@ -110,7 +124,7 @@ export class SimpleUNet extends Module {
     const s = sub(t, 0.002);
     const cSkip = mul(0.25, square(s).add(0.25).reciprocal());
     const cOut = mul(0.25, s).div(sqrt(square(t).add(0.25)));
-    if (!t.requiresGrad) return this.body(x, t, { residual: x, residualScale: cSkip, convScale: cOut });
-    return add(mul(reshape(cSkip, [-1, 1, 1, 1]), x), mul(reshape(cOut, [-1, 1, 1, 1]), this.body(x, t)));
+    if (!t.requiresGrad) return this.body(x, t, { residual: x, residualScale: cSkip, convScale: cOut }, labels);
+    return add(mul(reshape(cSkip, [-1, 1, 1, 1]), x), mul(reshape(cOut, [-1, 1, 1, 1]), this.body(x, t, undefined, labels)));
   }
 }

@@ -5,7 +5,7 @@ import { concat, reshape, slice, transpose, unsqueeze } from '../ops/movement';
 import { matmul } from '../ops/matmul';
 import { interpolate } from '../ops/resample';
 import { softmax } from '../ops/softmax';
-import { Conv2d, Dropout, Embedding, GroupNorm, type InitOptions, Linear, SiLU } from './layers';
+import { Conv2d, Dropout, Embedding, GroupNorm, type InitOptions, labelsOrNone, Linear, SiLU } from './layers';
 import { Module } from './module';
 
 // The ADM-style U-Net of the official consistency-model code (guided-diffusion's UNetModel),
@@ -25,7 +25,10 @@ export interface UNetConfig {
   attentionResolutions: number[];
   dropout: number;
   numHeads: number;
-  /** Class-conditional when set: an embedding of this many labels is added to the time embedding. */
+  /**
+   * Class-conditional when set (K classes): `label_emb.weight` [K + 1, 4 modelChannels] is added to
+   * the time embedding; row K is "no label" (label dropout, unconditional sampling).
+   */
   numClasses?: number;
 }
 
@@ -164,7 +167,7 @@ export class UNet extends Module {
     this.timeLinear1 = new Linear(mc, embDim, init);
     this.timeLinear2 = new Linear(embDim, embDim, init);
     this.addModule('time_embed', new Seq([this.timeLinear1, new SiLU(), this.timeLinear2]));
-    this.labelEmb = cfg.numClasses ? this.addModule('label_emb', new Embedding(cfg.numClasses, embDim, init)) : null;
+    this.labelEmb = cfg.numClasses ? this.addModule('label_emb', new Embedding(cfg.numClasses + 1, embDim, init)) : null;
 
     const skips: number[] = [mc];
     let ch = mc, ds = 1;
@@ -232,10 +235,7 @@ export class UNet extends Module {
     }
     if (t.ndim !== 1 || t.shape[0] !== x.shape[0]) throw new Error(`UNet: t must be [${x.shape[0]}] (one per image), got [${t.shape.join(', ')}].`);
     let emb = this.timeLinear2.forward(silu(this.timeLinear1.forward(this.timestepEmbedding(t))));
-    if (this.labelEmb) {
-      if (!labels || labels.length !== x.shape[0]) throw new Error(`UNet: this model is class-conditional; pass ${x.shape[0]} labels.`);
-      emb = add(emb, this.labelEmb.forward(labels));
-    }
+    if (this.labelEmb) emb = add(emb, this.labelEmb.forward(labelsOrNone(labels, x.shape[0]!, this.config.numClasses!, 'UNet')));
     const hs: Tensor[] = [];
     let h = x;
     for (const block of this.inputBlocks) {
