@@ -147,6 +147,9 @@ function evaluate(flags: Flags): void {
   const picked = flags.real ? null : imageSource(flags);
   const tty = !flags.json && process.stdout.isTTY;
   if (flags['class-conditional'] && !picked?.source.numClasses) throw new UsageError(`--class-conditional needs a class-conditional model; ${picked?.file ?? '--real'} is not one.`);
+  if (flags['class-conditional'] && picked!.source.classNames?.join() !== '0,1,2,3,4,5,6,7,8,9') {
+    throw new UsageError(`--class-conditional measures the digits 0-9; the classes of ${picked!.file} are ${picked!.source.classNames?.join(', ')}.`);
+  }
   const labels = flags['class-conditional'] ? Array.from({ length: n }, (_, i) => i % 10) : undefined;
   const result = metrics.evaluateMnist(picked?.source ?? null, {
     classifier: model, n, seed, batch: int('batch', flags.batch, 250, 1), labels,

@@ -71,6 +71,8 @@ export function loadConsistencyModel(path: string): LoadedConsistencyModel {
 }
 
 export interface LoadedTeacher {
+  /** A class-conditional teacher's class names (spec.numClasses of them). */
+  classNames?: string[];
   model: Network;
   denoiser: Denoiser;
   spec: NetworkSpec;
@@ -90,10 +92,11 @@ export function loadTeacher(path: string): LoadedTeacher {
     width: metadataNumber(path, metadata, 'width', undefined, isCount), unet: metadataJson(path, metadata, 'unet'),
     numClasses: classesOf(path, metadata).numClasses,
   };
+  const { classNames } = classesOf(path, metadata);
   const model = networkFromFile(path, spec, weights);
   const size = metadataNumber(path, metadata, 'height', 32, isCount);
   return {
-    model, spec, metadata, shape: [spec.channels, size, size],
+    model, spec, metadata, shape: [spec.channels, size, size], classNames,
     denoiser: edmDenoiser(networkBody(model), metadataNumber(path, metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0)),
   };
 }

@@ -44,7 +44,7 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
     const steps = opts.steps ?? 18;
     return {
       kind: 'teacher', shape: teacher.shape, metadata: teacher.metadata, steps, describe: `${steps} Heun steps of the EDM teacher`,
-      numClasses: teacher.spec.numClasses,
+      numClasses: teacher.spec.numClasses, classNames: teacher.classNames,
       draw: (count, generator, batch, labels) => edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: checked(labels) }),
     };
   }
