@@ -37,7 +37,7 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
     classConditional: flags['class-conditional'], labelDropout: num('label-dropout', flags['label-dropout']),
   });
   if (flags['label-dropout'] !== undefined && !flags['class-conditional']) throw new UsageError('--label-dropout needs --class-conditional.');
-  const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels) }));
+  const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels), size: int('size', flags.size) }));
   return recipe === 'cd' ? withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
 }
 

@@ -111,6 +111,8 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--recipe', 'ect', '--ect-stages', '0'], /--ect-stages must be an integer >= 1, got 0/],
       [['--model', 'unet', '--recipe', 'seed'], /--model UNet has no community parametrization/],
       [['--channels', '2', '--dataset', f.dir], /--channels must be 1 or 3, got 2/],
+      [['--size', '64'], /--size 64 is for folders and IDX files; mnist is 32x32 \(leave size out\)/],
+      [['--size', '30', '--dataset', f.onePng, '--batch', '1'], /--size: the SimpleUNet needs images whose sides are multiples of 4; .* has 30x30/],
       [['--batch', '100', '--dataset', f.onePng], /--batch 100 is larger than the dataset \(1 images\); use a batch of at most 1/],
       [['--backend', 'gpu'], /--backend gpu: Unknown backend 'gpu'\. Available: cpu, cpu-reference, webgpu, webasm, gpujs-cpu, auto/],
       [['--bogus'], /Unknown option '--bogus'/],

@@ -17,7 +17,9 @@ train flags
   --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG images (or
                            of one subfolder of them per class), or an IDX file of
                            unsigned-byte images [count, rows, cols]                  [mnist]
-  --channels 1|3           for a folder: grey or RGB (images are resized to 32x32)  [1]
+  --channels 1|3           for a folder: grey or RGB                                [1]
+  --size N                 for a folder or an IDX file: the side images are resized to
+                           (area averaging), a multiple of 4, e.g. 32 or 64         [32]
   --model NAME             simpleunet (the community model) or unet (ADM-style: channel
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,
                            dropout 0.1; not with recipe seed)                      [simpleunet]
@@ -126,7 +128,7 @@ const text = { type: 'string' } as const;
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, real: { type: 'boolean' }, json: { type: 'boolean' },
   'class-conditional': { type: 'boolean' }, 'label-dropout': text, class: text,
-  dataset: text, channels: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
+  dataset: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
   out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'log-every': text, backend: text, ckpt: text, n: text,
   epochs: text, classifier: text, task: text, teacher: text, intervals: text, 'target-ema': text, distance: text, sigmas: text,
@@ -180,7 +182,7 @@ export function choice<T extends string>(flag: string, value: string | undefined
   return value as T | undefined;
 }
 
-const TRAIN_FLAGS = ['dataset', 'channels', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
+const TRAIN_FLAGS = ['dataset', 'channels', 'size', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
   'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout'];
 const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...TRAIN_FLAGS, 'recipe'],

@@ -46,6 +46,11 @@ export class Trainer {
   constructor(readonly config: TrainConfig, readonly dataset: ImageDataset) {
     validateTrainConfig(config);
     this.recipe = RECIPES[config.recipe];
+    // SimpleUNet halves the image twice; the UNet once per extra level
+    const halvings = (config.model ?? 'SimpleUNet') === 'SimpleUNet' ? 2 : (config.unet?.channelMult?.length ?? 3) - 1;
+    if (dataset.height % 2 ** halvings !== 0 || dataset.width % 2 ** halvings !== 0) {
+      throw new ConfigError('size', `size: the ${config.model ?? 'SimpleUNet'} needs images whose sides are multiples of ${2 ** halvings}; ${dataset.name} has ${dataset.height}x${dataset.width} (choose another size).`);
+    }
     if (config.classConditional) {
       if (!dataset.labels) {
         throw new ConfigError('classConditional', `classConditional needs labels, and the dataset ${dataset.name} has none; use a labelled dataset (mnist, fashion, a folder of one subfolder per class).`);

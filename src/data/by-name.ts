@@ -21,6 +21,10 @@ export interface DatasetOptions {
  * MNIST's own (`idx:FILE` or just FILE).
  */
 export function loadDataset(spec: string, opts: DatasetOptions = {}): ImageDataset {
+  const builtIn = ['mnist', 'mnist-train', 'mnist-test', 'fashion', 'fashion-mnist'].includes(spec);
+  if (builtIn && opts.size !== undefined && opts.size !== 32) {
+    throw new ConfigError('size', `size ${opts.size} is for folders and IDX files; ${spec} is 32x32 (leave size out).`);
+  }
   if (spec === 'mnist' || spec === 'mnist-train') return loadMnist('train');
   if (spec === 'mnist-test') return loadMnist('test');
   if (spec === 'fashion' || spec === 'fashion-mnist') return loadFashionMnist();
