@@ -67,6 +67,19 @@ class SimpleUNet(nn.Module):
         return c_skip[:, None, None, None] * x_in + c_out[:, None, None, None] * x
 
 
+def peak_rss_mb():
+    """This process's peak resident memory: VmHWM (reset by exec, unlike getrusage's ru_maxrss, which
+    a child spawned by a large parent starts from), else ru_maxrss."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def karras_sigmas(n):
     i = torch.arange(n, dtype=torch.float64)
     return (SIGMA_MIN ** (1 / RHO) + i / (n - 1) * (SIGMA_MAX ** (1 / RHO) - SIGMA_MIN ** (1 / RHO))) ** RHO
@@ -168,7 +181,7 @@ def main():
     name = f"{'ct-step' if a.what == 'ct-step' else 'sample-1step'}-simpleunet-d{a.width}-b{a.batch}"
     print(json.dumps({
         'name': name, 'median_ms': statistics.median(times), 'samples': len(times),
-        'max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        'max_rss_mb': peak_rss_mb(),
         'torch': torch.__version__, 'threads': torch.get_num_threads(),
     }))
 
