@@ -57,7 +57,8 @@ if (args.help) {
 Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps, us_per_launch?, counters? }]
 (counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step;
 soak rows: median_ms per step, steps, batch, seconds, live_buffers_start/end/max, rss_mb_start/end/max,
-growth per 1,000 steps, verdict, gc).`);
+growth per 1,000 steps, verdict, gc; PyTorch rows, backend torch-cpu: also samples, max_rss_mb, torch, threads;
+ct-step-simpleunet-d32-b32-peak-rss rows: median_ms null, rss_mb).`);
   process.exit(0);
 }
 
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
   if (ratios.length) console.table(ratios);
   const torch = rows.filter((r) => r.backend === 'torch-cpu');
   if (torch.length) {
-    console.log(`onestep cpu vs PyTorch ${(torch[0] as TorchRow).torch} CPU, ${benchThreads()} threads each (ratio above 1: onestep is slower)`);
+    console.log(`onestep cpu vs PyTorch ${torch.map((t) => (t as TorchRow).torch).find(Boolean) ?? ''} CPU, ${benchThreads()} threads each (ratio above 1: onestep is slower)`);
     console.table(torch.map((t) => {
       const ours = rows.find((r) => r.backend === 'cpu' && r.name === t.name);
       const [key, unit] = t.name.endsWith('-peak-rss') ? ['rss_mb', 'MB'] as const : ['median_ms', 'ms'] as const;
@@ -203,35 +204,45 @@ async function main(): Promise<void> {
  * step in each (a fresh process apiece: warm-up and timed steps), or a note on how to get them.
  */
 function torchRows(quick: boolean, only: string | undefined): Row[] {
+  const specs: [number, 'ct-step' | 'sample'][] = [[32, 'ct-step'], [32, 'sample'], ...(quick ? [] : [[64, 'ct-step'], [64, 'sample']] as [number, 'ct-step' | 'sample'][])];
+  const nameOf = (width: number, what: string) => `${what === 'ct-step' ? 'ct-step' : 'sample-1step'}-simpleunet-d${width}-b32`;
+  const rssName = 'ct-step-simpleunet-d32-b32-peak-rss';
+  if (only && !specs.some(([w, what]) => nameOf(w, what).includes(only)) && !rssName.includes(only)) return [];
   const found = findTorch();
   if (!found) {
     console.log(TORCH_MISSING);
     return [];
   }
   console.log(`PyTorch ${found.version} (${found.python}), ${benchThreads()} threads`);
-  // the same network first: PyTorch's forward with onestep's weights gives onestep's output
-  for (const width of quick ? [32] : [32, 64]) {
-    const relative = checkTorchForward(found.python, width);
-    if (!(relative < 1e-5)) throw new Error(`torch_peer.py's SimpleUNet D=${width} differs from onestep's: relative difference ${relative}`);
-    console.log(`PyTorch SimpleUNet D=${width}: forward equals onestep's (relative difference ${relative.toExponential(1)})`);
-  }
-  const seconds = quick ? 1 : 2;
   const out: Row[] = [];
-  const specs: [number, 'ct-step' | 'sample'][] = [[32, 'ct-step'], [32, 'sample'], ...(quick ? [] : [[64, 'ct-step'], [64, 'sample']] as [number, 'ct-step' | 'sample'][])];
-  for (const [width, what] of specs) {
-    const name = `${what === 'ct-step' ? 'ct-step' : 'sample-1step'}-simpleunet-d${width}-b32`;
-    if (!only || name.includes(only)) out.push(torchRow(found.python, what, width, 32, seconds));
-  }
-  const rssName = 'ct-step-simpleunet-d32-b32-peak-rss';
-  if (!only || rssName.includes(only)) {
-    const torchStep = out.find((r) => r.name === 'ct-step-simpleunet-d32-b32') as TorchRow | undefined
-      ?? torchRow(found.python, 'ct-step', 32, 32, seconds);
-    const ours = spawnSync(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'step-rss.ts'), '32', '32', String(2 + torchStep.samples)], { encoding: 'utf8' });
-    if (ours.status !== 0) throw new Error(`bench/step-rss.ts failed: ${ours.stderr}`);
-    const rss = (backend: string, mb: number) => ({ name: rssName, backend, median_ms: NaN, gflops: null, gbps: null, rss_mb: mb });
-    out.push(rss('cpu', (JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { max_rss_mb: number }).max_rss_mb), rss('torch-cpu', torchStep.max_rss_mb));
+  // a failing peer costs its rows, not the run's: onestep's rows are still written
+  try {
+    // the same network first: PyTorch's forward with onestep's weights gives onestep's output
+    for (const width of quick ? [32] : [32, 64]) {
+      const relative = checkTorchForward(found.python, width);
+      if (!(relative < 1e-5)) throw new Error(`torch_peer.py's SimpleUNet D=${width} differs from onestep's: relative difference ${relative}`);
+      console.log(`PyTorch SimpleUNet D=${width}: forward equals onestep's (relative difference ${relative.toExponential(1)})`);
+    }
+    const seconds = quick ? 1 : 2;
+    for (const [width, what] of specs) {
+      if (!only || nameOf(width, what).includes(only)) out.push(torchRow(found.python, what, width, 32, seconds));
+    }
+    if (!only || rssName.includes(only)) out.push(...peakRssRows(found.python, out, seconds));
+  } catch (e) {
+    console.log(`PyTorch rows: not benchmarked: ${(e as Error).message}`);
+    return [];
   }
   return out;
+}
+
+/** The peak RSS of a process running the D=32 step: onestep's (bench/step-rss.ts) and PyTorch's. */
+function peakRssRows(python: string, timed: Row[], seconds: number): Row[] {
+  const torchStep = timed.find((r) => r.name === 'ct-step-simpleunet-d32-b32') as TorchRow | undefined ?? torchRow(python, 'ct-step', 32, 32, seconds);
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'step-rss.ts');
+  const ours = spawnSync(process.execPath, ['--import', 'tsx', script, '32', '32', String(2 + torchStep.samples)], { encoding: 'utf8' });
+  if (ours.status !== 0) throw new Error(`bench/step-rss.ts failed: ${ours.stderr}`);
+  const rss = (backend: string, mb: number) => ({ name: 'ct-step-simpleunet-d32-b32-peak-rss', backend, median_ms: NaN, gflops: null, gbps: null, rss_mb: mb });
+  return [rss('cpu', (JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { max_rss_mb: number }).max_rss_mb), rss('torch-cpu', torchStep.max_rss_mb)];
 }
 
 await (args.soak ? runSoak() : main());

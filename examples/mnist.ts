@@ -36,7 +36,6 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
     distance: choice('distance', flags.distance, ['l2', 'l1', 'pseudo-huber'] as const),
     classConditional: flags['class-conditional'], labelDropout: num('label-dropout', flags['label-dropout']),
   });
-  if (flags['label-dropout'] !== undefined && !flags['class-conditional']) throw new UsageError('--label-dropout needs --class-conditional.');
   const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels), size: int('size', flags.size) }));
   return recipe === 'cd' ? withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
 }
@@ -199,7 +198,7 @@ function edit(flags: Flags): void {
   }
   const { rows, columns } = cm.runEditTask(task, model, originals, {
     generator, sigmas: numbers('sigmas', flags.sigmas), batch: int('batch', flags.batch, undefined, 1), pairs: n,
-    labels: cls && new Array<number>(task === 'interpolate' ? n : originals!.shape[0]!).fill(cls[0]!),
+    labels: cls && new Array<number>(task === 'interpolate' ? n : originals?.shape[0] ?? n).fill(cls[0]!),
   });
   const seconds = (performance.now() - started) / 1e3;
   const out = join(outDir, `edit-${task}.png`);

@@ -38,7 +38,8 @@ describe('class-conditional training', () => {
     expect(dropped).toBeGreaterThan(0.45);
     expect(dropped).toBeLessThan(0.55);
     expect(labels.every((k, i) => k === 3 || k === i % 3)).toBe(true);
-    expect(new cm.Trainer({ ...config, classConditional: false }, labelledDataset()).batchLabels([0, 1])).toBeUndefined();
+    expect(new cm.Trainer({ ...config, classConditional: false, labelDropout: undefined }, labelledDataset()).batchLabels([0, 1])).toBeUndefined();
+    expect(() => new cm.Trainer({ ...config, classConditional: false }, labelledDataset())).toThrow(/labelDropout needs classConditional/);
   });
 
   it('trains, resumes exactly, exports num_classes and class_names, and samples by class', () => {
@@ -69,6 +70,34 @@ describe('class-conditional training', () => {
       const denoised = (batch: number) => Array.from(cm.denoise(f, noisy, 0.5, batch, labels).toArray());
       expect(denoised(3)).toEqual(denoised(5));
       expect(() => cm.sample(f, { count: 5, shape: [1, 8, 8], generator: new Generator(2), labels: [1] })).toThrow(/labels: 1 labels for 5 images/);
+    });
+  });
+});
+
+describe('class-conditional teachers and interpolation', () => {
+  it('a conditional EDM teacher samples by class through loadImageSource, the same for every chunk size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-cc-'));
+    const t = new cm.Trainer(cm.trainConfig({ recipe: 'edm', batch: 4, steps: 1, classConditional: true }), labelledDataset());
+    t.trainStep();
+    t.exportEma(join(dir, 'teacher.safetensors'));
+    const source = cm.loadImageSource(join(dir, 'teacher.safetensors'), { steps: 2 });
+    expect([source.kind, source.numClasses, source.classNames]).toEqual(['teacher', 3, ['a', 'b', 'c']]);
+    const draw = (batch: number, labels?: number[]) => Array.from(source.draw(3, new Generator(4), batch, labels).toArray());
+    expect(draw(1, [0, 1, 2])).toEqual(draw(3, [0, 1, 2]));
+    expect(draw(3, [0, 1, 2])).not.toEqual(draw(3, [1, 1, 1]));
+    expect(() => draw(3, [0, 1, 3])).toThrow(/class 3 is not one of .*classes 0\.\.2/);
+  });
+
+  it('interpolation gives each point its pair\'s label, whatever the chunk size', () => {
+    withBackend('cpu-reference', () => {
+      const model = new SimpleUNet({ channels: 1, width: 32, numClasses: 3 }, { generator: new Generator(1) });
+      const f = cm.simpleUNetConsistency(model, 'official', 250);
+      const z1 = randn([2, 1, 8, 8], { generator: new Generator(2) }), z2 = randn([2, 1, 8, 8], { generator: new Generator(3) });
+      const run = (batch: number, labels?: number[]) => Array.from(cm.interpolateLatents(f, z1, z2, [0, 0.5, 1], batch, labels).toArray());
+      expect(run(2, [0, 2])).toEqual(run(6, [0, 2]));
+      // the first pair's points with label 0 equal a run where both pairs have label 0
+      expect(run(6, [0, 2]).slice(0, 3 * 64)).toEqual(run(6, [0, 0]).slice(0, 3 * 64));
+      expect(run(6, [0, 2]).slice(3 * 64)).not.toEqual(run(6, [0, 0]).slice(3 * 64));
     });
   });
 });

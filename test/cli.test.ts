@@ -119,7 +119,8 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['sample', '--lr', '0.1'], /--lr is not a flag of sample \(its flags: --ckpt --n --batch/],
       [['sample', '--class', '3'], /--class 3 needs a class-conditional model; .*mnist-simpleunet-d32\.safetensors is not one/],
       [['sample', '--class', 'seven'], /--class must be a class K or a range A-B \(such as 7 or 0-9\), got 'seven'/],
-      [['--label-dropout', '0.2'], /--label-dropout needs --class-conditional/],
+      [['--label-dropout', '0.2'], /--label-dropout needs classConditional/],
+      [['sample', '--class', '300'], /--class 300: onestep models have at most 255 classes/],
       [['--class-conditional', '--dataset', f.onePng], /--class-conditional needs labels, and the dataset folder:.*one-png has none/],
       [['eval', '--class-conditional', '--n', '10'], /--class-conditional needs a class-conditional model; .*mnist-simpleunet-d32\.safetensors is not one/],
       [['edit', '--task', 'inpaint', '--class', '3'], /--class 3: .*mnist-simpleunet-d32\.safetensors is not class-conditional/],
@@ -201,6 +202,13 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(sampled.status, sampled.stderr).toBe(0);
     expect(sampled.stdout).toContain('6 samples of classes circle, square');
     expect(existsSync(join(dir, 'run', 'samples-1step-seed0-class0-1.png'))).toBe(true);
+    const noSuchClass = run('sample', '--ckpt', join(dir, 'run', 'ema.safetensors'), '--class', '2', '--out', join(dir, 'run'));
+    expect([noSuchClass.status, noSuchClass.stderr.split('\n')[0]]).toEqual([2, `error: --class 2 is not one of ${join(dir, 'run', 'ema.safetensors')}'s classes 0..1.`]);
+    const colorize = run('edit', '--task', 'colorize', '--ckpt', join(dir, 'run', 'ema.safetensors'), '--class', '0', '--out', join(dir, 'run'));
+    expect(colorize.status).toBe(2);
+    expect(colorize.stderr).toMatch(/^error: colorize needs an RGB model; this one makes 1-channel images/);
+    const inpaint = run('edit', '--task', 'inpaint', '--ckpt', join(dir, 'run', 'ema.safetensors'), '--class', '1', '--n', '2', '--dataset', join(dir, 'data'), '--out', join(dir, 'run'));
+    expect(inpaint.status, inpaint.stderr).toBe(0);
   }, 300_000);
 
   it('resumes in the checkpoint\'s folder unless --out says otherwise', () => {

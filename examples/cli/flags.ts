@@ -44,7 +44,8 @@ train flags
   --ect-stages N           ect: stages of the run (the gap halves at each)           [6]
   --seed N                 seeds initialisation, batch order and noise              [0]
   --class-conditional      condition the network on the dataset's labels (a label
-                           embedding); sample, eval and edit then take --class
+                           embedding); sample and edit then take --class, eval
+                           --class-conditional
   --label-dropout X        with --class-conditional: the fraction of labels replaced by
                            "no label" in training, so the model also samples without one [0.1]
   --out DIR                where checkpoints and sample grids go   [runs/mnist; with --resume:
@@ -61,7 +62,7 @@ train flags
 sample flags
   --ckpt FILE              a training checkpoint or exported weights
                            [examples/checkpoints/mnist-simpleunet-d32.safetensors]
-  --n N                    how many images                                          [64]
+  --n N                    how many images (per class with a --class range)  [64; 8 per class]
   --batch N                images per network evaluation: bounds the memory, not the
                            result                                [256 for 32x32 grey images]
   --steps K                1 (one step), 2 (80 -> 0.8) or 5 (80, 40, 20, 10, 5)     [1]
@@ -172,6 +173,7 @@ export function classRange(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
   const [a, b] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
+  if (b > 254) throw new UsageError(`--class ${value}: onestep models have at most 255 classes (0..254).`);
   if (!(a <= b)) throw new UsageError(`--class must be a class K or a range A-B (such as 7 or 0-9), got '${value}'.`);
   return Array.from({ length: b - a + 1 }, (_, i) => a + i);
 }

@@ -114,6 +114,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.maxGradNorm !== undefined && !(c.maxGradNorm > 0)) bad('maxGradNorm', `maxGradNorm must be a positive number (leave it out for no clipping), got ${c.maxGradNorm}.`);
   if (c.lrDecay !== undefined && c.lrDecay !== 'none' && c.lrDecay !== 'cosine') bad('lrDecay', `lrDecay must be 'none' or 'cosine', got '${c.lrDecay}'.`);
   if (c.labelDropout !== undefined && !(c.labelDropout >= 0 && c.labelDropout < 1)) bad('labelDropout', `labelDropout must be in [0, 1), got ${c.labelDropout}.`);
+  if (c.labelDropout !== undefined && !c.classConditional) bad('labelDropout', 'labelDropout needs classConditional (it drops labels of a class-conditional run).');
   if (c.recipe === 'cd') {
     if (!c.teacher) bad('teacher', 'teacher: recipe cd needs a teacher file (train one with recipe edm).');
     if (c.intervals !== undefined && !isInt(c.intervals, 2)) bad('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);

@@ -87,16 +87,16 @@ export function loadTeacher(path: string): LoadedTeacher {
     throw new FormatError(path, `${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
   }
   const weights = samplingWeights(tensors);
+  const classes = classesOf(path, metadata);
   const spec: NetworkSpec = {
     model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: metadataNumber(path, metadata, 'channels', undefined, isCount),
     width: metadataNumber(path, metadata, 'width', undefined, isCount), unet: metadataJson(path, metadata, 'unet'),
-    numClasses: classesOf(path, metadata).numClasses,
+    numClasses: classes.numClasses,
   };
-  const { classNames } = classesOf(path, metadata);
   const model = networkFromFile(path, spec, weights);
   const size = metadataNumber(path, metadata, 'height', 32, isCount);
   return {
-    model, spec, metadata, shape: [spec.channels, size, size], classNames,
+    model, spec, metadata, shape: [spec.channels, size, size], classNames: classes.classNames,
     denoiser: edmDenoiser(networkBody(model), metadataNumber(path, metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0)),
   };
 }

@@ -49,15 +49,18 @@ const yieldToEventLoop = (): Promise<void> =>
 
 /**
  * Sample grids of the run's EMA copy, 64 images each: one and two steps for a consistency model,
- * 18 and 40 Heun steps for an EDM teacher. Returns the files written.
+ * 18 and 40 Heun steps for an EDM teacher; a class-conditional run's cycle through its classes.
+ * Returns the files written.
  */
 export function writeSampleGrids(trainer: Trainer, outDir: string, tag: string): string[] {
   const grids = trainer.recipe.parametrization === 'edm'
     ? [['heun18', { heunSteps: 18 }], ['heun40', { heunSteps: 40 }]] as const
     : [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]] as const;
+  // a class-conditional run: the classes in turn (its "no label" row may be untrained: labelDropout 0)
+  const labels = trainer.numClasses ? Array.from({ length: 64 }, (_, i) => i % trainer.numClasses!) : undefined;
   return grids.map(([name, settings]) => {
     const file = join(outDir, `samples-${tag}-${name}.png`);
-    const images = trainer.sample(64, 0, settings);
+    const images = trainer.sample(64, 0, { ...settings, labels });
     saveImageGrid(file, images, 8);
     images.dispose();
     return file;

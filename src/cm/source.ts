@@ -31,11 +31,11 @@ export interface ImageSourceOptions {
 
 /** Opens a consistency model or an EDM teacher file for sampling. */
 export function loadImageSource(path: string, opts: ImageSourceOptions = {}): ImageSource {
-  // labels only for a class-conditional model, each a class (K, "no label", is allowed too)
+  // labels only for a class-conditional model, each one of its classes (no labels: unconditional)
   const checked = (labels: ArrayLike<number> | undefined, numClasses?: number): ArrayLike<number> | undefined => {
     if (labels === undefined) return undefined;
     if (!numClasses) throw new ConfigError('class', `class ${labels[0]} needs a class-conditional model; ${path} is not one (sample it without classes).`);
-    const bad = Array.from(labels).find((k) => !(Number.isInteger(k) && k >= 0 && k <= numClasses));
+    const bad = Array.from(labels).find((k) => !(Number.isInteger(k) && k >= 0 && k < numClasses));
     if (bad !== undefined) throw new ConfigError('class', `class ${bad} is not one of ${path}'s classes 0..${numClasses - 1}.`);
     return labels;
   };
@@ -45,7 +45,7 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
     return {
       kind: 'teacher', shape: teacher.shape, metadata: teacher.metadata, steps, describe: `${steps} Heun steps of the EDM teacher`,
       numClasses: teacher.spec.numClasses, classNames: teacher.classNames,
-      draw: (count, generator, batch, labels) => edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: checked(labels) }),
+      draw: (count, generator, batch, labels) => edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: checked(labels, teacher.spec.numClasses) }),
     };
   }
   const loaded = loadConsistencyModel(path);

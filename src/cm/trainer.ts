@@ -76,6 +76,9 @@ export class Trainer {
           `the teacher ${config.teacher} is a ${teacher.spec.model} of width ${teacher.spec.width} on ${teacher.spec.channels} channel(s)${classes(teacher.spec.numClasses)}; ` +
             `the student must match it (model, width, dataset, classConditional).`);
       }
+      if (spec.numClasses && JSON.stringify(teacher.classNames) !== JSON.stringify(this.classNames)) {
+        throw new FormatError(config.teacher!, `the teacher ${config.teacher} knows the classes ${teacher.classNames?.join(', ')}; this dataset's are ${this.classNames!.join(', ')}.`);
+      }
       this.teacher = teacher.denoiser;
       // the student starts from the teacher's weights, as the official code does
       const weights = teacher.model.stateDict();
@@ -88,6 +91,11 @@ export class Trainer {
       model: this.config.model ?? 'SimpleUNet', channels: this.dataset.channels, width: this.config.width, unet: this.config.unet,
       ...(this.numClasses ? { numClasses: this.numClasses } : {}),
     };
+  }
+
+  /** A class-conditional run's class names (the dataset's, else the labels as numbers). */
+  get classNames(): string[] | undefined {
+    return this.numClasses ? this.dataset.classNames ?? Array.from({ length: this.numClasses }, (_, k) => String(k)) : undefined;
   }
 
   get imageShape(): [number, number, number] {
@@ -158,7 +166,7 @@ export class Trainer {
       parametrization: this.recipe.parametrization,
       c_noise_scale: String(this.config.cNoiseScale),
       dataset: this.dataset.name,
-      ...(this.numClasses ? { class_names: JSON.stringify(this.dataset.classNames ?? Array.from({ length: this.numClasses }, (_, k) => String(k))) } : {}),
+      ...(this.numClasses ? { class_names: JSON.stringify(this.classNames) } : {}),
       ...this.recipe.metadata(this.config),
     };
   }
@@ -213,6 +221,9 @@ export class Trainer {
     const config = { ...json<TrainConfig>('config'), ...overrides };
     const data = dataset ?? loadDataset(metadata.dataset ?? 'mnist', { channels: count('channels', 1), size: count('height', 32) });
     const trainer = new Trainer(config, data);
+    if ((metadata.class_names ?? null) !== (trainer.metadata().class_names ?? null)) {
+      throw new FormatError(path, `${path} was trained on the classes ${metadata.class_names ?? '(none)'}; the dataset ${data.name} now gives ${trainer.metadata().class_names ?? '(none)'}: resume on the same classes.`);
+    }
     const parts = splitCheckpoint(tensors);
     const restore = (what: string, net: Network, weights: Record<string, Tensor>) => {
       try {

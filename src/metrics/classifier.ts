@@ -58,7 +58,7 @@ export function loadClassifier(path: string): MnistClassifier {
   try {
     model.loadStateDict(tensors);
   } catch (e) {
-    throw new FormatError(path, `${path}: not the MNIST classifier (${(e as Error).message})`);
+    throw new FormatError(path, `not the MNIST classifier (${(e as Error).message})`);
   }
   return model.eval();
 }

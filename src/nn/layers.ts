@@ -129,7 +129,6 @@ export class Dropout extends Module {
   }
 }
 
-/** A table of vectors looked up by integer index (PyTorch's Embedding: weight [count, dim], N(0, 1) init). */
 /** The labels a class-conditional network is given: one per image, K (no label) when none are. */
 export function labelsOrNone(labels: ArrayLike<number> | undefined, batch: number, numClasses: number, who: string): ArrayLike<number> {
   if (labels === undefined) return new Array<number>(batch).fill(numClasses);
@@ -137,6 +136,7 @@ export function labelsOrNone(labels: ArrayLike<number> | undefined, batch: numbe
   return labels;
 }
 
+/** A table of vectors looked up by integer index (PyTorch's Embedding: weight [count, dim], N(0, 1) init). */
 export class Embedding extends Module {
   readonly weight: Tensor;
   constructor(readonly count: number, readonly dim: number, opts: InitOptions = {}) {

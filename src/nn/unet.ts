@@ -167,6 +167,7 @@ export class UNet extends Module {
     this.timeLinear1 = new Linear(mc, embDim, init);
     this.timeLinear2 = new Linear(embDim, embDim, init);
     this.addModule('time_embed', new Seq([this.timeLinear1, new SiLU(), this.timeLinear2]));
+    if (cfg.numClasses !== undefined && !(Number.isInteger(cfg.numClasses) && cfg.numClasses >= 1)) throw new Error(`UNet: numClasses must be a positive integer, got ${cfg.numClasses}.`);
     this.labelEmb = cfg.numClasses ? this.addModule('label_emb', new Embedding(cfg.numClasses + 1, embDim, init)) : null;
 
     const skips: number[] = [mc];
