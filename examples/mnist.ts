@@ -17,12 +17,29 @@ const COMMITTED = {
   classifier: fileURLToPath(new URL('./checkpoints/mnist-classifier.safetensors', import.meta.url)),
 };
 
+/** An example built on these commands: its name (`npm run NAME`), help, commands and defaults. */
+export interface App {
+  name: string;
+  help: string;
+  /** The commands it offers (default: all). */
+  commands?: string[];
+  /** Flags put before the user's on train, teacher and distill (the user's win), unless resuming. */
+  trainDefaults?: string[];
+  /** Whether sample and edit fall back to the committed MNIST model. */
+  committedModel: boolean;
+  out: string;
+}
+
+const MNIST: App = { name: 'mnist', help: HELP, committedModel: true, out: 'runs/mnist' };
+let app = MNIST;
+const committedModel = () => (app.committedModel && existsSync(COMMITTED.model) ? COMMITTED.model : undefined);
+
 function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
   if (flags.resume) {
     const file = existingFile('resume', flags.resume);
     return withFlag('--resume', file, () => cm.Trainer.resume(file, undefined, flags.steps ? { steps: int('steps', flags.steps) } : {}));
   }
-  if (recipe === 'cd') existingFile('teacher', flags.teacher, undefined, ' (train one with `npm run mnist -- teacher`)');
+  if (recipe === 'cd') existingFile('teacher', flags.teacher, undefined, ` (train one with \`npm run ${app.name} -- teacher\`)`);
   const rates = numbers('ema', flags.ema);
   const model = choice('model', flags.model, ['simpleunet', 'unet'] as const);
   const config = cm.trainConfig({
@@ -42,7 +59,7 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
 
 async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   const run = trainer(flags, recipe);
-  const outDir = outputFolder(flags.out ?? (flags.resume ? dirname(flags.resume) : 'runs/mnist'));
+  const outDir = outputFolder(flags.out ?? (flags.resume ? dirname(flags.resume) : app.out));
   const c = run.config, logEvery = int('log-every', flags['log-every'], 0, 0)!;
   if (flags.resume) console.log(`resuming ${flags.resume} at step ${run.step} of ${c.steps}`);
   console.log(`training ${c.model ?? 'SimpleUNet'} width ${c.width} (${run.model.parameterCount().toLocaleString()} parameters) on ` +
@@ -70,7 +87,7 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
     },
   }).finally(() => bar?.stop());
   if (result.stopped) {
-    console.log(`stopped at step ${run.step} of ${c.steps}; checkpoint: ${result.checkpoint}\n  continue with: npm run mnist -- train --resume ${result.checkpoint}`);
+    console.log(`stopped at step ${run.step} of ${c.steps}; checkpoint: ${result.checkpoint}\n  continue with: npm run ${app.name} -- train --resume ${result.checkpoint}`);
     process.exit(130);
   }
   console.log(`\ndone: ${result.steps} steps in ${(result.seconds / 60).toFixed(1)} min`);
@@ -81,7 +98,7 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
 }
 
 function imageSource(flags: Flags): { source: cm.ImageSource; file: string } {
-  const file = existingFile('ckpt', flags.ckpt, existsSync(COMMITTED.model) ? COMMITTED.model : undefined, ' (a checkpoint.safetensors or ema.safetensors written by train)');
+  const file = existingFile('ckpt', flags.ckpt, committedModel(), ' (a checkpoint.safetensors or ema.safetensors written by train)');
   const sigmas = numbers('sigmas', flags.sigmas);
   return { file, source: withFlag('--ckpt', file, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas })) };
 }
@@ -94,7 +111,7 @@ function sample(flags: Flags): void {
   const labels = classes?.flatMap((k) => new Array<number>(perClass).fill(k));
   const count = labels?.length ?? perClass;
   const batch = int('batch', flags.batch, cm.defaultSampleBatch(source.shape), 1)!;
-  const outDir = outputFolder(flags.out ?? 'runs/mnist');
+  const outDir = outputFolder(flags.out ?? app.out);
   if (flags.raw) outputFolder(dirname(flags.raw), `--raw ${flags.raw}`);
   const started = performance.now();
   const images = source.draw(count, new Generator(seed), batch, labels);
@@ -113,7 +130,7 @@ async function classifier(flags: Flags): Promise<void> {
   const epochs = int('epochs', flags.epochs, 3, 1)!, batch = int('batch', flags.batch, 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
   const lr = num('lr', flags.lr) ?? 0.002;
   if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${flags.lr}'.`);
-  const outDir = outputFolder(flags.out ?? 'runs/mnist');
+  const outDir = outputFolder(flags.out ?? app.out);
   const train = data.loadMnist('train'), test = data.loadMnist('test');
   const steps = epochs * Math.floor(train.count / batch);
   console.log(`training the MNIST classifier: ${epochs} epochs of ${train.count} digits, batch ${batch}, lr ${lr}, backend ${getBackend().name}`);
@@ -179,11 +196,11 @@ function evaluate(flags: Flags): void {
 function edit(flags: Flags): void {
   const task = choice('task', flags.task, cm.EDIT_TASKS);
   if (!task) throw new UsageError(`edit needs --task, one of ${cm.EDIT_TASKS.join(', ')}.`);
-  const file = existingFile('ckpt', flags.ckpt, existsSync(COMMITTED.model) ? COMMITTED.model : undefined);
+  const file = existingFile('ckpt', flags.ckpt, committedModel());
   const model = withFlag('--ckpt', file, () => cm.loadConsistencyModel(file));
   const n = int('n', flags.n, 8, 1)!, seed = int('seed', flags.seed, 0, 0)!, generator = new Generator(seed);
   const [channels, size] = model.shape;
-  const outDir = outputFolder(flags.out ?? 'runs/mnist');
+  const outDir = outputFolder(flags.out ?? app.out);
   // the originals: images of --dataset DIR if given, test digits for a 1x32x32 model, else the model's own samples
   const folder = flags.dataset && flags.dataset !== 'mnist'
     ? withFlag('--dataset', flags.dataset, () => data.loadDataset(flags.dataset!, { channels, size })) : null;
@@ -216,11 +233,13 @@ const COMMANDS: Record<string, (flags: Flags) => void | Promise<void>> = {
 };
 
 async function main(argv: string[]): Promise<void> {
-  const { values: flags, positionals } = parseFlags(argv);
-  if (flags.help) return console.log(HELP);
-  const command = positionals[0] ?? 'train';
+  const offered = app.commands ?? Object.keys(COMMANDS);
+  const command = parseFlags(argv).positionals[0] ?? 'train';
+  const training = ['train', 'teacher', 'distill'].includes(command) && !parseFlags(argv).values.resume;
+  const { values: flags, positionals } = parseFlags(training ? [...(app.trainDefaults ?? []), ...argv] : argv);
+  if (flags.help) return console.log(app.help);
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}.`);
-  if (!COMMANDS[command]) throw new UsageError(`unknown command '${command}'; use ${Object.keys(COMMANDS).join(', ')}.`);
+  if (!offered.includes(command)) throw new UsageError(`unknown command '${command}'; use ${offered.join(', ')}.`);
   checkFlags(command, flags);
   const backend = flags.backend ?? (process.env.ONESTEP_BACKEND || 'cpu');
   try {
@@ -231,5 +250,11 @@ async function main(argv: string[]): Promise<void> {
   await COMMANDS[command]!(flags);
 }
 
-const debug = process.argv.includes('--debug') || process.env.ONESTEP_DEBUG === '1';
-await main(process.argv.slice(2)).catch((e: unknown) => process.exit(reportError(e, debug)));
+/** Runs the commands of `which` (default: this MNIST example) on argv; exits with the error's code on failure. */
+export async function runApp(argv: string[], which: App = MNIST): Promise<void> {
+  app = which;
+  const debug = argv.includes('--debug') || process.env.ONESTEP_DEBUG === '1';
+  await main(argv).catch((e: unknown) => process.exit(reportError(e, debug, app.name)));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) await runApp(process.argv.slice(2));

@@ -211,6 +211,31 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(inpaint.status, inpaint.stderr).toBe(0);
   }, 300_000);
 
+  it('npm run imagenet9: the same commands with the class-conditional UNet defaults, on a labelled folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-in9-'));
+    for (const [name, rgb] of [['red', [200, 30, 30]], ['blue', [30, 30, 200]]] as const) {
+      mkdirSync(join(dir, 'data', name), { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        const png = new PNG({ width: 20, height: 20 });
+        for (let p = 0; p < 400; p++) png.data.set([rgb[0], rgb[1] + 10 * i, rgb[2], 255], 4 * p);
+        writeFileSync(join(dir, 'data', name, `${i}.png`), PNG.sync.write(png));
+      }
+    }
+    const in9 = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'examples/imagenet9.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const noData = in9('train');
+    expect([noData.status, noData.stderr]).toEqual([2, expect.stringMatching(/^error: imagenet9 trains on a folder of labelled images: give --dataset DIR/)]);
+    const trained = in9('train', '--dataset', join(dir, 'data'), '--size', '16', '--steps', '2', '--batch', '2', '--sample-every', '0', '--out', join(dir, 'run'));
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(trained.stdout).toContain('training UNet width 32');
+    const { metadata } = loadSafetensors(join(dir, 'run', 'ema.safetensors'));
+    expect([metadata.model, metadata.channels, metadata.height, metadata.num_classes, metadata.class_names]).toEqual(['UNet', '3', '16', '2', '["blue","red"]']);
+    const sampled = in9('sample', '--ckpt', join(dir, 'run', 'ema.safetensors'), '--class', '0-1', '--n', '2', '--out', join(dir, 'run'));
+    expect(sampled.status, sampled.stderr).toBe(0);
+    expect(sampled.stdout).toContain('4 samples of classes blue, red');
+    const unknown = in9('eval');
+    expect(unknown.stderr).toMatch(/^error: unknown command 'eval'; use train, teacher, distill, sample, edit\.\nRun `npm run imagenet9 -- --help`/);
+  }, 300_000);
+
   it('resumes in the checkpoint\'s folder unless --out says otherwise', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-resume-'));
     const first = run('train', '--steps', '2', '--batch', '2', '--sample-every', '0', '--out', join(dir, 'a'));

@@ -31,13 +31,13 @@ const isInputError = (e: Error): boolean =>
   e instanceof UsageError || e instanceof ConfigError || e instanceof FormatError || e instanceof FileAccessError || e instanceof DivergenceError;
 
 /** Prints the error for a person and returns the exit code: 2 for bad input, 1 for anything else. */
-export function reportError(e: unknown, debug: boolean): number {
+export function reportError(e: unknown, debug: boolean, name = 'mnist'): number {
   const error = e instanceof Error ? e : new Error(String(e));
   let message = error.message;
   if (error instanceof ConfigError && FLAG_OF[error.setting]) message = message.replace(new RegExp(`^${error.setting}\\b`), FLAG_OF[error.setting]!);
   if (debug) console.error(error.stack);
   if (isInputError(error)) {
-    console.error(`error: ${message}\nRun \`npm run mnist -- --help\` for the flags${debug ? '' : ' (--debug shows where it failed)'}.`);
+    console.error(`error: ${message}\nRun \`npm run ${name} -- --help\` for the flags${debug ? '' : ' (--debug shows where it failed)'}.`);
     return 2;
   }
   console.error(`error: ${message}\nThis is a bug in onestep, not in your input${debug ? '' : '; run again with --debug for the stack trace and report it'}.`);
