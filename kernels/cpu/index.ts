@@ -8,12 +8,12 @@ import { addRowBias, matmul } from './matmul';
 import { adamwInto, axpby } from './optim';
 import { LiveBuffers } from './live';
 import { BufferPool } from './pool';
-import { groupNorm, groupNormBackward, groupNormBackwardInto } from './norm';
+import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
-import { groupNormF32 } from './wasm/norm';
+import { groupNormBackwardF32, groupNormF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
@@ -155,20 +155,23 @@ export const cpuBackend = {
     );
     if (g.silu) siluF32(out as Float32Array, out as Float32Array);
   },
-  /** With a fused SiLU: the output before it recomputed and silu' applied in wasm, then the reference backward. */
+  /** In wasm; with a fused SiLU, the output before it recomputed and silu' applied first (also in wasm). */
   groupNormBackward(
     gy: TypedArray, x: TypedArray, gamma: TypedArray, beta: TypedArray, stats: TypedArray,
     gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
   ): void {
     const items = g.n * g.groups, mean = stats.subarray(0, items), rstd = stats.subarray(items, 2 * items);
-    if (!g.silu || !(f32(gy, x, gamma, beta, stats) && x.length >= FAST_MIN_ELEMENTS)) {
+    if (!(f32(gy, x, gamma, beta, stats) && x.length >= FAST_MIN_ELEMENTS)) {
       return groupNormBackward(gy, x, gamma, beta, stats, gx, gGamma, gBeta, g);
     }
+    const [gy32, x32, gamma32, mean32, rstd32] = [gy, x, gamma, mean, rstd] as Float32Array[];
+    const [gx32, gGamma32, gBeta32] = [gx, gGamma, gBeta] as Float32Array[];
+    if (!g.silu) return groupNormBackwardF32(gy32!, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
     const y = pool.alloc(x.length, 'float32') as Float32Array, d = pool.alloc(x.length, 'float32') as Float32Array;
     const again = pool.alloc(2 * items, 'float32') as Float32Array;
     groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, y, again.subarray(0, items), again.subarray(items), { ...g, silu: false });
     siluGradF32(y, gy as Float32Array, d);
-    groupNormBackwardInto(d, x, gamma, mean, rstd, gx, gGamma, gBeta, g);
+    groupNormBackwardF32(d, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
     for (const b of [y, d, again]) pool.dispose(b);
   },
   conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>

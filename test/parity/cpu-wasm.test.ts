@@ -7,12 +7,12 @@ import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
 import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
-import { groupNormF32 } from '../../kernels/cpu/wasm/norm';
+import { groupNormBackwardF32, groupNormF32 } from '../../kernels/cpu/wasm/norm';
 import { binaryF32 } from '../../kernels/cpu/wasm/binary';
 import { binary } from '../../kernels/cpu/elementwise';
 import { contiguousStrides } from '../../src/backend/strides';
 import { broadcastStrides } from '../../src/tensor/shape';
-import { groupNormInto } from '../../kernels/cpu/norm';
+import { groupNormBackwardInto, groupNormInto } from '../../kernels/cpu/norm';
 import type { Conv2dGeometry, MatmulGeometry } from '../../src/backend/backend';
 import { Generator } from '../../src/index';
 import { cpuBackend, cpuReferenceBackend } from '../../kernels/cpu/index';
@@ -207,6 +207,55 @@ describe('WebAssembly group norm matches the reference', () => {
             const item = Math.floor(i / (p.cpg * p.hw)), ch = Math.floor(i / p.hw) % c;
             const tol = 1e-5 * ((scale + Math.abs(refMean[item]!)) * refRstd[item]! * Math.abs(gamma[ch]!) + Math.abs(beta[ch]!)) + 1e-7;
             if (!(Math.abs(out[i]! - ref[i]!) <= tol)) throw new Error(`element ${i}: wasm ${out[i]}, reference ${ref[i]}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('WebAssembly group norm backward matches the reference', () => {
+  // The reference sums in float64. The kernel sums dy and dy xhat per channel in float32 lanes over
+  // chunks of 64 values (16 adds a lane), each chunk added in float64: error <= 16 float32 epsilon of
+  // the sum of |terms|. dx = rstd (dy gamma - mean(dy gamma) - xhat mean(dy gamma xhat)) in float32
+  // carries those errors and a few roundings of each term.
+  it('over random geometry (tails that are not whole vectors or chunks, groups of one channel), offset values', () => {
+    const eps32 = 2 ** -24;
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 4 }), cpg: fc.integer({ min: 1, max: 4 }),
+          hw: fc.integer({ min: 1, max: 300 }), offset: fc.double({ min: -5, max: 5, noNaN: true }), seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
+        (p) => {
+          const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups, count = p.cpg * p.hw;
+          const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
+          const x = random(size, p.seed).map((v) => v + p.offset), gamma = random(c, p.seed + 1), gy = random(size, p.seed + 2);
+          const out = new Float32Array(size), mean = new Float32Array(items), rstd = new Float32Array(items);
+          groupNormInto(x, gamma, new Float32Array(c), out, mean, rstd, g);
+          const [gx, refGx] = [new Float32Array(size), new Float32Array(size)];
+          const [gGamma, gBeta, refGamma, refBeta] = [0, 1, 2, 3].map(() => new Float32Array(c)) as Float32Array[];
+          groupNormBackwardF32(gy, x, gamma, mean, rstd, gx, gGamma!, gBeta!, g);
+          groupNormBackwardInto(gy, x, gamma, mean, rstd, refGx, refGamma!, refBeta!, g);
+          const xhat = (i: number) => { const item = Math.floor(i / count); return (x[i]! - mean[item]!) * rstd[item]!; };
+          // sums of |terms| per channel (over images and positions) and per group (over its channels)
+          const absDy = new Float64Array(c), absDyX = new Float64Array(c), groupD = new Float64Array(items), groupDX = new Float64Array(items);
+          for (let i = 0; i < size; i++) {
+            const ch = Math.floor(i / p.hw) % c, item = Math.floor(i / count);
+            absDy[ch] += Math.abs(gy[i]!);
+            absDyX[ch] += Math.abs(gy[i]! * xhat(i));
+            groupD[item] += Math.abs(gy[i]! * gamma[ch]!) / count;
+            groupDX[item] += Math.abs(gy[i]! * gamma[ch]! * xhat(i)) / count;
+          }
+          for (let ch = 0; ch < c; ch++) {
+            if (!(Math.abs(gBeta![ch]! - refBeta![ch]!) <= 20 * eps32 * absDy[ch]! + 1e-7)) throw new Error(`dbeta ${ch}: ${gBeta![ch]} vs ${refBeta![ch]}`);
+            if (!(Math.abs(gGamma![ch]! - refGamma![ch]!) <= 40 * eps32 * absDyX[ch]! + 1e-7)) throw new Error(`dgamma ${ch}: ${gGamma![ch]} vs ${refGamma![ch]}`);
+          }
+          for (let i = 0; i < size; i++) {
+            const item = Math.floor(i / count), ch = Math.floor(i / p.hw) % c, r = rstd[item]!;
+            const tol = 40 * eps32 * r * (Math.abs(gy[i]! * gamma[ch]!) + groupD[item]! + Math.abs(xhat(i)) * groupDX[item]!) + 1e-7;
+            if (!(Math.abs(gx[i]! - refGx[i]!) <= tol)) throw new Error(`dx ${i}: wasm ${gx[i]}, reference ${refGx[i]} (tolerance ${tol})`);
           }
         },
       ),

@@ -83,3 +83,87 @@ function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[num
     });
   });
 }
+
+// Group norm backward, as the reference (kernels/cpu/norm.ts groupNormBackwardInto): with
+// xhat = (x - mean) rstd, per (image, group) the channel sums sdy = sum dy and sdyx = sum dy xhat
+// (f32x4 over chunks of 64, each chunk's lanes added in f64), written per (image, channel) for the
+// driver to add into dbeta and dgamma; then dx = rstd (dy gamma - mean(dy gamma) - xhat mean(dy gamma xhat)).
+
+const GROUP_NORM_BACKWARD_PARAMS = ['gy', 'x', 'gx', 'gamma', 'mean', 'rstd', 'sdy', 'sdyx', 'item0', 'item1', 'groups', 'cpg', 'hw'] as const;
+
+export const GROUP_NORM_BACKWARD = kernel('groupNormBackward', GROUP_NORM_BACKWARD_PARAMS, emitGroupNormBackward);
+
+/** groupNormBackward(...GROUP_NORM_BACKWARD_PARAMS): items [item0, item1) of [n, groups cpg, hw]; sdy, sdyx are [n, groups cpg]. */
+function emitGroupNormBackward(f: FunctionBody, a: Params<(typeof GROUP_NORM_BACKWARD_PARAMS)[number]>): void {
+  const item = f.local('i32'), count = f.local('i32'), ch = f.local('i32'), channel = f.local('i32'), row = f.local('i32');
+  const p = f.local('i32'), end = f.local('i32'), chunks = f.local('i32'), vecEnd = f.local('i32');
+  const totalY = f.local('f64'), totalYX = f.local('f64'), sumD = f.local('f64'), sumDX = f.local('f64');
+  const muF = f.local('f32'), rF = f.local('f32'), gm = f.local('f32'), mD = f.local('f32'), mDX = f.local('f32'), dy = f.local('f32');
+  const muV = f.local('v128'), rV = f.local('v128'), gmV = f.local('v128'), mDV = f.local('v128'), mDXV = f.local('v128');
+  const accY = f.local('v128'), accYX = f.local('v128'), dyV = f.local('v128');
+
+  /** The byte offset of value p (a byte offset within the tensor) in tensor `base`. */
+  const at = (base: number) => f.get(base).get(p).i32Add();
+
+  f.get(a.cpg).get(a.hw).i32Mul().set(count);
+  f.forRange(item, () => f.get(a.item0), a.item1, 1, () => {
+    f.get(a.mean).get(item).i32(2).i32Shl().i32Add().f32Load().tee(muF).f32x4Splat().set(muV);
+    f.get(a.rstd).get(item).i32(2).i32Shl().i32Add().f32Load().tee(rF).f32x4Splat().set(rV);
+    f.f64(0).set(sumD);
+    f.f64(0).set(sumDX);
+    // the channel sums
+    f.forRange(ch, () => f.i32(0), a.cpg, 1, () => {
+      f.get(item).get(a.cpg).i32Mul().get(ch).i32Add().set(row); // (image, channel) = item cpg + ch
+      f.get(item).get(a.groups).i32RemU().get(a.cpg).i32Mul().get(ch).i32Add().i32(2).i32Shl().set(channel);
+      f.get(a.gamma).get(channel).i32Add().f32Load().set(gm);
+      f.get(row).get(a.hw).i32Mul().i32(2).i32Shl().set(p);
+      f.get(p).get(a.hw).i32(-64).i32And().i32(2).i32Shl().i32Add().set(chunks);
+      f.get(p).get(a.hw).i32(2).i32Shl().i32Add().set(end);
+      f.f64(0).set(totalY);
+      f.f64(0).set(totalYX);
+      f.forRange(p, () => f.get(p), chunks, 256, () => {
+        f.f32(0).f32x4Splat().set(accY);
+        f.f32(0).f32x4Splat().set(accYX);
+        for (let k = 0; k < 16; k++) {
+          at(a.gy).v128Load(16 * k).tee(dyV).get(accY).f32x4Add().set(accY);
+          at(a.x).v128Load(16 * k).get(muV).f32x4Sub().get(rV).f32x4Mul().get(dyV).f32x4Mul().get(accYX).f32x4Add().set(accYX);
+        }
+        for (let lane = 0; lane < 4; lane++) {
+          f.get(totalY).get(accY).f32x4ExtractLane(lane).f64PromoteF32().f64Add().set(totalY);
+          f.get(totalYX).get(accYX).f32x4ExtractLane(lane).f64PromoteF32().f64Add().set(totalYX);
+        }
+      });
+      // the tail, one value at a time
+      f.forRange(p, () => f.get(p), end, 4, () => {
+        at(a.gy).f32Load().tee(dy).f64PromoteF32().get(totalY).f64Add().set(totalY);
+        at(a.x).f32Load().get(muF).f32Sub().get(rF).f32Mul().get(dy).f32Mul().f64PromoteF32().get(totalYX).f64Add().set(totalYX);
+      });
+      f.get(a.sdy).get(row).i32(2).i32Shl().i32Add().get(totalY).f32DemoteF64().f32Store();
+      f.get(a.sdyx).get(row).i32(2).i32Shl().i32Add().get(totalYX).f32DemoteF64().f32Store();
+      f.get(sumD).get(totalY).get(gm).f64PromoteF32().f64Mul().f64Add().set(sumD);
+      f.get(sumDX).get(totalYX).get(gm).f64PromoteF32().f64Mul().f64Add().set(sumDX);
+    });
+    f.get(sumD).get(count).f64ConvertI32U().f64Div().f32DemoteF64().tee(mD).f32x4Splat().set(mDV);
+    f.get(sumDX).get(count).f64ConvertI32U().f64Div().f32DemoteF64().tee(mDX).f32x4Splat().set(mDXV);
+    // dx = rstd (dy gamma - mD - xhat mDX)
+    f.forRange(ch, () => f.i32(0), a.cpg, 1, () => {
+      f.get(item).get(a.groups).i32RemU().get(a.cpg).i32Mul().get(ch).i32Add().i32(2).i32Shl().set(channel);
+      f.get(a.gamma).get(channel).i32Add().f32Load().tee(gm).f32x4Splat().set(gmV);
+      f.get(item).get(a.cpg).i32Mul().get(ch).i32Add().get(a.hw).i32Mul().i32(2).i32Shl().set(p);
+      f.get(p).get(a.hw).i32(-4).i32And().i32(2).i32Shl().i32Add().set(vecEnd);
+      f.get(p).get(a.hw).i32(2).i32Shl().i32Add().set(end);
+      f.forRange(p, () => f.get(p), vecEnd, 16, () => {
+        at(a.gx);
+        at(a.gy).v128Load().get(gmV).f32x4Mul().get(mDV).f32x4Sub();
+        at(a.x).v128Load().get(muV).f32x4Sub().get(rV).f32x4Mul().get(mDXV).f32x4Mul();
+        f.f32x4Sub().get(rV).f32x4Mul().v128Store();
+      });
+      f.forRange(p, () => f.get(p), end, 4, () => {
+        at(a.gx);
+        at(a.gy).f32Load().get(gm).f32Mul().get(mD).f32Sub();
+        at(a.x).f32Load().get(muF).f32Sub().get(rF).f32Mul().get(mDX).f32Mul();
+        f.f32Sub().get(rF).f32Mul().f32Store();
+      });
+    });
+  });
+}
