@@ -12,24 +12,18 @@ on a labelled image folder at 64x64 RGB.
   npm run imagenet9 -- edit --task T --ckpt FILE --dataset DIR [--class K] [flags]
   npm run imagenet9 -- teacher --dataset DIR / distill --teacher FILE --dataset DIR
 
-Training defaults (each can be given again to change it): --model unet --size 64 --channels 3
---class-conditional, --out runs/imagenet9; --resume continues a run with its own settings.
+Training defaults: --model unet --size 64 --channels 3 --class-conditional --out runs/imagenet9;
+give --model, --size, --channels or --out again to change them (--class-conditional stays on;
+--recipe seed needs --model simpleunet). --resume continues a run with its own settings.
 Every other flag is the MNIST example's: \`npm run mnist -- --help\`. ImageNet itself cannot be
 downloaded here; a labelled folder to try it on: \`npm run tinted-digits -- runs/tinted-cls 5000
 --by-class\`, then \`npm run imagenet9 -- train --dataset runs/tinted-cls --size 32\`.
 `;
 
 const IMAGENET9: App = {
-  name: 'imagenet9', help: HELP, committedModel: false, out: 'runs/imagenet9',
+  name: 'imagenet9', help: HELP, committedModel: false, requireFolder: true, out: 'runs/imagenet9',
   commands: ['train', 'teacher', 'distill', 'sample', 'edit'],
   trainDefaults: ['--model', 'unet', '--size', '64', '--channels', '3', '--class-conditional'],
 };
 
-const argv = process.argv.slice(2);
-const command = argv.find((a) => !a.startsWith('-')) ?? 'train';
-const training = ['train', 'teacher', 'distill'].includes(command);
-if (training && !argv.some((a) => a === '--dataset' || a.startsWith('--dataset=') || a === '--resume' || a.startsWith('--resume=')) && !argv.includes('--help') && !argv.includes('-h')) {
-  console.error('error: imagenet9 trains on a folder of labelled images: give --dataset DIR (one subfolder of PNG images per class).\nRun `npm run imagenet9 -- --help` for the flags.');
-  process.exit(2);
-}
-await runApp(argv, IMAGENET9);
+await runApp(process.argv.slice(2), IMAGENET9);

@@ -1,7 +1,7 @@
 // npm run mnist -- [train|sample|classifier|eval|edit|teacher|distill] [flags]: consistency training on
 // MNIST (or Fashion-MNIST, or a folder of PNGs), sampling, evaluation and editing. The library does the
 // work (src/cm, src/data, src/metrics); this file parses flags and prints. `npm run mnist -- --help`.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -27,6 +27,8 @@ export interface App {
   trainDefaults?: string[];
   /** Whether sample and edit fall back to the committed MNIST model. */
   committedModel: boolean;
+  /** Training needs --dataset naming a folder or file (not mnist or fashion), unless resuming. */
+  requireFolder?: boolean;
   out: string;
 }
 
@@ -241,6 +243,9 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}.`);
   if (!offered.includes(command)) throw new UsageError(`unknown command '${command}'; use ${offered.join(', ')}.`);
   checkFlags(command, flags);
+  if (training && app.requireFolder && (!flags.dataset || ['mnist', 'mnist-test', 'fashion', 'fashion-mnist'].includes(flags.dataset))) {
+    throw new UsageError(`${app.name} trains on a folder of labelled images: give --dataset DIR (one subfolder of PNG images per class)${flags.dataset ? `, not ${flags.dataset}` : ''}.`);
+  }
   const backend = flags.backend ?? (process.env.ONESTEP_BACKEND || 'cpu');
   try {
     setBackend(backend as BackendName);
@@ -257,4 +262,6 @@ export async function runApp(argv: string[], which: App = MNIST): Promise<void> 
   await main(argv).catch((e: unknown) => process.exit(reportError(e, debug, app.name)));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) await runApp(process.argv.slice(2));
+// run only as the entry point (imagenet9.ts imports runApp); real paths, so a symlinked checkout runs too
+const entry = process.argv[1] && existsSync(process.argv[1]) ? realpathSync(process.argv[1]) : '';
+if (entry === realpathSync(fileURLToPath(import.meta.url))) await runApp(process.argv.slice(2));

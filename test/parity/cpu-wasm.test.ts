@@ -349,13 +349,13 @@ describe('WebAssembly SiLU and its gradient match the reference', () => {
 });
 
 describe('the cpu backend\'s fused paths match the reference backend', () => {
-  // Group norm + SiLU backward (the output recomputed in wasm, silu' in wasm, then the reference
+  // Group norm (+ SiLU) backward (the output recomputed in wasm, silu' in wasm, then the wasm
   // backward), and the conv epilogue as wasm adds and multiplies: against cpu-reference's loops.
-  it('group norm with SiLU, forward and backward, over sizes past the wasm threshold', () => {
+  it('group norm with and without SiLU, forward and backward, over sizes past the wasm threshold', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (n, groups, cpg, seed) => {
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), fc.boolean(), (n, groups, cpg, seed, silu) => {
         const c = groups * cpg, hw = 2100, size = n * c * hw, items = n * groups;
-        const g = { n, c, hw, groups, eps: 1e-5, silu: true };
+        const g = { n, c, hw, groups, eps: 1e-5, silu };
         const x = random(size, seed), gamma = random(c, seed + 1), beta = random(c, seed + 2), gy = random(size, seed + 3);
         const run = (be: typeof cpuBackend | typeof cpuReferenceBackend) => {
           const out = new Float32Array(size), stats = new Float32Array(2 * items);
