@@ -199,6 +199,8 @@ async function main(): Promise<void> {
   writeRows(rows, Boolean(args.only));
 }
 
+const PEAK_RSS_ROW = 'ct-step-simpleunet-d32-b32-peak-rss';
+
 /**
  * PyTorch's rows (same names as the cpu rows they stand beside) and the peak RSS of a D=32 training
  * step in each (a fresh process apiece: warm-up and timed steps), or a note on how to get them.
@@ -206,8 +208,7 @@ async function main(): Promise<void> {
 function torchRows(quick: boolean, only: string | undefined): Row[] {
   const specs: [number, 'ct-step' | 'sample'][] = [[32, 'ct-step'], [32, 'sample'], ...(quick ? [] : [[64, 'ct-step'], [64, 'sample']] as [number, 'ct-step' | 'sample'][])];
   const nameOf = (width: number, what: string) => `${what === 'ct-step' ? 'ct-step' : 'sample-1step'}-simpleunet-d${width}-b32`;
-  const rssName = 'ct-step-simpleunet-d32-b32-peak-rss';
-  if (only && !specs.some(([w, what]) => nameOf(w, what).includes(only)) && !rssName.includes(only)) return [];
+  if (only && !specs.some(([w, what]) => nameOf(w, what).includes(only)) && !PEAK_RSS_ROW.includes(only)) return [];
   const found = findTorch();
   if (!found) {
     console.log(TORCH_MISSING);
@@ -227,7 +228,7 @@ function torchRows(quick: boolean, only: string | undefined): Row[] {
     for (const [width, what] of specs) {
       if (!only || nameOf(width, what).includes(only)) out.push(torchRow(found.python, what, width, 32, seconds));
     }
-    if (!only || rssName.includes(only)) out.push(...peakRssRows(found.python, out, seconds));
+    if (!only || PEAK_RSS_ROW.includes(only)) out.push(...peakRssRows(found.python, out, seconds));
   } catch (e) {
     console.log(`PyTorch rows: not benchmarked: ${(e as Error).message}`);
     return [];
@@ -241,7 +242,7 @@ function peakRssRows(python: string, timed: Row[], seconds: number): Row[] {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'step-rss.ts');
   const ours = spawnSync(process.execPath, ['--import', 'tsx', script, '32', '32', String(2 + torchStep.samples)], { encoding: 'utf8' });
   if (ours.status !== 0) throw new Error(`bench/step-rss.ts failed: ${ours.stderr}`);
-  const rss = (backend: string, mb: number) => ({ name: 'ct-step-simpleunet-d32-b32-peak-rss', backend, median_ms: NaN, gflops: null, gbps: null, rss_mb: mb });
+  const rss = (backend: string, mb: number) => ({ name: PEAK_RSS_ROW, backend, median_ms: NaN, gflops: null, gbps: null, rss_mb: mb });
   return [rss('cpu', (JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { max_rss_mb: number }).max_rss_mb), rss('torch-cpu', torchStep.max_rss_mb)];
 }
 

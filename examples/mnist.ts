@@ -236,14 +236,15 @@ const COMMANDS: Record<string, (flags: Flags) => void | Promise<void>> = {
 
 async function main(argv: string[]): Promise<void> {
   const offered = app.commands ?? Object.keys(COMMANDS);
-  const command = parseFlags(argv).positionals[0] ?? 'train';
-  const training = ['train', 'teacher', 'distill'].includes(command) && !parseFlags(argv).values.resume;
-  const { values: flags, positionals } = parseFlags(training ? [...(app.trainDefaults ?? []), ...argv] : argv);
+  const given = parseFlags(argv);
+  const command = given.positionals[0] ?? 'train';
+  const training = ['train', 'teacher', 'distill'].includes(command) && !given.values.resume;
+  const { values: flags, positionals } = training && app.trainDefaults ? parseFlags([...app.trainDefaults, ...argv]) : given;
   if (flags.help) return console.log(app.help);
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}.`);
   if (!offered.includes(command)) throw new UsageError(`unknown command '${command}'; use ${offered.join(', ')}.`);
   checkFlags(command, flags);
-  if (training && app.requireFolder && (!flags.dataset || ['mnist', 'mnist-test', 'fashion', 'fashion-mnist'].includes(flags.dataset))) {
+  if (training && app.requireFolder && (!flags.dataset || data.isBuiltInDataset(flags.dataset))) {
     throw new UsageError(`${app.name} trains on a folder of labelled images: give --dataset DIR (one subfolder of PNG images per class)${flags.dataset ? `, not ${flags.dataset}` : ''}.`);
   }
   const backend = flags.backend ?? (process.env.ONESTEP_BACKEND || 'cpu');

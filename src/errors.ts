@@ -1,8 +1,11 @@
 // The errors onestep throws for bad input. Each message names the file or setting, what is wrong,
 // and the fix; the CLI prints it as one `error:` line (exit code 2) without a stack trace.
 
+/** What every error of bad input (not a bug) is: catch this one to tell the two apart. */
+export abstract class InputError extends Error {}
+
 /** Bytes or a file that a loader cannot read (safetensors, IDX, PNG, a checkpoint of another model). */
-export class FormatError extends Error {
+export class FormatError extends InputError {
   override name = 'FormatError';
   /** The file name (or 'buffer') that failed. */
   readonly source: string;
@@ -13,7 +16,7 @@ export class FormatError extends Error {
 }
 
 /** A configuration value out of range or a combination of settings that cannot work together. */
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   override name = 'ConfigError';
   /** The setting at fault, as the library names it (for instance `lr`, `ectStages`, `batch`). */
   readonly setting: string;
@@ -24,7 +27,7 @@ export class ConfigError extends Error {
 }
 
 /** A file or folder that cannot be read or written (missing, not a folder, no permission). */
-export class FileAccessError extends Error {
+export class FileAccessError extends InputError {
   override name = 'FileAccessError';
   readonly path: string;
   constructor(path: string, message: string) {
@@ -34,7 +37,7 @@ export class FileAccessError extends Error {
 }
 
 /** Training stopped because the loss stopped being a finite number. */
-export class DivergenceError extends Error {
+export class DivergenceError extends InputError {
   override name = 'DivergenceError';
   /** The step whose loss was not finite (1-based, as the progress shows it). */
   readonly step: number;

@@ -12,7 +12,7 @@ export { backward } from './autograd/backward';
 export { noGrad, isGradEnabled } from './autograd/grad-mode';
 export * from './ops/index';
 export * as ops from './ops/index';
-export { FormatError, ConfigError, FileAccessError, DivergenceError } from './errors';
+export { InputError, FormatError, ConfigError, FileAccessError, DivergenceError } from './errors';
 export { saveSafetensors, loadSafetensors, readSafetensorsMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
 export type { SafetensorsFile, TensorRecord } from './io/safetensors';
 export { Module } from './nn/module';

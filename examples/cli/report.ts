@@ -1,6 +1,6 @@
 // How the example reports a failure: one `error:` line (exit code 2) for bad input of any kind,
 // the stack trace only with --debug or ONESTEP_DEBUG=1.
-import { ConfigError, DivergenceError, FileAccessError, FormatError } from '../../src/index';
+import { ConfigError, FileAccessError, FormatError, InputError } from '../../src/index';
 
 /** A bad flag, a missing required flag, or flags that do not go together. */
 export class UsageError extends Error {
@@ -27,8 +27,7 @@ export function withFlag<T>(flag: string, value: string, fn: () => T): T {
 }
 
 // what bad input raises; anything else (a failed kernel, a broken invariant) is a bug
-const isInputError = (e: Error): boolean =>
-  e instanceof UsageError || e instanceof ConfigError || e instanceof FormatError || e instanceof FileAccessError || e instanceof DivergenceError;
+const isInputError = (e: Error): boolean => e instanceof UsageError || e instanceof InputError;
 
 /** Prints the error for a person and returns the exit code: 2 for bad input, 1 for anything else. */
 export function reportError(e: unknown, debug: boolean, name = 'mnist'): number {

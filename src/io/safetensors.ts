@@ -92,15 +92,37 @@ function describeShape(shape: readonly unknown[]): string {
  * `source`) for anything malformed, never another exception.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): SafetensorsFile {
-  const fail = (why: string): never => {
-    throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
-  };
+  const fail = invalid(source);
   try {
     return decodeChecked(bytes, fail);
   } catch (e) {
     if (e instanceof FormatError) throw e;
     return fail(`reading it failed (${e instanceof Error ? e.message : String(e)}); re-save or re-download it`);
   }
+}
+
+/** The thrower of `source`'s FormatErrors: what is wrong with it. */
+const invalid = (source: string) => (why: string): never => {
+  throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
+};
+
+/** The JSON header's length from the file's first 8 bytes, checked against the `available` bytes after them. */
+function headerLength(prefix: Uint8Array, available: number, fail: (why: string) => never): number {
+  const claimed = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (claimed > BigInt(available)) fail(`the header claims ${claimed} bytes but only ${available} follow (file truncated?)`);
+  return Number(claimed);
+}
+
+/** The JSON header, which must be an object. */
+function parseHeader(json: Uint8Array, fail: (why: string) => never): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+  } catch (e) {
+    return fail(`its JSON header does not parse (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
+  return header as Record<string, unknown>;
 }
 
 /** The header's __metadata__ entry: null, or an object of strings. */
@@ -118,24 +140,13 @@ function checkedMetadata(entry: unknown, fail: (why: string) => never): Record<s
 
 function decodeChecked(bytes: Uint8Array, fail: (why: string) => never): SafetensorsFile {
   if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const claimed = dv.getBigUint64(0, true);
-  if (claimed > BigInt(bytes.length - 8)) {
-    fail(`the header claims ${claimed} bytes but only ${bytes.length - 8} follow (file truncated?)`);
-  }
-  const headerLength = Number(claimed);
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8'));
-  } catch (e) {
-    return fail(`its JSON header does not parse (${(e as Error).message})`);
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
-  const dataStart = 8 + headerLength;
+  const length = headerLength(bytes, bytes.length - 8, fail);
+  const header = parseHeader(bytes.subarray(8, 8 + length), fail);
+  const dataStart = 8 + length;
   const dataLength = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
-  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+  for (const [name, entry] of Object.entries(header)) {
     if (RESERVED_KEYS.has(name)) fail(`it names a tensor '${name}', a name onestep refuses`);
     if (name === '__metadata__') {
       Object.assign(metadata, checkedMetadata(entry, fail));
@@ -246,10 +257,7 @@ export function saveSafetensors(
  * FileAccessError for a path that cannot be read and FormatError for a header that does not parse.
  */
 export function readSafetensorsMetadata(path: string): Record<string, string> {
-  const source = basename(path);
-  const fail = (why: string): never => {
-    throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
-  };
+  const fail = invalid(basename(path));
   let fd: number | null = null;
   try {
     try {
@@ -260,20 +268,11 @@ export function readSafetensorsMetadata(path: string): Record<string, string> {
     }
     const size = fstatSync(fd).size;
     if (size < 8) fail(`it has ${size} bytes, fewer than the 8-byte header length`);
-    const lengthBytes = new Uint8Array(8);
-    readSync(fd, lengthBytes, 0, 8, 0);
-    const claimed = new DataView(lengthBytes.buffer).getBigUint64(0, true);
-    if (claimed > BigInt(size - 8)) fail(`the header claims ${claimed} bytes but only ${size - 8} follow (file truncated?)`);
-    const json = new Uint8Array(Number(claimed));
+    const prefix = new Uint8Array(8);
+    readSync(fd, prefix, 0, 8, 0);
+    const json = new Uint8Array(headerLength(prefix, size - 8, fail));
     readSync(fd, json, 0, json.length, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(Buffer.from(json).toString('utf8'));
-    } catch (e) {
-      return fail(`its JSON header does not parse (${(e as Error).message})`);
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('its header is not a JSON object');
-    return checkedMetadata((header as Record<string, unknown>).__metadata__, fail);
+    return checkedMetadata(parseHeader(json, fail).__metadata__, fail);
   } finally {
     if (fd !== null) closeSync(fd);
   }

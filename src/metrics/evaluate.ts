@@ -80,7 +80,8 @@ export function evaluateMnist(source: ImageDrawer | null, opts: MnistEvaluationO
   const drawn = classifyInBatches(opts.classifier, opts.n, batch, (count) => {
     const images = source.draw(count, generator, count, labels?.slice(drawnSoFar, drawnSoFar + count));
     drawnSoFar += count;
-    const values = Float32Array.from(images.toArray());
+    const read = images.toArray(); // a fresh host copy
+    const values = read instanceof Float32Array ? read : Float32Array.from(read);
     images.dispose();
     return values;
   }, opts.onProgress);

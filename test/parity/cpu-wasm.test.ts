@@ -179,6 +179,12 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
   });
 });
 
+/** Group norm cases: geometry up to these sizes (hw up to 300: tails past whole vectors and chunks), values offset. */
+const groupNormCases = (most: { groups: number; cpg: number; offset: number }) => fc.record({
+  n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: most.groups }), cpg: fc.integer({ min: 1, max: most.cpg }),
+  hw: fc.integer({ min: 1, max: 300 }), offset: fc.double({ min: -most.offset, max: most.offset, noNaN: true }), seed: fc.integer({ min: 0, max: 1e6 }),
+});
+
 describe('WebAssembly group norm matches the reference', () => {
   // The reference sums in float64; the wasm kernel in float32 chunks of 64 added in float64, so
   // mean and rstd agree to a few float32 ulps of the values' scale, and each output to that error
@@ -186,10 +192,7 @@ describe('WebAssembly group norm matches the reference', () => {
   it('over random geometry (tails that are not whole vectors or chunks), offset values', () => {
     fc.assert(
       fc.property(
-        fc.record({
-          n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 5 }), cpg: fc.integer({ min: 1, max: 5 }),
-          hw: fc.integer({ min: 1, max: 300 }), offset: fc.double({ min: -10, max: 10, noNaN: true }), seed: fc.integer({ min: 0, max: 1e6 }),
-        }),
+        groupNormCases({ groups: 5, cpg: 5, offset: 10 }),
         (p) => {
           const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups;
           const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
@@ -224,10 +227,7 @@ describe('WebAssembly group norm backward matches the reference', () => {
     const eps32 = 2 ** -24;
     fc.assert(
       fc.property(
-        fc.record({
-          n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 4 }), cpg: fc.integer({ min: 1, max: 4 }),
-          hw: fc.integer({ min: 1, max: 300 }), offset: fc.double({ min: -5, max: 5, noNaN: true }), seed: fc.integer({ min: 0, max: 1e6 }),
-        }),
+        groupNormCases({ groups: 4, cpg: 4, offset: 5 }),
         (p) => {
           const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups, count = p.cpg * p.hw;
           const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
