@@ -23,7 +23,7 @@ function hasVulkanLoader(): boolean {
 }
 
 /**
- * The adapter search of kernels/gpujs/device.ts: a hardware adapter on Vulkan, else Mesa's software
+ * The adapter search of src/platform/dawn.ts: a hardware adapter on Vulkan, else Mesa's software
  * OpenGL ES in compatibility mode; ONESTEP_WEBGPU_BACKEND=vulkan|opengles forces one. Installs the
  * WebGPU globals and `navigator.gpu` (which TF.js's webgpu backend looks for when it is imported).
  */

@@ -1,6 +1,8 @@
 // Backend selection: the one module that names concrete kernels.
+import platform from '#platform';
 import { cpuBackend, cpuReferenceBackend } from '../kernels/cpu/index';
-import { createGpujsBackend, type GpujsBackend } from '../kernels/gpujs/backend';
+import { startRuntime } from '../kernels/cpu/wasm/runtime';
+import { createGpujsBackend, startGpujsBackend, type GpujsBackend } from '../kernels/gpujs/backend';
 import type { GpujsMode } from '../kernels/gpujs/host';
 import type { Backend, DType } from './backend/backend';
 
@@ -33,31 +35,35 @@ function resolve(name: string): Backend {
   }
   throw new Error(
     `Unknown backend '${name}'. Available: ${BACKEND_NAMES.join(', ')}. ` +
-      `Set ONESTEP_BACKEND or call setBackend() with one of them.`,
+      `Set ONESTEP_BACKEND, or call init() or setBackend() with one of them.`,
   );
 }
 
 /**
  * 'auto': WebGPU when Dawn finds a hardware adapter, else the CPU backend (on a machine without a
  * GPU, WebGPU runs on Mesa's software rasteriser, far slower than the WebAssembly CPU kernels).
- * Says which it picked, once, on stderr.
+ * Says which it picked, once (platform.log: stderr in Node).
  */
 function pickAuto(): Backend {
   let choice: Backend = cpuBackend as Backend;
   let why: string;
   try {
     const gpu = gpujsBackend('webgpu');
-    if (gpu.adapter && !gpu.adapter.software) {
-      choice = gpu as Backend;
-      why = `WebGPU adapter ${gpu.adapter.description}`;
-    } else {
-      why = `the only WebGPU adapter is a software one (${gpu.adapter?.description}); the CPU kernels are faster`;
-    }
+    ({ choice, why } = judgeAdapter(gpu));
   } catch (e) {
     why = `no WebGPU: ${(e as Error).message.split('. ')[0]}`;
   }
-  process.stderr.write(`onestep: backend auto -> ${choice.name} (${why})\n`);
+  platform.log(`onestep: backend auto -> ${choice.name} (${why})`);
   return choice;
+}
+
+/** 'auto''s choice given the WebGPU backend: it on a hardware adapter, else the CPU backend. */
+function judgeAdapter(gpu: GpujsBackend): { choice: Backend; why: string } {
+  if (gpu.adapter && !gpu.adapter.software) return { choice: gpu as Backend, why: `WebGPU adapter ${gpu.adapter.description}` };
+  return {
+    choice: cpuBackend as Backend,
+    why: `the only WebGPU adapter is a software one (${gpu.adapter?.description}); the CPU kernels are faster`,
+  };
 }
 
 /** Picks the backend for new tensors; the environment variable ONESTEP_BACKEND sets the default. */
@@ -67,7 +73,7 @@ export function setBackend(name: BackendName | 'auto'): Backend {
 }
 
 export function getBackend(): Backend {
-  if (!current) current = resolve(process.env.ONESTEP_BACKEND || 'cpu');
+  if (!current) current = resolve(platform.setting('ONESTEP_BACKEND') || 'cpu');
   return current;
 }
 
@@ -86,4 +92,45 @@ export function withBackend<T>(backend: BackendName | 'auto' | Backend, fn: () =
   } finally {
     current = previous;
   }
+}
+
+export interface EngineOptions {
+  /** The backend for new tensors (default: the setting ONESTEP_BACKEND, else 'cpu'). */
+  backend?: BackendName | 'auto';
+  /**
+   * Threads of the CPU kernels (default: the setting ONESTEP_THREADS, else every core where
+   * threads can share memory; 1 on a browser page that is not cross-origin isolated).
+   */
+  threads?: number;
+}
+
+/**
+ * Starts the CPU kernels' threads and, for a gpu.js backend, its device worker, without blocking,
+ * then makes the backend current and returns it. Optional in Node (everything starts on first
+ * use); required in a browser before the first tensor, because a browser starts workers only while
+ * their creator yields to the event loop. 'auto' picks WebGPU on a hardware adapter, else 'cpu'.
+ */
+export async function init(options: EngineOptions = {}): Promise<Backend> {
+  const name = options.backend ?? (platform.setting('ONESTEP_BACKEND') as BackendName | undefined) ?? 'cpu';
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) resolve(name);
+  await startRuntime(options.threads);
+  if (name === 'webgpu' || name === 'webasm' || name === 'gpujs-cpu' || name === 'auto') {
+    const mode = name === 'auto' ? 'webgpu' : name;
+    try {
+      if (!gpujs.has(mode)) gpujs.set(mode, await startGpujsBackend(mode));
+    } catch (e) {
+      if (name !== 'auto') throw e;
+      current = cpuBackend as Backend;
+      platform.log(`onestep: backend auto -> cpu (no WebGPU: ${(e as Error).message.split('. ')[0]})`);
+      return current;
+    }
+    if (name === 'auto') {
+      const { choice, why } = judgeAdapter(gpujs.get(mode)!);
+      platform.log(`onestep: backend auto -> ${choice.name} (${why})`);
+      current = choice;
+      return current;
+    }
+  }
+  current = resolve(name);
+  return current;
 }

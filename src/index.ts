@@ -1,28 +1,7 @@
-// The public API of onestep.
-export type { DType, Shape, TypedArray, Backend } from './backend/backend';
-export { getBackend, setBackend, withBackend, gpujsBackend, type BackendName } from './backends';
-export { Tensor } from './tensor/tensor';
-export { RawTensor } from './tensor/raw';
-export { tidy, keep } from './tensor/scope';
-export { tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand } from './tensor/create';
-export type { CreateOptions, RandomOptions } from './tensor/create';
-export { Generator, manualSeed } from './tensor/random';
-export { Fn, apply } from './autograd/fn';
-export { backward } from './autograd/backward';
-export { noGrad, isGradEnabled } from './autograd/grad-mode';
-export * from './ops/index';
-export * as ops from './ops/index';
-export { InputError, FormatError, ConfigError, FileAccessError, DivergenceError } from './errors';
-export { saveSafetensors, loadSafetensors, readSafetensorsMetadata, encodeSafetensors, decodeSafetensors } from './io/safetensors';
-export type { SafetensorsFile, TensorRecord } from './io/safetensors';
-export { Module } from './nn/module';
-export { Conv2d, Linear, GroupNorm, SiLU, Sequential, type Layer, type InitOptions } from './nn/layers';
-export { SimpleUNet, type SimpleUNetConfig } from './nn/simple-unet';
-export { AdamW, type AdamWOptions } from './optim/adamw';
-export { emaUpdate } from './optim/ema';
+// The public API of onestep in Node: core.ts, plus files, datasets, metrics and training runs.
+export * from './core';
+export { saveSafetensors, loadSafetensors, readSafetensorsMetadata } from './io/safetensors-file';
 export { saveImageGrid, decodePng, PNG_MAX_PIXELS, type PngImage } from './io/png';
 export * as cm from './cm/index';
 export * as data from './data/index';
-export * as nn from './nn/index';
-export * as optim from './optim/index';
 export * as metrics from './metrics/index';

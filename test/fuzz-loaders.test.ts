@@ -13,7 +13,8 @@ import { IDX_DATASET_MAX_VALUES, loadIdxDataset } from '../src/data/idx-dataset'
 import { loadImageFolder } from '../src/data/image-folder';
 import { FileAccessError, FormatError } from '../src/errors';
 import { decodePng, DEFLATE_MAX_RATIO, PNG_MAX_PIXELS } from '../src/io/png';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors } from '../src/io/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
+import { loadSafetensors } from '../src/io/safetensors-file';
 
 const RUNS = { numRuns: 400 };
 /** A generous bound on one decode of a file of a few kilobytes; a hang or a huge allocation blows it. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Trainer } from '../src/cm/trainer';
 import type { TrainConfig } from '../src/cm/config';
 import type { ImageDataset } from '../src/data/dataset';
-import { loadConsistencyModel, loadTeacher } from '../src/cm/load';
+import { loadConsistencyModel, loadTeacher } from '../src/cm/load-file';
 import { sample } from '../src/cm/sample';
 import { Generator, loadSafetensors, saveSafetensors, SimpleUNet, tensor } from '../src/index';
 

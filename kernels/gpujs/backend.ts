@@ -1,13 +1,11 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import platform from '#platform';
 import type {
   AdamWHyper, Backend, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, ReduceOp, Shape, StridedView, UnaryOp,
 } from '../../src/backend/backend';
 import { planConv2d, planConv2dGradInput, planConv2dGradWeight } from './conv';
 import { coversDestination, planConcat, planGather, planScatter } from './copy';
 import { planBinary, planBinaryScalar, planFill, planUnary, planUnaryGrad, planWhere } from './elementwise';
-import type { AdapterReport } from './device';
+import type { AdapterReport, PlatformWorker } from '../../src/platform/platform';
 import type { Launch } from './launch';
 import { planMatmul } from './matmul';
 import { planGroupNorm, planGroupNormBackward } from './norm';
@@ -41,7 +39,6 @@ export interface GpujsBackend extends Backend<GpujsBuffer> {
   msWaited(): number;
 }
 
-const require = createRequire(import.meta.url);
 const START_TIMEOUT_MS = 120_000;
 const CALL_TIMEOUT_MS = 600_000;
 /** Launches per flush at most: the device starts on the first ones while the rest are planned. */
@@ -49,29 +46,6 @@ const FLUSH_LAUNCHES = 256;
 /** Tensors up to this size whose values the host knows are computed on the host (see below). */
 const HOST_ELEMENTS = 4096;
 
-/**
- * The worker is TypeScript: it registers tsx, then loads worker.ts. A bundled build (bench/device)
- * names its compiled worker in ONESTEP_GPUJS_WORKER instead.
- */
-function startWorker(): Worker {
-  const bundled = process.env.ONESTEP_GPUJS_WORKER;
-  if (bundled) return new Worker(bundled);
-  const tsxApi = pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(
-    `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true },
-  );
-}
-
-/**
- * A backend whose kernels are the hand-written gpu.js kernels of this folder, run by one gpu.js
- * instance in a worker thread (kernels/gpujs/worker.ts). Kernel launches are posted and not
- * waited for: on `webgpu` the data stays in GPU buffers from kernel to kernel. Only reads wait,
- * blocking in Atomics.wait until the worker has copied the values back, so the Backend stays
- * synchronous like the CPU one. Buffers are freed by dispose() or, failing that, when the
- * garbage collector finds the buffer object unreachable.
- */
 /**
  * A backend whose kernels are the hand-written gpu.js kernels of this folder, run by one gpu.js
  * instance in a worker thread (kernels/gpujs/worker.ts). Allocations, uploads, launches and frees
@@ -90,27 +64,101 @@ function startWorker(): Worker {
  * number as a uniform. A host tensor is uploaded when a device kernel first needs it.
  */
 export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
-  // Mesa's EGL reads the real environment, which a worker's process.env does not reach.
-  if (mode === 'webgpu') process.env.EGL_PLATFORM ??= 'surfaceless';
+  const link = openDeviceWorker(mode);
+  return backendOn(link, link.call(link.initRequest, START_TIMEOUT_MS));
+}
+
+/**
+ * createGpujsBackend without blocking while the device worker starts: what a browser needs, where
+ * a worker starts only while its creator yields to the event loop (init() calls this).
+ */
+export async function startGpujsBackend(mode: GpujsMode): Promise<GpujsBackend> {
+  const link = openDeviceWorker(mode);
+  return backendOn(link, await link.initAsync(START_TIMEOUT_MS));
+}
+
+type Reply = { ok: boolean; body: Record<string, unknown> };
+
+interface DeviceLink {
+  mode: GpujsMode;
+  worker: PlatformWorker;
+  initRequest: Request;
+  /** Why the worker is gone, or null. */
+  dead(): string | null;
+  post(msg: Request, transfer?: ArrayBuffer[]): void;
+  posted(): number;
+  waited(): number;
+  /** Posts `msg` (null: it was posted already) and blocks until the worker's reply. */
+  call(msg: Request | null, timeoutMs?: number): Reply;
+  /** Posts the init request and waits for its reply without blocking. */
+  initAsync(timeoutMs: number): Promise<Reply>;
+}
+
+/** Starts the device worker; replies come through shared memory (protocol.ts). */
+function openDeviceWorker(mode: GpujsMode): DeviceLink {
+  if (!platform.sharedMemory() || !platform.canBlock()) {
+    throw new Error(`Backend '${mode}' needs shared memory and a thread that may wait (Atomics.wait): in a browser, run onestep in a Web Worker of a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp).`);
+  }
   const control = new Int32Array(new SharedArrayBuffer(16));
   const text = new SharedArrayBuffer(TEXT_BYTES);
-  const worker = startWorker();
+  const worker = platform.deviceWorker();
   worker.unref();
-  let seq = 0;
-  let posted = 0;
-  let waited = 0;
+  let seq = 0, posted = 0, waited = 0;
   let dead: string | null = null;
-  worker.on('error', (e) => (dead = e.message));
-  worker.on('exit', (code) => (dead ??= `exited with code ${code}`));
-
-  let commands: Command[] = [];
-  let transfers: ArrayBuffer[] = [];
-  let pendingLaunches = 0;
+  worker.onFailure((why) => (dead = why));
   const post = (msg: Request, transfer?: ArrayBuffer[]): void => {
     if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
     posted++;
     worker.postMessage(msg, transfer);
   };
+  const reply = (): Reply => {
+    const bytes = new Uint8Array(text, 0, control[TEXT_LENGTH]!).slice();
+    return { ok: control[STATUS] !== FAILED, body: JSON.parse(new TextDecoder().decode(bytes)) };
+  };
+  const initRequest: Request = { t: 'init', mode, control: control.buffer as SharedArrayBuffer, text };
+  return {
+    mode, worker, initRequest,
+    dead: () => dead,
+    post,
+    posted: () => posted,
+    waited: () => waited,
+    call(msg, timeoutMs = CALL_TIMEOUT_MS) {
+      if (msg) post(msg);
+      const expected = ++seq;
+      const started = performance.now();
+      const deadline = Date.now() + timeoutMs;
+      while (Atomics.load(control, SEQ) < expected) {
+        if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
+        if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer within ${timeoutMs / 1000} s.`);
+        Atomics.wait(control, SEQ, expected - 1, 1000);
+      }
+      waited += performance.now() - started;
+      return reply();
+    },
+    async initAsync(timeoutMs) {
+      post(initRequest);
+      const expected = ++seq;
+      const deadline = Date.now() + timeoutMs;
+      while (Atomics.load(control, SEQ) < expected) {
+        if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
+        if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not start within ${timeoutMs / 1000} s.`);
+        await platform.yieldToEventLoop();
+      }
+      return reply();
+    },
+  };
+}
+
+function backendOn(link: DeviceLink, init: Reply): GpujsBackend {
+  const { mode, worker } = link;
+  if (!init.ok) {
+    worker.terminate();
+    throw new Error(`Backend '${mode}' is not available here: ${String(init.body.error)}`);
+  }
+  const adapter = (init.body.adapter as AdapterReport | null) ?? null;
+  let commands: Command[] = [];
+  let transfers: ArrayBuffer[] = [];
+  let pendingLaunches = 0;
   /** Posts the command list (with a query, whose answer the caller waits for). */
   const flush = (query?: Query): void => {
     if (!commands.length && !query) return;
@@ -119,46 +167,26 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     commands = [];
     transfers = [];
     pendingLaunches = 0;
-    post(msg, transfer);
+    link.post(msg, transfer);
   };
-  const call = (query: Query | Request, timeoutMs = CALL_TIMEOUT_MS): { ok: boolean; body: Record<string, unknown> } => {
-    if (query.t === 'init') post(query);
-    else flush(query as Query);
-    const expected = ++seq;
-    const started = performance.now();
-    const deadline = Date.now() + timeoutMs;
-    while (Atomics.load(control, SEQ) < expected) {
-      if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
-      if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer '${query.t}' within ${timeoutMs / 1000} s.`);
-      Atomics.wait(control, SEQ, expected - 1, 1000);
-    }
-    waited += performance.now() - started;
-    const bytes = new Uint8Array(text, 0, control[TEXT_LENGTH]!).slice();
-    return { ok: control[STATUS] !== FAILED, body: JSON.parse(new TextDecoder().decode(bytes)) };
+  const call = (query: Query): Reply => {
+    flush(query);
+    return link.call(null);
   };
-  const check = (what: string, r: { ok: boolean; body: Record<string, unknown> }): Record<string, unknown> => {
+  const check = (what: string, r: Reply): Record<string, unknown> => {
     if (!r.ok) throw new Error(`${mode}: ${what} failed: ${String(r.body.error)}`);
     return r.body;
   };
-
-  const init = call({ t: 'init', mode, control: control.buffer as SharedArrayBuffer, text }, START_TIMEOUT_MS);
-  if (!init.ok) {
-    void worker.terminate();
-    throw new Error(`Backend '${mode}' is not available here: ${String(init.body.error)}`);
-  }
-  const adapter = (init.body.adapter as AdapterReport | null) ?? null;
   // Let the worker finish what is queued before the process goes: Dawn aborts the process if a
   // worker is torn down in the middle of a call.
-  const drain = (): void => {
-    if (dead) return;
+  platform.beforeExit(() => {
+    if (link.dead()) return;
     try {
-      call({ t: 'sync' }, 30_000);
+      call({ t: 'sync' });
     } catch {
       // exiting anyway; an earlier failure was reported where it happened or is moot now
     }
-  };
-  process.on('beforeExit', drain);
-  process.on('exit', drain);
+  });
 
   /**
    * Views: buffers that are a section of another device allocation (AdamW's packed outputs), by
@@ -214,7 +242,7 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
   };
   let nextId = 1;
   const freed = new FinalizationRegistry<number>((id) => {
-    if (!dead) freeId(id);
+    if (!link.dead()) freeId(id);
   });
   const make = (size: number): GpujsBuffer => {
     const buffer = { id: nextId++, size };
@@ -294,8 +322,8 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
     // device buffers alive in the worker (an AdamW step's three outputs share one), after the frees queued so far
     memoryStats: () => ({ liveBuffers: (check('stats', call({ t: 'stats' })).stats as HostStats).liveBuffers }),
     sync: () => void check('sync', call({ t: 'sync' })),
-    messagesPosted: () => posted,
-    msWaited: () => waited,
+    messagesPosted: () => link.posted(),
+    msWaited: () => link.waited(),
 
     fill(out, value) {
       if (onHostInto(out, (o) => o.fill(value))) return;

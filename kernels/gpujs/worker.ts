@@ -1,5 +1,5 @@
-import { parentPort } from 'node:worker_threads';
-import { installWebGPU, type AdapterReport } from './device';
+import platform from '#platform';
+import type { AdapterReport } from '../../src/platform/platform';
 import { DeviceHost } from './host';
 import { type Command, FAILED, OK, type Query, type Request, SEQ, STATUS, TEXT_BYTES, TEXT_LENGTH } from './protocol';
 import type { Executor } from './sources';
@@ -64,7 +64,7 @@ async function handle(msg: Request): Promise<void> {
     control = new Int32Array(msg.control);
     text = new Uint8Array(msg.text);
     try {
-      if (msg.mode === 'webgpu') adapter = await installWebGPU();
+      if (msg.mode === 'webgpu') adapter = await platform.installWebGPU();
       const ex: Executor = msg.mode === 'webgpu' ? new WebGpuStream() : new DeviceHost(msg.mode);
       // A first kernel proves the mode works and shows which mode gpu.js really chose.
       await ex.upload(0, new Float32Array([1, 2, 3]));
@@ -102,6 +102,6 @@ async function handle(msg: Request): Promise<void> {
   }
 }
 
-parentPort!.on('message', (msg: Request) => {
-  queue = queue.then(() => handle(msg));
+platform.parentPort().onMessage((msg) => {
+  queue = queue.then(() => handle(msg as Request));
 });

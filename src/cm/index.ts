@@ -1,18 +1,7 @@
-export * from './schedule';
-export * from './parametrization';
-export * from './losses';
-export { ctStep, ctLoss, DEFAULT_ECT_STAGES, type Recipe, type CtStepContext, type StepResult } from './train';
-export { sample, samplerLevels, checkSamplerLevels, SAMPLER_LEVELS, type SampleOptions } from './sample';
-export { defaultSampleBatch, inChunks } from './chunks';
-export { trainConfig, validateTrainConfig, RECIPE_DEFAULTS, TRAIN_RECIPES, type TrainConfig, type TrainRecipe } from './config';
-export { RECIPES, type TrainingRecipe, type SampleSettings } from './recipes';
+// The consistency-model API in Node: portable.ts plus training runs and loading from files.
+export * from './portable';
+export { loadConsistencyModel, loadTeacher, isTeacherFile } from './load-file';
 export { Trainer } from './trainer';
 export { runTraining, writeSampleGrids, type TrainingRunOptions, type TrainingRunResult, type StepProgress } from './run';
-export { TRAINING_CHECKPOINT_FORMAT, isTrainingCheckpoint, joinCheckpoint, splitCheckpoint, samplingWeights, type CheckpointParts } from './checkpoint';
-export { loadConsistencyModel, loadTeacher, isTeacherFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';
 export { loadImageSource, type ImageSource, type ImageSourceOptions } from './source';
-export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';
-export { EDIT_SIGMAS, inpaint, superResolve, colorize, denoise, interpolateLatents, blockMeans, repeatBlocks, luminance, slerp, LUMA, type EditOptions } from './edit';
 export { EDIT_TASKS, runEditTask, type EditTask, type EditTaskOptions, type EditResult } from './edit-task';
-export { edmScalings, edmLossWeight, edmDenoiser, edmLoss, heunStep, edmSample, EDM_P_MEAN, EDM_P_STD, type Denoiser, type EdmSampleOptions } from './edm';
-export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepContext } from './distill';

@@ -1,4 +1,4 @@
-import { loadSafetensors, readSafetensorsMetadata } from '../io/safetensors';
+import { decodeSafetensors, fileTensors } from '../io/safetensors';
 import { type Denoiser, edmDenoiser } from './edm';
 import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Network, type NetworkSpec } from './network';
 import { metadataJson, metadataNumber } from './checkpoint';
@@ -8,6 +8,12 @@ import { FormatError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 
 const isCount = (x: number) => Number.isInteger(x) && x >= 1;
+
+/** A safetensors file's tensors and metadata (loadSafetensors, or fileTensors of decodeSafetensors). */
+export interface WeightsFile {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
 
 /** The network the metadata describes with the file's weights; any mismatch is a FormatError naming the file. */
 function networkFromFile(path: string, spec: NetworkSpec, weights: Record<string, Tensor>): Network {
@@ -42,13 +48,12 @@ function classesOf(path: string, metadata: Record<string, string>): { numClasses
 }
 
 /**
- * A SimpleUNet or UNet consistency model from safetensors: a training checkpoint (its EMA weights, `ema.*`)
+ * A SimpleUNet or UNet consistency model from a safetensors file (`path` names it in errors): a training checkpoint (its EMA weights, `ema.*`)
  * or a file of plain state-dict names (an export, or weights saved from PyTorch). Metadata
  * `width`, `channels`, `parametrization`, `c_noise_scale` say what the weights mean; a file without
  * metadata is taken as the community SimpleUNet, its width read from the weights.
  */
-export function loadConsistencyModel(path: string): LoadedConsistencyModel {
-  const { tensors, metadata } = loadSafetensors(path);
+export function consistencyModelFrom(path: string, { tensors, metadata }: WeightsFile): LoadedConsistencyModel {
   if (metadata.parametrization === 'edm') {
     throw new FormatError(path, `${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
   }
@@ -80,9 +85,8 @@ export interface LoadedTeacher {
   metadata: Record<string, string>;
 }
 
-/** An EDM teacher written by an `edm` run: its exported EMA weights, or a checkpoint's (`ema.*`). */
-export function loadTeacher(path: string): LoadedTeacher {
-  const { tensors, metadata } = loadSafetensors(path);
+/** An EDM teacher written by an `edm` run (`path` names it in errors): its exported EMA weights, or a checkpoint's (`ema.*`). */
+export function teacherFrom(path: string, { tensors, metadata }: WeightsFile): LoadedTeacher {
   if (metadata.parametrization !== 'edm') {
     throw new FormatError(path, `${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
   }
@@ -101,5 +105,8 @@ export function loadTeacher(path: string): LoadedTeacher {
   };
 }
 
-/** Whether a safetensors file holds an EDM teacher rather than a consistency model. */
-export const isTeacherFile = (path: string): boolean => readSafetensorsMetadata(path).parametrization === 'edm';
+/** A consistency model from the bytes of a .safetensors file (what a browser fetched); `source` names it in errors. */
+export function consistencyModelFromBytes(bytes: Uint8Array, source = 'buffer'): LoadedConsistencyModel {
+  const file = decodeSafetensors(bytes, source);
+  return consistencyModelFrom(source, { tensors: fileTensors(file), metadata: file.metadata });
+}

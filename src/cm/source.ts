@@ -2,7 +2,7 @@ import { ConfigError } from '../errors';
 import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { edmSample } from './edm';
-import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load';
+import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import { checkSamplerLevels, sample, samplerLevels } from './sample';
 
 /** What sample and eval draw images from: a consistency model (its noise levels) or an EDM teacher (Heun steps). */

@@ -3,7 +3,8 @@ import { noGrad } from '../autograd/grad-mode';
 import { BatchSampler, gatherImages, type ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/by-name';
 import { ConfigError, FormatError } from '../errors';
-import { loadSafetensors, saveSafetensors, type TensorRecord } from '../io/safetensors';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors-file';
+import type { TensorRecord } from '../io/safetensors';
 import { AdamW } from '../optim/adamw';
 import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
@@ -13,7 +14,7 @@ import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, spl
 import { CD_DEFAULTS, validateTrainConfig, type TrainConfig } from './config';
 import type { Distance } from './distill';
 import { type Denoiser, edmDenoiser } from './edm';
-import { loadTeacher } from './load';
+import { loadTeacher } from './load-file';
 import { buildNetwork, networkBody, networkConsistency, specMetadata, type Network, type NetworkSpec } from './network';
 import type { ConsistencyFunction } from './parametrization';
 import { RECIPES, type SampleSettings, type TrainingRecipe } from './recipes';

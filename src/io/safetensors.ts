@@ -1,14 +1,12 @@
 // safetensors: 8-byte little-endian header length N, N bytes of JSON header (space padded), then
 // the data. Header: { name: { dtype, shape, data_offsets: [begin, end] }, __metadata__: {k: "v"} },
 // offsets relative to the start of the data. See the format's specification by Hugging Face.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+// This file works on bytes (in Node and browsers); safetensors-file.ts reads and writes files.
 import type { TypedArray } from '../backend/backend';
 import { RawTensor } from '../tensor/raw';
 import { formatShape, shapeSize } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
-import { FileAccessError, FormatError } from '../errors';
-import { accessProblem, readBytes } from './read-file';
+import { FormatError } from '../errors';
 
 export interface TensorRecord {
   dtype: 'F32' | 'F64';
@@ -51,9 +49,9 @@ export function encodeSafetensors(
     header[name] = { dtype: r.dtype, shape: r.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   });
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
+  const json = JSON.stringify(header);
+  const jsonBytes = new TextEncoder().encode(json);
+  const headerBytes = new TextEncoder().encode(json + ' '.repeat((8 - ((8 + jsonBytes.length) % 8)) % 8));
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
@@ -102,22 +100,22 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
 }
 
 /** The thrower of `source`'s FormatErrors: what is wrong with it. */
-const invalid = (source: string) => (why: string): never => {
+export const invalid = (source: string) => (why: string): never => {
   throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
 };
 
 /** The JSON header's length from the file's first 8 bytes, checked against the `available` bytes after them. */
-function headerLength(prefix: Uint8Array, available: number, fail: (why: string) => never): number {
+export function headerLength(prefix: Uint8Array, available: number, fail: (why: string) => never): number {
   const claimed = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (claimed > BigInt(available)) fail(`the header claims ${claimed} bytes but only ${available} follow (file truncated?)`);
   return Number(claimed);
 }
 
 /** The JSON header, which must be an object. */
-function parseHeader(json: Uint8Array, fail: (why: string) => never): Record<string, unknown> {
+export function parseHeader(json: Uint8Array, fail: (why: string) => never): Record<string, unknown> {
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(json));
   } catch (e) {
     return fail(`its JSON header does not parse (${(e as Error).message})`);
   }
@@ -126,7 +124,7 @@ function parseHeader(json: Uint8Array, fail: (why: string) => never): Record<str
 }
 
 /** The header's __metadata__ entry: null, or an object of strings. */
-function checkedMetadata(entry: unknown, fail: (why: string) => never): Record<string, string> {
+export function checkedMetadata(entry: unknown, fail: (why: string) => never): Record<string, string> {
   const metadata: Record<string, string> = {};
   if (entry === null || entry === undefined) return metadata;
   if (typeof entry !== 'object' || Array.isArray(entry)) fail('its __metadata__ is not an object of strings');
@@ -221,70 +219,11 @@ function readValues(view: DataView, dtype: string): TypedArray {
   return data;
 }
 
-/**
- * Writes tensors and metadata atomically: into a temporary file beside `path`, flushed to disk,
- * then renamed over `path`, so a crash never leaves a half-written file.
- */
-export function saveSafetensors(
-  path: string,
-  tensors: Record<string, Tensor | TensorRecord>,
-  metadata: Record<string, string> = {},
-): void {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  let fd: number | null = null;
-  try {
-    fd = openSync(tmp, 'w');
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== null) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // the temporary file may never have been created
-    }
-    throw new FileAccessError(path, `safetensors: could not write ${path}: ${(e as Error).message}; check that its folder exists and is writable.`);
-  }
-}
-
-/**
- * The metadata of a .safetensors file, read from its header alone (the tensors are not read). Throws
- * FileAccessError for a path that cannot be read and FormatError for a header that does not parse.
- */
-export function readSafetensorsMetadata(path: string): Record<string, string> {
-  const fail = invalid(basename(path));
-  let fd: number | null = null;
-  try {
-    try {
-      fd = openSync(path, 'r');
-      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
-    } catch (e) {
-      throw new FileAccessError(path, `safetensors: cannot read ${path}: ${accessProblem(e)}.`);
-    }
-    const size = fstatSync(fd).size;
-    if (size < 8) fail(`it has ${size} bytes, fewer than the 8-byte header length`);
-    const prefix = new Uint8Array(8);
-    readSync(fd, prefix, 0, 8, 0);
-    const json = new Uint8Array(headerLength(prefix, size - 8, fail));
-    readSync(fd, json, 0, json.length, 8);
-    return checkedMetadata(parseHeader(json, fail).__metadata__, fail);
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
-}
-
-/** Reads a .safetensors file into tensors (float32 or float64) and its metadata. */
-export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const bytes = readBytes(path, 'safetensors');
-  const file = decodeSafetensors(bytes, basename(path));
+/** A decoded file's tensors as float32 or float64 Tensors on the current backend. */
+export function fileTensors(file: SafetensorsFile): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
   for (const [name, r] of file.tensors) {
     tensors[name] = new Tensor(RawTensor.fromArray(r.data, r.shape, r.dtype === 'F64' ? 'float64' : 'float32'));
   }
-  return { tensors, metadata: file.metadata };
+  return tensors;
 }

@@ -1,6 +1,6 @@
 import { noGrad } from '../autograd/grad-mode';
 import { FormatError } from '../errors';
-import { loadSafetensors } from '../io/safetensors';
+import { loadSafetensors } from '../io/safetensors-file';
 import type { ImageDataset } from '../data/dataset';
 import { BatchSampler, gatherImages } from '../data/dataset';
 import { Conv2d, Linear, type InitOptions } from '../nn/layers';

@@ -195,7 +195,8 @@ export class ModuleBuilder {
     return this;
   }
 
-  encode(): Uint8Array {
+  /** The module's bytes; `sharedMemory` false imports an unshared memory (one thread, no SharedArrayBuffer). */
+  encode(sharedMemory = true): Uint8Array {
     const section = (id: number, content: number[]): number[] => {
       const out = [id];
       uleb(content.length, out);
@@ -208,14 +209,14 @@ export class ModuleBuilder {
       return out;
     };
     const name = (s: string): number[] => {
-      const bytes = [...Buffer.from(s, 'utf8')];
+      const bytes = [...new TextEncoder().encode(s)];
       const out: number[] = [];
       uleb(bytes.length, out);
       return [...out, ...bytes];
     };
     const types = vec(this.functions.map((f) => [0x60, ...vec(f.params.map((p) => [VALTYPE[p]])), 0]));
-    // (import "env" "memory" (memory 1 65536 shared)): limits flag 3 = shared with a maximum.
-    const memLimits: number[] = [0x03];
+    // (import "env" "memory" (memory 1 65536 shared)): limits flag 3 = shared with a maximum, 1 = a maximum.
+    const memLimits: number[] = [sharedMemory ? 0x03 : 0x01];
     uleb(1, memLimits);
     uleb(65536, memLimits);
     const imports = vec([[...name('env'), ...name('memory'), 0x02, ...memLimits]]);

@@ -63,7 +63,7 @@ export function positionalArgs<T>(def: KernelDef, args: Readonly<Record<string, 
  * position. A kernel's emitter gets its parameters' local indices by name and calls other
  * kernels by name (EmitContext.call), so no emitter knows another's index.
  */
-export function buildKernelModule(): Uint8Array {
+export function buildKernelModule(sharedMemory = true): Uint8Array {
   const m = new ModuleBuilder();
   for (const def of KERNELS as readonly KernelDef[]) {
     m.function(def.name, def.params.map(() => 'i32' as const), (f) => {
@@ -77,5 +77,5 @@ export function buildKernelModule(): Uint8Array {
       def.emit(f, Object.fromEntries(def.params.map((name, i) => [name, i])), ctx);
     });
   }
-  return m.encode();
+  return m.encode(sharedMemory);
 }

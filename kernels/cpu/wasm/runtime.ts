@@ -1,13 +1,17 @@
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import platform from '#platform';
+import type { PlatformWorker } from '../../../src/platform/platform';
 import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type KernelArgs, type KernelName } from './kernels';
 
 // One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
-// kernel module is instantiated on the main thread and on (threads - 1) workers; a parallel call
+// kernel module is instantiated on the calling thread and on (threads - 1) workers; a parallel call
 // hands each worker its argument list through a small shared control block, runs the first list
 // itself, then waits (Atomics.wait) for the workers: a synchronous fork/join, so the Backend's
 // kernels stay synchronous. Kernels are called with named arguments (kernels.ts's table gives
 // each its parameters), turned into the positional list here, in parallel().
+//
+// In Node the workers start at once (getRuntime). A browser starts a worker only when its creator
+// yields to the event loop, so there startRuntime() (from init()) must run first; with one thread
+// (a page that is not cross-origin isolated) no worker and no shared memory are needed.
 
 const PAGE = 65536;
 const CTRL_INTS = 32;
@@ -20,11 +24,11 @@ const MESSAGE_BYTES = 1024;
 /** How long the constructor waits for the workers to instantiate the module. */
 const STARTUP_MS = 60_000;
 
-// Plain JavaScript (CommonJS), run with eval in each worker: instantiate the module, then serve
-// calls. Errors go back as text through the shared message buffer (truncated to its size).
+// Plain JavaScript, run in each worker (platform.scriptWorker calls start with the worker's data):
+// instantiate the module, then serve calls. Errors go back as text through the shared message
+// buffer (truncated to its size).
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, message, names } = workerData;
+function start({ module, memory, ctrl, message, names }) {
 const c = new Int32Array(ctrl);
 const text = new Uint8Array(message);
 const encoder = new TextEncoder();
@@ -58,12 +62,13 @@ while (fns) {
   Atomics.store(c, ${DONE}, seen);
   Atomics.notify(c, ${DONE});
 }
+}
 `;
 
 const readMessage = (slot: { message: Uint8Array }, length: number): string => new TextDecoder().decode(slot.message.slice(0, length));
 
 interface WorkerSlot {
-  worker: Worker;
+  worker: PlatformWorker;
   ctrl: Int32Array;
   /** Where the worker writes the message of an error its kernel raised (UTF-8). */
   message: Uint8Array;
@@ -76,9 +81,9 @@ class WasmRuntime {
   private readonly kernels: Record<KernelName, (...args: number[]) => void>;
   private readonly workers: WorkerSlot[] = [];
 
-  constructor(threads: number) {
-    this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
-    const module = new WebAssembly.Module(buildKernelModule());
+  /** Compiles the kernel module and starts the workers; call awaitStartup (or startupDone) before the first call. */
+  constructor(threads: number, module: WebAssembly.Module) {
+    this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: threads > 1 });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     const exported = Object.keys(instance.exports);
     if (exported.join() !== KERNEL_NAMES.join()) {
@@ -89,24 +94,17 @@ class WasmRuntime {
     for (let i = 1; i < threads; i++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
       const message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        // The source is plain CommonJS: no loader (tsx) needed, and flags such as --input-type=module
-        // (node -e) must not reach the worker, where they would stop it from starting.
-        execArgv: [],
-        workerData: { module, memory: this.memory, ctrl: ctrl.buffer, message: message.buffer, names: KERNEL_NAMES },
-      });
+      const worker = platform.scriptWorker(WORKER_SOURCE, { module, memory: this.memory, ctrl: ctrl.buffer, message: message.buffer, names: KERNEL_NAMES });
       worker.unref();
       this.workers.push({ worker, ctrl, message, seq: 0 });
     }
-    this.awaitStartup();
   }
 
   /**
    * Blocks until every worker has instantiated the module: a worker that cannot start would
    * otherwise leave parallel() waiting for it forever. Throws with the worker's message.
    */
-  private awaitStartup(): void {
+  awaitStartup(): void {
     const deadline = Date.now() + STARTUP_MS;
     this.workers.forEach((slot, k) => {
       let ready = Atomics.load(slot.ctrl, READY);
@@ -114,12 +112,36 @@ class WasmRuntime {
         Atomics.wait(slot.ctrl, READY, 0, deadline - Date.now());
         ready = Atomics.load(slot.ctrl, READY);
       }
-      if (ready === 1) return;
-      for (const w of this.workers) void w.worker.terminate();
-      throw new Error(ready < 0
-        ? `wasm runtime: worker thread ${k + 1} could not start: ${readMessage(slot, -ready - 1)}`
-        : `wasm runtime: worker thread ${k + 1} did not start within ${STARTUP_MS / 1000} s.`);
+      this.checkStarted(slot, k, ready);
     });
+  }
+
+  /** awaitStartup without blocking: for a browser, whose workers start only while their creator yields. */
+  async startupDone(): Promise<void> {
+    const deadline = Date.now() + STARTUP_MS;
+    for (const [k, slot] of this.workers.entries()) {
+      let failure: string | null = null;
+      slot.worker.onFailure((why) => (failure = why));
+      while (Atomics.load(slot.ctrl, READY) === 0 && failure === null && Date.now() < deadline) await platform.yieldToEventLoop();
+      if (failure !== null) {
+        this.terminate();
+        throw new Error(`wasm runtime: worker thread ${k + 1} could not start: ${failure}`);
+      }
+      this.checkStarted(slot, k, Atomics.load(slot.ctrl, READY));
+    }
+  }
+
+  private checkStarted(slot: WorkerSlot, k: number, ready: number): void {
+    if (ready === 1) return;
+    this.terminate();
+    throw new Error(ready < 0
+      ? `wasm runtime: worker thread ${k + 1} could not start: ${readMessage(slot, -ready - 1)}`
+      : `wasm runtime: worker thread ${k + 1} did not start within ${STARTUP_MS / 1000} s.`);
+  }
+
+  /** Stops the workers (a runtime replaced by another, or one that failed to start). */
+  terminate(): void {
+    for (const w of this.workers) w.worker.terminate();
   }
 
   /** Makes the memory at least `bytes` long; returns a fresh Float32Array view of all of it. */
@@ -185,14 +207,46 @@ function workerError(name: KernelName, thread: number, args: readonly number[], 
 
 let runtime: WasmRuntime | null = null;
 
-/** Threads: ONESTEP_THREADS, else the number of cores Node reports. */
+/** Threads: `requested`, else the setting ONESTEP_THREADS, else the platform's core count. */
+function threadCount(requested?: number): number {
+  const setting = platform.setting('ONESTEP_THREADS');
+  const n = requested ?? Number(setting || platform.defaultThreads());
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(requested !== undefined
+      ? `threads must be a positive integer, got ${requested}.`
+      : `ONESTEP_THREADS must be a positive integer, got '${setting}'.`);
+  }
+  if (n > 1 && !(platform.sharedMemory() && platform.canBlock())) {
+    throw new Error(`${n} threads need shared memory and a thread that may wait (Atomics.wait): in a browser, run onestep in a Web Worker of a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), or ask for threads: 1.`);
+  }
+  return n;
+}
+
+/**
+ * The runtime of the CPU kernels, started on first use with the default thread count where the
+ * platform's workers start at once (Node); elsewhere with one thread unless startRuntime ran.
+ */
 export function getRuntime(): WasmRuntime {
   if (!runtime) {
-    const requested = Number(process.env.ONESTEP_THREADS || availableParallelism());
-    if (!Number.isInteger(requested) || requested < 1) {
-      throw new Error(`ONESTEP_THREADS must be a positive integer, got '${process.env.ONESTEP_THREADS}'.`);
-    }
-    runtime = new WasmRuntime(requested);
+    const threads = platform.workersStartAtOnce() || platform.setting('ONESTEP_THREADS') ? threadCount() : 1;
+    const r = new WasmRuntime(threads, new WebAssembly.Module(buildKernelModule(threads > 1)));
+    r.awaitStartup();
+    runtime = r;
   }
   return runtime;
+}
+
+/**
+ * Starts the runtime with `threads` (default: the setting, else the platform's core count, else 1
+ * where threads cannot share memory) without blocking, replacing one that runs with another count.
+ */
+export async function startRuntime(threads?: number): Promise<WasmRuntime> {
+  const n = threads ?? (platform.sharedMemory() && platform.canBlock() ? threadCount() : 1);
+  if (threads !== undefined) threadCount(threads);
+  if (runtime?.threads === n) return runtime;
+  const r = new WasmRuntime(n, await WebAssembly.compile(buildKernelModule(n > 1)));
+  await r.startupDone();
+  runtime?.terminate();
+  runtime = r;
+  return r;
 }

@@ -1,4 +1,4 @@
-// The part of the WebAssembly JS API that the kernels use. Node provides it at run time; TypeScript
+// The part of the WebAssembly JS API that the kernels use. Node and browsers provide it at run time; TypeScript
 // ships its types only in the DOM library, which would also declare browser globals we lack.
 declare namespace WebAssembly {
   interface MemoryDescriptor {
@@ -21,4 +21,5 @@ declare namespace WebAssembly {
     readonly exports: Record<string, ExportValue>;
   }
   function validate(bytes: Uint8Array): boolean;
+  function compile(bytes: Uint8Array): Promise<Module>;
 }

@@ -1,17 +1,11 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { AdapterReport } from './platform';
 
 // WebGPU for Node: Dawn through the npm package `webgpu`. Node has no `navigator`, so gpu.js's
 // WebGPU mode finds the adapter through the shim installed here. Runs inside the device worker.
 
 const require = createRequire(import.meta.url);
-
-export interface AdapterReport {
-  /** e.g. "NVIDIA H100 80GB HBM3 (vulkan)" or "llvmpipe (LLVM 15.0.6, 256 bits) (opengles)". */
-  description: string;
-  backend: 'vulkan' | 'opengles' | 'default';
-  software: boolean;
-}
 
 type Adapter = { info?: Record<string, string | boolean>; requestDevice: (...a: unknown[]) => Promise<unknown> };
 type Gpu = { requestAdapter: (o?: object) => Promise<Adapter | null>; wgslLanguageFeatures?: unknown };

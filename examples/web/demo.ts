@@ -1,0 +1,295 @@
+import type { EditKind, EngineReply, EngineRequest, Grid } from './protocol';
+
+// The demo page: controls and canvases. Every tensor lives in the engine worker (demo-engine.ts);
+// this thread only draws. URL parameters: backend=cpu|webgpu, seed=N (the first grid's seed),
+// threads=N. Once the first grid is drawn, document.body.dataset.ready is "1"; window.demo holds
+// what tests read (the last samples and edit, timings, errors).
+
+type Result = Extract<EngineReply, { t: 'result' }>;
+type Started = Extract<EngineReply, { t: 'started' }>;
+
+interface DemoState {
+  backend: 'cpu' | 'webgpu';
+  started: Started | null;
+  /** The last grid of samples: its seed and values (count x C x H x W). */
+  samples: { seed: number; label: number | null; images: Float32Array; count: number } | null;
+  /** Engine milliseconds of each sampling request so far. */
+  sampleMs: number[];
+  /** The last edit: what the engine was given and what it returned (C x H x W each). */
+  lastEdit: { kind: EditKind; image: Float32Array; known: Float32Array; result: Float32Array } | null;
+  errors: string[];
+}
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const SAMPLES = 16;
+const SIZE = 32;
+
+function fail(message: string): void {
+  demo.errors.push(message);
+  $('error').textContent = demo.errors.join('\n');
+}
+
+function integerParam(name: string, fallback: number | undefined, min: number): number | undefined {
+  const raw = params.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    fail(`?${name}=${raw} is not an integer of at least ${min}; using ${fallback ?? 'the default'}.`);
+    return fallback;
+  }
+  return n;
+}
+
+const requested = params.get('backend') ?? 'cpu';
+const demo: DemoState = { backend: requested === 'webgpu' ? 'webgpu' : 'cpu', started: null, samples: null, sampleMs: [], lastEdit: null, errors: [] };
+(window as unknown as { demo: DemoState }).demo = demo;
+if (requested !== 'cpu' && requested !== 'webgpu') fail(`?backend=${requested} is not a backend; use cpu or webgpu. Using cpu.`);
+let seed = integerParam('seed', 0, 0)!;
+const threads = integerParam('threads', undefined, 1);
+
+// ---- the engine worker --------------------------------------------------------------------------
+
+const worker = new Worker(new URL('./demo-engine.js', import.meta.url), { type: 'module' });
+const pending = new Map<number, (r: Result) => void>();
+let nextId = 1;
+let onStarted: (s: Started) => void = () => undefined;
+worker.onmessage = (e: MessageEvent<EngineReply>) => {
+  const reply = e.data;
+  if (reply.t === 'started') onStarted(reply);
+  else if (reply.t === 'error') {
+    if (reply.id !== null) pending.delete(reply.id);
+    fail(`engine: ${reply.message}`);
+  } else {
+    pending.get(reply.id)?.(reply);
+    pending.delete(reply.id);
+  }
+};
+worker.onerror = (e) => fail(`engine worker: ${e.message}`);
+
+/** Sends a request and resolves with its result (never, if the engine reports an error). */
+function request(req: EngineRequest & { id: number }): Promise<Result> {
+  return new Promise((done) => {
+    pending.set(req.id, done);
+    worker.postMessage(req);
+  });
+}
+
+function drawGrid(canvasId: string, grid: Grid, scale: number): void {
+  const canvas = $<HTMLCanvasElement>(canvasId);
+  canvas.width = grid.width;
+  canvas.height = grid.height;
+  canvas.style.width = `${grid.width * scale}px`;
+  canvas.style.height = `${grid.height * scale}px`;
+  canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(grid.data), grid.width, grid.height), 0, 0);
+}
+
+const label = (): number | undefined => {
+  const v = $<HTMLSelectElement>('class').value;
+  return v === '' ? undefined : Number(v);
+};
+
+// ---- backend choice -----------------------------------------------------------------------------
+
+/** Why WebGPU cannot run the engine here, or null. */
+async function webgpuProblem(): Promise<string | null> {
+  if (!crossOriginIsolated) return 'the page is not cross-origin isolated (serve it with npm run demo)';
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return 'this browser offers no WebGPU (navigator.gpu is missing; Chromium: enable it or use a GPU)';
+  try {
+    if (!(await gpu.requestAdapter())) return 'WebGPU found no adapter';
+  } catch (e) {
+    return `WebGPU failed: ${(e as Error).message}`;
+  }
+  return null;
+}
+
+async function setUpBackendPicker(): Promise<void> {
+  const select = $<HTMLSelectElement>('backend');
+  select.value = demo.backend;
+  const problem = await webgpuProblem();
+  const notes: string[] = [];
+  if (problem) {
+    select.querySelector<HTMLOptionElement>('option[value=webgpu]')!.disabled = true;
+    notes.push(`WebGPU unavailable: ${problem}.`);
+  }
+  if (!crossOriginIsolated) notes.push('CPU runs on one thread: threads need a cross-origin-isolated page.');
+  $('backend-note').textContent = notes.join(' ');
+  select.onchange = () => {
+    params.set('backend', select.value);
+    location.search = params.toString();
+  };
+}
+
+// ---- samples ------------------------------------------------------------------------------------
+
+let sampling = false;
+async function drawSamples(): Promise<void> {
+  if (sampling) return;
+  sampling = true;
+  const began = performance.now();
+  const mySeed = seed++;
+  const req = { t: 'sample', id: nextId++, count: SAMPLES, seed: mySeed, label: label() } as const;
+  const r = await request(req);
+  drawGrid('samples', r.grid, 3);
+  demo.samples = { seed: mySeed, label: req.label ?? null, images: r.images, count: r.count };
+  demo.sampleMs.push(r.ms);
+  $('sample-time').textContent = `seed ${mySeed}: ${SAMPLES} samples in ${r.ms.toFixed(1)} ms in the engine (${(performance.now() - began).toFixed(1)} ms with the round trip)`;
+  document.body.dataset.ready = '1';
+  sampling = false;
+  if ($<HTMLInputElement>('continuous').checked) void drawSamples();
+}
+
+// ---- drawing and editing ------------------------------------------------------------------------
+
+/** The drawing: a value (1 ink, -1 erased) and whether it is known, per pixel. */
+const ink = new Float32Array(SIZE * SIZE).fill(-1);
+const known = new Float32Array(SIZE * SIZE);
+const editSeed = 1;
+
+function renderDrawing(): void {
+  const pixels = new Uint8ClampedArray(SIZE * SIZE * 4);
+  for (let i = 0; i < SIZE * SIZE; i++) {
+    const rgb = known[i] ? (ink[i]! > 0 ? [255, 255, 255] : [0, 0, 0]) : [68, 68, 102];
+    pixels.set([...rgb, 255], 4 * i);
+  }
+  $<HTMLCanvasElement>('draw').getContext('2d')!.putImageData(new ImageData(pixels, SIZE, SIZE), 0, 0);
+}
+
+function paint(event: PointerEvent): void {
+  const canvas = $<HTMLCanvasElement>('draw');
+  const box = canvas.getBoundingClientRect();
+  const cx = ((event.clientX - box.left) / box.width) * SIZE, cy = ((event.clientY - box.top) / box.height) * SIZE;
+  const radius = Number($<HTMLInputElement>('brush').value) / 2;
+  const value = (document.querySelector<HTMLInputElement>('input[name=tool]:checked')!.value === 'ink') ? 1 : -1;
+  for (let y = Math.floor(cy - radius); y <= Math.ceil(cy + radius); y++) {
+    for (let x = Math.floor(cx - radius); x <= Math.ceil(cx + radius); x++) {
+      if (x < 0 || y < 0 || x >= SIZE || y >= SIZE || (x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 > radius * radius + 0.25) continue;
+      ink[y * SIZE + x] = value;
+      known[y * SIZE + x] = 1;
+    }
+  }
+  renderDrawing();
+  scheduleEdit();
+}
+
+let editing = false, editAgain = false;
+/** Runs the chosen edit on the drawing; while one runs, the latest drawing waits for the next. */
+async function scheduleEdit(): Promise<void> {
+  if (editing) {
+    editAgain = true;
+    return;
+  }
+  editing = true;
+  editAgain = false;
+  const kind = document.querySelector<HTMLInputElement>('input[name=task]:checked')!.value as EditKind;
+  const image = ink.slice(), mask = known.slice();
+  const r = await request({ t: 'edit', id: nextId++, kind, image, known: mask, seed: editSeed, label: label(), noise: Number($<HTMLInputElement>('noise').value) });
+  drawGrid('edited', r.grid, 7);
+  demo.lastEdit = { kind, image, known: mask, result: r.images };
+  $('edit-time').textContent = `${kind}: ${r.ms.toFixed(1)} ms in the engine`;
+  editing = false;
+  if (editAgain) void scheduleEdit();
+}
+
+function setUpDrawing(): void {
+  const canvas = $<HTMLCanvasElement>('draw');
+  let down = false;
+  canvas.onpointerdown = (e) => {
+    down = true;
+    canvas.setPointerCapture(e.pointerId);
+    paint(e);
+  };
+  canvas.onpointermove = (e) => down && paint(e);
+  canvas.onpointerup = () => (down = false);
+  $('clear').onclick = () => {
+    ink.fill(-1);
+    known.fill(0);
+    renderDrawing();
+    void scheduleEdit();
+  };
+  for (const input of document.querySelectorAll<HTMLInputElement>('input[name=task]')) input.onchange = () => void scheduleEdit();
+  const noise = $<HTMLInputElement>('noise');
+  const showNoise = () => ($('noise-value').textContent = `sigma ${noise.value}`);
+  noise.oninput = () => {
+    showNoise();
+    void scheduleEdit();
+  };
+  showNoise();
+}
+
+/** Starts the drawing with the upper half of the first sample, so the first edit shows inpainting. */
+function seedDrawing(): void {
+  const first = demo.samples!.images.subarray(0, SIZE * SIZE);
+  for (let i = 0; i < (SIZE * SIZE) / 2; i++) {
+    ink[i] = first[i]! > 0 ? 1 : -1;
+    known[i] = 1;
+  }
+  renderDrawing();
+  void scheduleEdit();
+}
+
+// ---- interpolation ------------------------------------------------------------------------------
+
+let ends: [number, number] = [seed + 1000, seed + 1001];
+let interpolating = false, interpolateAgain = false;
+async function drawBetween(): Promise<void> {
+  if (interpolating) {
+    interpolateAgain = true;
+    return;
+  }
+  interpolating = true;
+  interpolateAgain = false;
+  const alpha = Number($<HTMLInputElement>('alpha').value);
+  const r = await request({ t: 'interpolate', id: nextId++, seeds: ends, alphas: [alpha], label: label() });
+  drawGrid('between', r.grid, 4);
+  $('interp-time').textContent = `alpha ${alpha.toFixed(2)}: ${r.ms.toFixed(1)} ms in the engine`;
+  interpolating = false;
+  if (interpolateAgain) void drawBetween();
+}
+
+async function drawEnds(): Promise<void> {
+  const r = await request({ t: 'interpolate', id: nextId++, seeds: ends, alphas: [0, 1], label: label() });
+  drawGrid('ends', r.grid, 4);
+  await drawBetween();
+}
+
+function setUpInterpolation(): void {
+  $<HTMLInputElement>('alpha').oninput = () => void drawBetween();
+  $('new-ends').onclick = () => {
+    ends = [ends[0] + 2, ends[1] + 2];
+    void drawEnds();
+  };
+}
+
+// ---- start --------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  void setUpBackendPicker();
+  const started = await new Promise<Started>((done) => {
+    onStarted = done;
+    worker.postMessage({ t: 'start', backend: demo.backend, threads, model: new URL('models/mnist-simpleunet-d32.safetensors', location.href).href } satisfies EngineRequest);
+  });
+  demo.started = started;
+  $('status').textContent = `backend ${started.backend}${started.adapter ? ` (${started.adapter})` : ''} · ${started.threads} CPU thread${started.threads > 1 ? 's' : ''}` +
+    ` · ${started.isolated ? 'cross-origin isolated' : 'not isolated'} · model ${started.shape.join('x')} loaded in ${started.msLoad.toFixed(0)} ms`;
+  if (started.classNames) {
+    const select = $<HTMLSelectElement>('class');
+    started.classNames.forEach((name, k) => select.add(new Option(name, String(k))));
+    $('class-picker').hidden = false;
+    select.onchange = () => {
+      void drawSamples();
+      void scheduleEdit();
+      void drawEnds();
+    };
+  }
+  $('resample').onclick = () => void drawSamples();
+  $('continuous').onchange = () => void drawSamples();
+  setUpDrawing();
+  setUpInterpolation();
+  await drawSamples();
+  seedDrawing();
+  await drawEnds();
+}
+
+void main();

@@ -1,0 +1,91 @@
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildWeb, OUT_DIR, ROOT } from './build';
+
+// npm run demo: builds the engine and the demo (build.ts), then serves the page on 127.0.0.1 with
+// the two headers that make it cross-origin isolated (SharedArrayBuffer, hence the engine's
+// threads and its webgpu backend, need them).
+//   /                 examples/web/index.html
+//   /dist/<file>      dist/web/<file> (the engine bundle, its device worker, the demo's scripts)
+//   /models/<file>    examples/checkpoints/<file> (the committed models)
+
+const ROUTES: [prefix: string, dir: string][] = [
+  ['/dist/', OUT_DIR],
+  ['/models/', join(ROOT, 'examples/checkpoints')],
+];
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.safetensors': 'application/octet-stream', '.png': 'image/png',
+};
+
+/** The file a request path names, or null (outside the served folders, or not a file). */
+function fileFor(path: string): string | null {
+  if (path === '/' || path === '/index.html') return join(ROOT, 'examples/web/index.html');
+  for (const [prefix, dir] of ROUTES) {
+    if (!path.startsWith(prefix)) continue;
+    const name = normalize(decodeURIComponent(path.slice(prefix.length)));
+    if (name.startsWith('..') || name.includes('/') || name.includes('\\')) return null;
+    const file = join(dir, name);
+    try {
+      return statSync(file).isFile() ? file : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Serves the demo on 127.0.0.1:`port` (0: any free port); resolves with its address once listening. */
+export function serveDemo(port = 8080): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const file = req.method === 'GET' || req.method === 'HEAD' ? fileFor(path) : null;
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    };
+    if (!file) {
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end(`not found: ${path}\n`);
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
+  });
+  return new Promise((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      const actual = typeof address === 'object' && address ? address.port : port;
+      done({ url: `http://127.0.0.1:${actual}/`, server });
+    });
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log('npm run demo [-- --port N]   build the web bundle and serve the demo page on 127.0.0.1 (default port 8080)');
+    process.exit(0);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`error: --port must be an integer from 0 to 65535, got '${values.port}'.`);
+    process.exit(2);
+  }
+  const { sizes } = await buildWeb();
+  console.log(`built dist/web: engine ${(sizes['onestep.js']! / 1024).toFixed(0)} KiB, webgpu worker ${(sizes['onestep-gpu-worker.js']! / 1024).toFixed(0)} KiB`);
+  try {
+    const { url } = await serveDemo(port);
+    console.log(`onestep demo: open ${url} in a browser (Ctrl-C stops the server)`);
+    console.log(`  ${url}?backend=webgpu for the WebGPU backend; ?seed=N for other samples`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    console.error(`error: cannot listen on 127.0.0.1:${port}: ${code === 'EADDRINUSE' ? 'the port is in use; pass another with --port' : (e as Error).message}.`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,15 @@
+// The consistency-model API that runs anywhere (Node and browsers); index.ts adds what needs files.
+export * from './schedule';
+export * from './parametrization';
+export * from './losses';
+export { ctStep, ctLoss, DEFAULT_ECT_STAGES, type Recipe, type CtStepContext, type StepResult } from './train';
+export { sample, samplerLevels, checkSamplerLevels, SAMPLER_LEVELS, type SampleOptions } from './sample';
+export { defaultSampleBatch, inChunks } from './chunks';
+export { trainConfig, validateTrainConfig, RECIPE_DEFAULTS, TRAIN_RECIPES, type TrainConfig, type TrainRecipe } from './config';
+export { RECIPES, type TrainingRecipe, type SampleSettings } from './recipes';
+export { TRAINING_CHECKPOINT_FORMAT, isTrainingCheckpoint, joinCheckpoint, splitCheckpoint, samplingWeights, type CheckpointParts } from './checkpoint';
+export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';
+export { EDIT_SIGMAS, inpaint, superResolve, colorize, denoise, interpolateLatents, blockMeans, repeatBlocks, luminance, slerp, LUMA, type EditOptions } from './edit';
+export { edmScalings, edmLossWeight, edmDenoiser, edmLoss, heunStep, edmSample, EDM_P_MEAN, EDM_P_STD, type Denoiser, type EdmSampleOptions } from './edm';
+export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepContext } from './distill';
+export { consistencyModelFrom, consistencyModelFromBytes, teacherFrom, type WeightsFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';
