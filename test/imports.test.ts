@@ -155,3 +155,53 @@ describe('exports of src/ and kernels/', () => {
     expect(unused).toEqual([]);
   });
 });
+
+/**
+ * Modules reachable at run time from `entry`, '#platform' resolved as a bundler does under the
+ * "browser" condition when `browser` is set; with each module's non-relative imports.
+ */
+function reachable(entry: string, browser: boolean): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const visit = (file: string): void => {
+    if (found.has(file)) return;
+    const sf = ts.createSourceFile(file, readFileSync(join(root, file), 'utf8'), ts.ScriptTarget.ES2022);
+    const external: string[] = [];
+    found.set(file, external);
+    for (const st of sf.statements) {
+      if (!(ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) || !st.moduleSpecifier || typeOnly(st)) continue;
+      const spec = (st.moduleSpecifier as ts.StringLiteral).text;
+      if (spec === '#platform') visit(browser ? 'src/platform/browser.ts' : 'src/platform/node.ts');
+      else if (spec.startsWith('.')) {
+        const base = resolve(dirname(join(root, file)), spec);
+        const target = [`${base}.ts`, join(base, 'index.ts')].find((c) => existsSync(c));
+        if (target) visit(relative(root, target));
+      } else external.push(spec);
+    }
+  };
+  visit(entry);
+  return found;
+}
+
+describe('the browser entry (src/web.ts)', () => {
+  const modules = reachable('src/web.ts', true);
+
+  it('reaches no Node module, package or global', () => {
+    expect(modules.size).toBeGreaterThan(50);
+    expect(modules.has('src/platform/browser.ts')).toBe(true);
+    const nodeOnly: string[] = [];
+    for (const [file, external] of modules) {
+      for (const spec of external) nodeOnly.push(`${file} imports '${spec}'`);
+      const code = readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      for (const use of [/(?<![\w.])process\.\w/, /(?<![\w.])Buffer\.\w/, /(?<![\w.])setImmediate\(/, /(?<![\w.])require\(/, /\b__dirname\b/]) {
+        if (use.test(code)) nodeOnly.push(`${file} uses ${use.source}`);
+      }
+    }
+    expect(nodeOnly).toEqual([]);
+  });
+
+  it('is found by the same walk from the Node entry, which does reach Node', () => {
+    const node = reachable('src/index.ts', false);
+    for (const file of modules.keys()) if (file !== 'src/web.ts' && file !== 'src/platform/browser.ts') expect(node.has(file), file).toBe(true);
+    expect([...node.values()].flat()).toContain('node:fs');
+  });
+});

@@ -24,7 +24,7 @@ const g = globalThis as unknown as {
 type BrowserAdapter = { info?: Record<string, string | boolean>; isFallbackAdapter?: boolean };
 
 /** The file next to the engine bundle that runs kernels/gpujs/worker.ts (npm run build:web). */
-export const DEVICE_WORKER_FILE = 'onestep-gpu-worker.js';
+const DEVICE_WORKER_FILE = 'onestep-gpu-worker.js';
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software/i;
 
 function wrap(worker: WebWorker): PlatformWorker {
