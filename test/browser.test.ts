@@ -80,7 +80,7 @@ describe('in Chromium', () => {
     await page.goto(url);
     // as text: vitest rewrites a dynamic import() inside a function it compiles
     const names = await page.evaluate<string[]>("import('/dist/onestep.js').then((m) => Object.keys(m))");
-    expect(names).toEqual(expect.arrayContaining(['init', 'Tensor', 'tensor', 'cm', 'decodeSafetensors', 'imageGrid', 'SimpleUNet']));
+    expect(names).toEqual(expect.arrayContaining(['init', 'Tensor', 'tensor', 'cm', 'data', 'decodeSafetensors', 'imageGrid', 'imageFromRgba', 'SimpleUNet']));
     expect(names).not.toContain('saveSafetensors');
     await page.close();
   }, 60_000);

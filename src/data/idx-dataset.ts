@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { ConfigError, FormatError } from '../errors';
 import type { ImageDataset } from './dataset';
-import { readIdx } from './idx';
+import { readIdx } from './idx-file';
 import { areaResampler, padAndScale } from './pixels';
 
 export interface IdxDatasetOptions {

