@@ -1,11 +1,13 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRuntime } from '../kernels/cpu/wasm/runtime';
 import { buildWeb } from '../examples/web/build';
 import { serveDemo } from '../examples/web/serve';
-import { cm, Generator, withBackend } from '../src/index';
+import { cm, Generator, saveSafetensors, SimpleUNet, withBackend } from '../src/index';
 import { launchChromium } from './browser/chromium';
 
 // The engine bundle and the demo page in a real Chromium (test/browser/chromium.ts; the tests fail
@@ -16,7 +18,7 @@ import { launchChromium } from './browser/chromium';
 interface Demo {
   errors: string[];
   started: { backend: string; threads: number; adapter: string | null };
-  samples: { seed: number; images: Float32Array };
+  samples: { seed: number; label: number | null; images: Float32Array };
   lastEdit: { image: Float32Array; known: Float32Array; result: Float32Array } | null;
 }
 // The page's globals in page.evaluate's callbacks (this file is compiled without the DOM library).
@@ -42,11 +44,11 @@ afterAll(async () => {
   server?.close();
 });
 
-/** Node's 16 one-step samples of the committed model for `seed`, on the cpu backend. */
-function nodeSamples(seed: number): Float32Array {
+/** Node's 16 one-step samples of a model (default: the committed one) for `seed`, on the cpu backend. */
+function nodeSamples(seed: number, model = MODEL, label?: number): Float32Array {
   return withBackend('cpu', () => {
-    const { f, shape } = cm.loadConsistencyModel(MODEL);
-    const images = cm.sample(f, { count: 16, shape, generator: new Generator(seed) });
+    const { f, shape } = cm.loadConsistencyModel(model);
+    const images = cm.sample(f, { count: 16, shape, generator: new Generator(seed), labels: label === undefined ? undefined : Array(16).fill(label) });
     return images.toArray() as Float32Array;
   });
 }
@@ -57,21 +59,21 @@ interface PageRun {
   problems: string[];
 }
 
-async function openDemo(query: string, timeout: number): Promise<PageRun> {
+async function openDemo(query: string, timeout: number, at = url): Promise<PageRun> {
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-  await page.goto(`${url}?${query}`);
+  await page.goto(`${at}?${query}`);
   await page.waitForFunction(() => document.body.dataset.ready === '1' || window.demo?.errors.length, null, { timeout });
   problems.push(...(await page.evaluate(() => window.demo!.errors)));
   return { page, problems };
 }
 
-const pageSamples = (page: Page): Promise<{ seed: number; images: number[] }> =>
+const pageSamples = (page: Page): Promise<{ seed: number; label: number | null; images: number[] }> =>
   page.evaluate(() => {
     const s = window.demo!.samples;
-    return { seed: s.seed, images: Array.from(s.images) };
+    return { seed: s.seed, label: s.label, images: Array.from(s.images) };
   });
 
 describe('in Chromium', () => {
@@ -129,6 +131,33 @@ describe('in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: `${SHOTS}/demo-inpaint.png`, fullPage: true });
     await page.close();
+  }, 120_000);
+
+  it('cpu: a class-conditional model gets a class picker, and samples of the class picked equal Node\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-web-'));
+    const model = new SimpleUNet({ channels: 1, width: 32, numClasses: 3 }, { generator: new Generator(2) });
+    saveSafetensors(join(dir, 'tiny-cond.safetensors'), model.stateDict(), {
+      model: 'SimpleUNet', width: '32', channels: '1', num_classes: '3', class_names: JSON.stringify(['zero', 'one', 'two']),
+    });
+    const other = await serveDemo(0, dir);
+    try {
+      const threads = getRuntime().threads;
+      const { page, problems } = await openDemo(`seed=4&backend=cpu&threads=${threads}&model=tiny-cond.safetensors&class=2`, 60_000, other.url);
+      expect(problems).toEqual([]);
+      expect(await page.locator('#class-picker').isVisible()).toBe(true);
+      expect(await page.locator('#class option').allTextContents()).toEqual(['any', 'zero', 'one', 'two']);
+      const { seed, label, images } = await pageSamples(page);
+      expect([seed, label]).toEqual([4, 2]);
+      const expected = nodeSamples(4, join(dir, 'tiny-cond.safetensors'), 2);
+      expect(images.filter((v, i) => !Object.is(v, expected[i])).length).toBe(0);
+      // the committed model is unconditional: no picker
+      const plain = await openDemo(`seed=4&backend=cpu`, 60_000);
+      expect(await plain.page.locator('#class-picker').isVisible()).toBe(false);
+      await plain.page.close();
+      await page.close();
+    } finally {
+      other.server.close();
+    }
   }, 120_000);
 
   it('webgpu (SwiftShader): the page gets ready without errors and its samples equal Node\'s to float32 tolerance', async () => {

@@ -2,7 +2,8 @@ import type { EditKind, EngineReply, EngineRequest, Grid } from './protocol';
 
 // The demo page: controls and canvases. Every tensor lives in the engine worker (demo-engine.ts);
 // this thread only draws. URL parameters: backend=cpu|webgpu, seed=N (the first grid's seed),
-// threads=N. Once the first grid is drawn, document.body.dataset.ready is "1"; window.demo holds
+// threads=N, model=FILE (a .safetensors file the server has under /models/), class=K (the first
+// class picked, for a class-conditional model). Once the first grid is drawn, document.body.dataset.ready is "1"; window.demo holds
 // what tests read (the last samples and edit, timings, errors).
 
 type Result = Extract<EngineReply, { t: 'result' }>;
@@ -47,6 +48,8 @@ const demo: DemoState = { backend: requested === 'webgpu' ? 'webgpu' : 'cpu', st
 if (requested !== 'cpu' && requested !== 'webgpu') fail(`?backend=${requested} is not a backend; use cpu or webgpu. Using cpu.`);
 let seed = integerParam('seed', 0, 0)!;
 const threads = integerParam('threads', undefined, 1);
+const initialClass = integerParam('class', undefined, 0);
+const modelFile = params.get('model') ?? 'mnist-simpleunet-d32.safetensors';
 
 // ---- the engine worker --------------------------------------------------------------------------
 
@@ -268,14 +271,19 @@ async function main(): Promise<void> {
   void setUpBackendPicker();
   const started = await new Promise<Started>((done) => {
     onStarted = done;
-    worker.postMessage({ t: 'start', backend: demo.backend, threads, model: new URL('models/mnist-simpleunet-d32.safetensors', location.href).href } satisfies EngineRequest);
+    worker.postMessage({ t: 'start', backend: demo.backend, threads, model: new URL(`models/${encodeURIComponent(modelFile)}`, location.href).href } satisfies EngineRequest);
   });
   demo.started = started;
+  if (started.classNames === null && initialClass !== undefined) fail(`?class=${initialClass}: the model ${modelFile} is not class-conditional.`);
   $('status').textContent = `backend ${started.backend}${started.adapter ? ` (${started.adapter})` : ''} · ${started.threads} CPU thread${started.threads > 1 ? 's' : ''}` +
     ` · ${started.isolated ? 'cross-origin isolated' : 'not isolated'} · model ${started.shape.join('x')} loaded in ${started.msLoad.toFixed(0)} ms`;
   if (started.classNames) {
     const select = $<HTMLSelectElement>('class');
     started.classNames.forEach((name, k) => select.add(new Option(name, String(k))));
+    if (initialClass !== undefined) {
+      if (initialClass < started.classNames.length) select.value = String(initialClass);
+      else fail(`?class=${initialClass}: the model has ${started.classNames.length} classes (0 to ${started.classNames.length - 1}).`);
+    }
     $('class-picker').hidden = false;
     select.onchange = () => {
       void drawSamples();

@@ -1,6 +1,6 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildWeb, OUT_DIR, ROOT } from './build';
@@ -10,21 +10,18 @@ import { buildWeb, OUT_DIR, ROOT } from './build';
 // threads and its webgpu backend, need them).
 //   /                 examples/web/index.html
 //   /dist/<file>      dist/web/<file> (the engine bundle, its device worker, the demo's scripts)
-//   /models/<file>    examples/checkpoints/<file> (the committed models)
+//   /models/<file>    examples/checkpoints/<file> (the committed models; the page's ?model=<file>)
 
-const ROUTES: [prefix: string, dir: string][] = [
-  ['/dist/', OUT_DIR],
-  ['/models/', join(ROOT, 'examples/checkpoints')],
-];
+const MODELS_DIR = join(ROOT, 'examples/checkpoints');
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.safetensors': 'application/octet-stream', '.png': 'image/png',
 };
 
 /** The file a request path names, or null (outside the served folders, or not a file). */
-function fileFor(path: string): string | null {
+function fileFor(path: string, routes: [prefix: string, dir: string][]): string | null {
   if (path === '/' || path === '/index.html') return join(ROOT, 'examples/web/index.html');
-  for (const [prefix, dir] of ROUTES) {
+  for (const [prefix, dir] of routes) {
     if (!path.startsWith(prefix)) continue;
     const name = normalize(decodeURIComponent(path.slice(prefix.length)));
     if (name.startsWith('..') || name.includes('/') || name.includes('\\')) return null;
@@ -38,11 +35,15 @@ function fileFor(path: string): string | null {
   return null;
 }
 
-/** Serves the demo on 127.0.0.1:`port` (0: any free port); resolves with its address once listening. */
-export function serveDemo(port = 8080): Promise<{ url: string; server: Server }> {
+/**
+ * Serves the demo on 127.0.0.1:`port` (0: any free port), models from `models` (default
+ * examples/checkpoints); resolves with its address once listening.
+ */
+export function serveDemo(port = 8080, models = MODELS_DIR): Promise<{ url: string; server: Server }> {
+  const routes: [string, string][] = [['/dist/', OUT_DIR], ['/models/', models]];
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const file = req.method === 'GET' || req.method === 'HEAD' ? fileFor(path) : null;
+    const file = req.method === 'GET' || req.method === 'HEAD' ? fileFor(path, routes) : null;
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -67,10 +68,20 @@ export function serveDemo(port = 8080): Promise<{ url: string; server: Server }>
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, models: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('npm run demo [-- --port N]   build the web bundle and serve the demo page on 127.0.0.1 (default port 8080)');
+    console.log([
+      'npm run demo [-- --port N] [-- --models DIR]',
+      '  builds the web bundle and serves the demo page on 127.0.0.1 (default port 8080);',
+      '  the page loads /models/mnist-simpleunet-d32.safetensors, or ?model=FILE, from DIR',
+      '  (default examples/checkpoints): a class-conditional model gets a class picker.',
+    ].join('\n'));
     process.exit(0);
+  }
+  const models = values.models === undefined ? MODELS_DIR : resolve(values.models);
+  if (!existsSync(models) || !statSync(models).isDirectory()) {
+    console.error(`error: --models ${values.models}: no such folder; pass the folder that holds the .safetensors files.`);
+    process.exit(2);
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -80,9 +91,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { sizes } = await buildWeb();
   console.log(`built dist/web: engine ${(sizes['onestep.js']! / 1024).toFixed(0)} KiB, webgpu worker ${(sizes['onestep-gpu-worker.js']! / 1024).toFixed(0)} KiB`);
   try {
-    const { url } = await serveDemo(port);
+    const { url } = await serveDemo(port, models);
     console.log(`onestep demo: open ${url} in a browser (Ctrl-C stops the server)`);
-    console.log(`  ${url}?backend=webgpu for the WebGPU backend; ?seed=N for other samples`);
+    console.log(`  ${url}?backend=webgpu for the WebGPU backend; ?seed=N for other samples; ?model=FILE for another model in ${models}`);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     console.error(`error: cannot listen on 127.0.0.1:${port}: ${code === 'EADDRINUSE' ? 'the port is in use; pass another with --port' : (e as Error).message}.`);
