@@ -1,7 +1,7 @@
 // Backend selection: the one module that names concrete kernels.
 import platform from '#platform';
 import { cpuBackend, cpuReferenceBackend } from '../kernels/cpu/index';
-import { startRuntime } from '../kernels/cpu/wasm/runtime';
+import { getRuntime, startRuntime } from '../kernels/cpu/wasm/runtime';
 import { createGpujsBackend, startGpujsBackend, type GpujsBackend } from '../kernels/gpujs/backend';
 import type { GpujsMode } from '../kernels/gpujs/host';
 import type { Backend, DType } from './backend/backend';
@@ -40,21 +40,16 @@ function resolve(name: string): Backend {
 }
 
 /**
- * 'auto': WebGPU when Dawn finds a hardware adapter, else the CPU backend (on a machine without a
- * GPU, WebGPU runs on Mesa's software rasteriser, far slower than the WebAssembly CPU kernels).
- * Says which it picked, once (platform.log: stderr in Node).
+ * 'auto': WebGPU on a hardware adapter, else the CPU backend (on a machine without a GPU, WebGPU
+ * runs on a software rasteriser, far slower than the WebAssembly CPU kernels). Says which it
+ * picked, once (platform.log: stderr in Node).
  */
 function pickAuto(): Backend {
-  let choice: Backend = cpuBackend as Backend;
-  let why: string;
   try {
-    const gpu = gpujsBackend('webgpu');
-    ({ choice, why } = judgeAdapter(gpu));
+    return announceAuto(judgeAdapter(gpujsBackend('webgpu')));
   } catch (e) {
-    why = `no WebGPU: ${(e as Error).message.split('. ')[0]}`;
+    return announceAuto({ choice: cpuBackend as Backend, why: `no WebGPU: ${(e as Error).message.split('. ')[0]}` });
   }
-  platform.log(`onestep: backend auto -> ${choice.name} (${why})`);
-  return choice;
 }
 
 /** 'auto''s choice given the WebGPU backend: it on a hardware adapter, else the CPU backend. */
@@ -64,6 +59,11 @@ function judgeAdapter(gpu: GpujsBackend): { choice: Backend; why: string } {
     choice: cpuBackend as Backend,
     why: `the only WebGPU adapter is a software one (${gpu.adapter?.description}); the CPU kernels are faster`,
   };
+}
+
+function announceAuto({ choice, why }: { choice: Backend; why: string }): Backend {
+  platform.log(`onestep: backend auto -> ${choice.name} (${why})`);
+  return choice;
 }
 
 /** Picks the backend for new tensors; the environment variable ONESTEP_BACKEND sets the default. */
@@ -104,33 +104,54 @@ export interface EngineOptions {
   threads?: number;
 }
 
+const GPUJS_MODES: readonly string[] = ['webgpu', 'webasm', 'gpujs-cpu'] satisfies GpujsMode[];
+/** Device workers being started by init(), by mode: a second init() waits for the same one. */
+const starting = new Map<GpujsMode, Promise<GpujsBackend>>();
+let initialising: Promise<unknown> = Promise.resolve();
+
 /**
  * Starts the CPU kernels' threads and, for a gpu.js backend, its device worker, without blocking,
  * then makes the backend current and returns it. Optional in Node (everything starts on first
- * use); required in a browser before the first tensor, because a browser starts workers only while
- * their creator yields to the event loop. 'auto' picks WebGPU on a hardware adapter, else 'cpu'.
+ * use); in a browser needed for more than one CPU thread and for 'webgpu', because a browser starts
+ * a worker only while its creator yields to the event loop. 'auto' picks WebGPU on a hardware
+ * adapter, else 'cpu'. Calls run one after another: the last one's thread count holds.
  */
-export async function init(options: EngineOptions = {}): Promise<Backend> {
+export function init(options: EngineOptions = {}): Promise<Backend> {
+  const run = initialising.then(() => initNow(options));
+  initialising = run.catch(() => undefined);
+  return run;
+}
+
+async function initNow(options: EngineOptions): Promise<Backend> {
   const name = options.backend ?? (platform.setting('ONESTEP_BACKEND') as BackendName | undefined) ?? 'cpu';
-  if (!(BACKEND_NAMES as readonly string[]).includes(name)) resolve(name);
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) resolve(name); // throws: unknown name
   await startRuntime(options.threads);
-  if (name === 'webgpu' || name === 'webasm' || name === 'gpujs-cpu' || name === 'auto') {
-    const mode = name === 'auto' ? 'webgpu' : name;
+  if (GPUJS_MODES.includes(name) || name === 'auto') {
+    const mode = (name === 'auto' ? 'webgpu' : name) as GpujsMode;
+    let gpu: GpujsBackend;
     try {
-      if (!gpujs.has(mode)) gpujs.set(mode, await startGpujsBackend(mode));
+      gpu = await startDeviceWorker(mode);
     } catch (e) {
       if (name !== 'auto') throw e;
-      current = cpuBackend as Backend;
-      platform.log(`onestep: backend auto -> cpu (no WebGPU: ${(e as Error).message.split('. ')[0]})`);
-      return current;
+      return (current = announceAuto({ choice: cpuBackend as Backend, why: `no WebGPU: ${(e as Error).message.split('. ')[0]}` }));
     }
-    if (name === 'auto') {
-      const { choice, why } = judgeAdapter(gpujs.get(mode)!);
-      platform.log(`onestep: backend auto -> ${choice.name} (${why})`);
-      current = choice;
-      return current;
-    }
+    if (name === 'auto') return (current = announceAuto(judgeAdapter(gpu)));
   }
-  current = resolve(name);
-  return current;
+  return (current = resolve(name));
+}
+
+function startDeviceWorker(mode: GpujsMode): Promise<GpujsBackend> {
+  const ready = gpujs.get(mode);
+  if (ready) return Promise.resolve(ready);
+  let start = starting.get(mode);
+  if (!start) {
+    start = startGpujsBackend(mode).then((b) => (gpujs.set(mode, b), b)).finally(() => starting.delete(mode));
+    starting.set(mode, start);
+  }
+  return start;
+}
+
+/** The CPU kernels' thread count (starting them, as the first kernel would, if nothing has). */
+export function cpuThreads(): number {
+  return getRuntime().threads;
 }

@@ -2,7 +2,7 @@
 // training runs) and browsers (web.ts). Nothing here reaches Node's modules except through
 // '#platform'.
 export type { DType, Shape, TypedArray, Backend } from './backend/backend';
-export { getBackend, setBackend, withBackend, gpujsBackend, init, type BackendName, type EngineOptions } from './backends';
+export { getBackend, setBackend, withBackend, gpujsBackend, init, cpuThreads, type BackendName, type EngineOptions } from './backends';
 export { Tensor } from './tensor/tensor';
 export { RawTensor } from './tensor/raw';
 export { tidy, keep } from './tensor/scope';

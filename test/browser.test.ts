@@ -160,6 +160,14 @@ describe('in Chromium', () => {
     }
   }, 120_000);
 
+  it('a model that cannot be fetched: the page says so instead of hanging', async () => {
+    const { page } = await openDemo('backend=cpu&model=missing.safetensors', 60_000);
+    const errors = await page.evaluate(() => window.demo!.errors);
+    expect(errors).toEqual([expect.stringMatching(/fetching the model .*missing\.safetensors failed: 404/)]);
+    expect(await page.locator('#status').textContent()).toMatch(/did not start/);
+    await page.close();
+  }, 60_000);
+
   it('webgpu (SwiftShader): the page gets ready without errors and its samples equal Node\'s to float32 tolerance', async () => {
     const { page, problems } = await openDemo(`seed=${SEED}&backend=webgpu`, 300_000);
     expect(problems).toEqual([]);

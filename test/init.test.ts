@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getRuntime } from '../kernels/cpu/wasm/runtime';
-import { conv2d, getBackend, init, randn, Generator, withBackend } from '../src/index';
+import { conv2d, cpuThreads, getBackend, init, randn, Generator, withBackend } from '../src/index';
 import { imageFromRgba, imageGrid } from '../src/io/image-grid';
 import { tensor } from '../src/tensor/create';
 
@@ -21,7 +21,7 @@ describe('init', () => {
     expect(getRuntime().memory.buffer).not.toBeInstanceOf(SharedArrayBuffer);
     const one = convOnce();
     await init({ backend: 'cpu', threads: 2 });
-    expect(getRuntime().threads).toBe(2);
+    expect(cpuThreads()).toBe(2);
     expect(getRuntime().memory.buffer).toBeInstanceOf(SharedArrayBuffer);
     const two = convOnce();
     // float32 accumulation of 81 terms of |x w| ~ 1: a few ulps of the sum's magnitude
@@ -31,6 +31,25 @@ describe('init', () => {
     });
   });
 
+  it('grows the unshared memory of one thread (a GEMM needing more than its first 16 MiB)', async () => {
+    await init({ backend: 'cpu', threads: 1 });
+    const g = new Generator(4);
+    const a = randn([1200, 1100], { generator: g }), b = randn([1100, 1300], { generator: g });
+    const before = getRuntime().memory.buffer.byteLength;
+    const c = a.matmul(b).toArray();
+    expect(getRuntime().memory.buffer.byteLength).toBeGreaterThan(before);
+    const av = a.toArray(), bv = b.toArray();
+    for (const [i, j] of [[0, 0], [17, 1299], [1199, 640], [600, 5]] as const) {
+      let dot = 0, size = 0;
+      for (let k = 0; k < 1100; k++) {
+        dot += av[i * 1100 + k]! * bv[k * 1300 + j]!;
+        size += Math.abs(av[i * 1100 + k]! * bv[k * 1300 + j]!);
+      }
+      expect(Math.abs(c[i * 1300 + j]! - dot)).toBeLessThanOrEqual(1e-5 * size);
+    }
+    await init({ backend: 'cpu', threads: 2 });
+  });
+
   it('refuses a bad thread count or backend name with the fix', async () => {
     await expect(init({ threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(init({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer/);
@@ -38,8 +57,9 @@ describe('init', () => {
     expect(getBackend().name).toBe('cpu');
   });
 
-  it('starts the webgpu backend without blocking, and it computes', async () => {
-    const backend = await init({ backend: 'webgpu', threads: 2 });
+  it('starts the webgpu backend without blocking, once for calls that overlap, and it computes', async () => {
+    const [backend, again] = await Promise.all([init({ backend: 'webgpu', threads: 2 }), init({ backend: 'webgpu' })]);
+    expect(again).toBe(backend);
     expect(backend.name).toBe('webgpu');
     expect(getBackend()).toBe(backend);
     expect(tensor([1, 2, 3]).mul(tensor([4, 5, 6])).add(0.5).sum().toArray()[0]).toBe(33.5);

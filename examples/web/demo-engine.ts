@@ -1,33 +1,26 @@
-import { cm, Generator, getBackend, imageGrid, init, randn, tensor, tidy, type Tensor } from '../../src/web';
+import { cm, cpuThreads, Generator, getBackend, imageGrid, init, randn, tensor, tidy, type Tensor } from '../../src/web';
 import type { EngineReply, EngineRequest } from './protocol';
 
 // The demo's engine: a Web Worker (the engine's synchronous kernels may block here, never on the
 // page's thread) that loads the committed model and answers the page's requests (protocol.ts).
 
-interface Loaded {
-  model: cm.LoadedConsistencyModel;
-  threads: number;
-}
-
 // The worker's globals (the engine is type-checked without the DOM library).
 declare const self: { postMessage(m: unknown, transfer: ArrayBuffer[]): void; onmessage: ((e: { data: EngineRequest }) => void) | null };
-declare const navigator: { hardwareConcurrency: number };
 
-let loaded: Loaded | null = null;
+let loaded: cm.LoadedConsistencyModel | null = null;
 const post = (reply: EngineReply, transfer: ArrayBuffer[] = []): void => self.postMessage(reply, transfer);
 
 async function start(req: Extract<EngineRequest, { t: 'start' }>): Promise<void> {
   const began = performance.now();
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const threads = req.threads ?? (isolated ? navigator.hardwareConcurrency : 1);
-  const backend = await init({ backend: req.backend, threads });
+  const backend = await init({ backend: req.backend, threads: req.threads });
   const response = await fetch(req.model);
   if (!response.ok) throw new Error(`fetching the model ${req.model} failed: ${response.status} ${response.statusText}`);
   const model = cm.consistencyModelFromBytes(new Uint8Array(await response.arrayBuffer()), req.model);
-  loaded = { model, threads };
+  loaded = model;
   const adapter = (backend as { adapter?: { description: string } | null }).adapter?.description ?? null;
   post({
-    t: 'started', backend: getBackend().name, adapter, threads, isolated, shape: model.shape,
+    t: 'started', backend: getBackend().name, adapter, threads: cpuThreads(), isolated, shape: model.shape,
     classNames: model.classNames ?? null, msLoad: performance.now() - began,
   });
 }
@@ -46,10 +39,9 @@ function answer(id: number, columns: number, run: () => Tensor): void {
 
 const labels = (label: number | undefined, count: number): number[] | undefined => (label === undefined ? undefined : Array(count).fill(label));
 
-function handle(req: EngineRequest): void {
-  if (req.t === 'start') throw new Error('the engine was started already');
+function handle(req: Exclude<EngineRequest, { t: 'start' }>): void {
   if (!loaded) throw new Error('the engine has not started yet');
-  const { model } = loaded;
+  const model = loaded;
   const [c, h, w] = model.shape;
   const generator = (seed: number) => new Generator(seed);
   switch (req.t) {
@@ -82,8 +74,9 @@ self.onmessage = (e) => {
   const req = e.data;
   queue = queue.then(async () => {
     try {
-      if (req.t === 'start') await start(req);
-      else handle(req);
+      if (req.t !== 'start') handle(req);
+      else if (loaded) throw new Error('the engine was started already');
+      else await start(req);
     } catch (err) {
       post({ t: 'error', id: 'id' in req ? req.id : null, message: err instanceof Error ? err.message : String(err) });
     }

@@ -24,7 +24,6 @@ interface DemoState {
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 const SAMPLES = 16;
-const SIZE = 32;
 
 function fail(message: string): void {
   demo.errors.push(message);
@@ -54,28 +53,60 @@ const modelFile = params.get('model') ?? 'mnist-simpleunet-d32.safetensors';
 // ---- the engine worker --------------------------------------------------------------------------
 
 const worker = new Worker(new URL('./demo-engine.js', import.meta.url), { type: 'module' });
-const pending = new Map<number, (r: Result) => void>();
+const pending = new Map<number, { done: (r: Result) => void; failed: (e: Error) => void }>();
 let nextId = 1;
-let onStarted: (s: Started) => void = () => undefined;
+let starting: { done: (s: Started) => void; failed: (e: Error) => void } | null = null;
 worker.onmessage = (e: MessageEvent<EngineReply>) => {
   const reply = e.data;
-  if (reply.t === 'started') onStarted(reply);
+  if (reply.t === 'started') starting?.done(reply);
   else if (reply.t === 'error') {
+    const error = new Error(`engine: ${reply.message}`);
+    if (reply.id === null) starting?.failed(error);
+    else pending.get(reply.id)?.failed(error);
     if (reply.id !== null) pending.delete(reply.id);
-    fail(`engine: ${reply.message}`);
   } else {
-    pending.get(reply.id)?.(reply);
+    pending.get(reply.id)?.done(reply);
     pending.delete(reply.id);
   }
 };
-worker.onerror = (e) => fail(`engine worker: ${e.message}`);
+worker.onerror = (e) => {
+  const error = new Error(`engine worker: ${e.message}`);
+  starting?.failed(error);
+  for (const p of pending.values()) p.failed(error);
+  pending.clear();
+};
 
-/** Sends a request and resolves with its result (never, if the engine reports an error). */
+/** Sends a request; resolves with its result, or rejects with the engine's error. */
 function request(req: EngineRequest & { id: number }): Promise<Result> {
-  return new Promise((done) => {
-    pending.set(req.id, done);
+  return new Promise((done, failed) => {
+    pending.set(req.id, { done, failed });
     worker.postMessage(req);
   });
+}
+
+/**
+ * Runs `task` unless one of its kind is running, in which case it runs once more after that one
+ * (with the inputs of then: the latest drawing, slider position). Errors are shown on the page.
+ */
+function coalesced(task: () => Promise<void>): () => Promise<void> {
+  let running = false, again = false;
+  const run = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    again = false;
+    try {
+      await task();
+    } catch (e) {
+      fail((e as Error).message);
+    } finally {
+      running = false;
+    }
+    if (again) await run();
+  };
+  return run;
 }
 
 function drawGrid(canvasId: string, grid: Grid, scale: number): void {
@@ -126,10 +157,8 @@ async function setUpBackendPicker(): Promise<void> {
 
 // ---- samples ------------------------------------------------------------------------------------
 
-let sampling = false;
-async function drawSamples(): Promise<void> {
-  if (sampling) return;
-  sampling = true;
+/** A grid of new samples; with "continuously" ticked, the next one as soon as it is drawn. */
+const drawSamples = coalesced(async () => {
   const began = performance.now();
   const mySeed = seed++;
   const req = { t: 'sample', id: nextId++, count: SAMPLES, seed: mySeed, label: label() } as const;
@@ -139,61 +168,64 @@ async function drawSamples(): Promise<void> {
   demo.sampleMs.push(r.ms);
   $('sample-time').textContent = `seed ${mySeed}: ${SAMPLES} samples in ${r.ms.toFixed(1)} ms in the engine (${(performance.now() - began).toFixed(1)} ms with the round trip)`;
   document.body.dataset.ready = '1';
-  sampling = false;
-  if ($<HTMLInputElement>('continuous').checked) void drawSamples();
-}
+  if ($<HTMLInputElement>('continuous').checked) setTimeout(() => void drawSamples(), 0);
+});
 
 // ---- drawing and editing ------------------------------------------------------------------------
 
-/** The drawing: a value (1 ink, -1 erased) and whether it is known, per pixel. */
-const ink = new Float32Array(SIZE * SIZE).fill(-1);
-const known = new Float32Array(SIZE * SIZE);
+/** The drawing, the model's height x width: a value (1 ink, -1 erased) and whether it is known, per pixel. */
+let [channels, height, width] = [1, 32, 32];
+let ink = new Float32Array(height * width).fill(-1);
+let known = new Float32Array(height * width);
 const editSeed = 1;
 
+function sizeDrawing(shape: [number, number, number]): void {
+  [channels, height, width] = shape;
+  ink = new Float32Array(height * width).fill(-1);
+  known = new Float32Array(height * width);
+  const canvas = $<HTMLCanvasElement>('draw');
+  canvas.width = width;
+  canvas.height = height;
+  canvas.style.width = `${width * 8}px`;
+  canvas.style.height = `${height * 8}px`;
+}
+
 function renderDrawing(): void {
-  const pixels = new Uint8ClampedArray(SIZE * SIZE * 4);
-  for (let i = 0; i < SIZE * SIZE; i++) {
+  const pixels = new Uint8ClampedArray(height * width * 4);
+  for (let i = 0; i < height * width; i++) {
     const rgb = known[i] ? (ink[i]! > 0 ? [255, 255, 255] : [0, 0, 0]) : [68, 68, 102];
     pixels.set([...rgb, 255], 4 * i);
   }
-  $<HTMLCanvasElement>('draw').getContext('2d')!.putImageData(new ImageData(pixels, SIZE, SIZE), 0, 0);
+  $<HTMLCanvasElement>('draw').getContext('2d')!.putImageData(new ImageData(pixels, width, height), 0, 0);
 }
 
 function paint(event: PointerEvent): void {
   const canvas = $<HTMLCanvasElement>('draw');
   const box = canvas.getBoundingClientRect();
-  const cx = ((event.clientX - box.left) / box.width) * SIZE, cy = ((event.clientY - box.top) / box.height) * SIZE;
+  const cx = ((event.clientX - box.left) / box.width) * width, cy = ((event.clientY - box.top) / box.height) * height;
   const radius = Number($<HTMLInputElement>('brush').value) / 2;
   const value = (document.querySelector<HTMLInputElement>('input[name=tool]:checked')!.value === 'ink') ? 1 : -1;
   for (let y = Math.floor(cy - radius); y <= Math.ceil(cy + radius); y++) {
     for (let x = Math.floor(cx - radius); x <= Math.ceil(cx + radius); x++) {
-      if (x < 0 || y < 0 || x >= SIZE || y >= SIZE || (x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 > radius * radius + 0.25) continue;
-      ink[y * SIZE + x] = value;
-      known[y * SIZE + x] = 1;
+      if (x < 0 || y < 0 || x >= width || y >= height || (x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 > radius * radius + 0.25) continue;
+      ink[y * width + x] = value;
+      known[y * width + x] = 1;
     }
   }
   renderDrawing();
   scheduleEdit();
 }
 
-let editing = false, editAgain = false;
-/** Runs the chosen edit on the drawing; while one runs, the latest drawing waits for the next. */
-async function scheduleEdit(): Promise<void> {
-  if (editing) {
-    editAgain = true;
-    return;
-  }
-  editing = true;
-  editAgain = false;
+/** Runs the chosen edit on the drawing (the same in every channel); while one runs, the latest drawing waits for the next. */
+const scheduleEdit = coalesced(async () => {
   const kind = document.querySelector<HTMLInputElement>('input[name=task]:checked')!.value as EditKind;
-  const image = ink.slice(), mask = known.slice();
+  const image = new Float32Array(channels * height * width), mask = known.slice();
+  for (let c = 0; c < channels; c++) image.set(ink, c * height * width);
   const r = await request({ t: 'edit', id: nextId++, kind, image, known: mask, seed: editSeed, label: label(), noise: Number($<HTMLInputElement>('noise').value) });
   drawGrid('edited', r.grid, 7);
   demo.lastEdit = { kind, image, known: mask, result: r.images };
   $('edit-time').textContent = `${kind}: ${r.ms.toFixed(1)} ms in the engine`;
-  editing = false;
-  if (editAgain) void scheduleEdit();
-}
+});
 
 function setUpDrawing(): void {
   const canvas = $<HTMLCanvasElement>('draw');
@@ -223,8 +255,9 @@ function setUpDrawing(): void {
 
 /** Starts the drawing with the upper half of the first sample, so the first edit shows inpainting. */
 function seedDrawing(): void {
-  const first = demo.samples!.images.subarray(0, SIZE * SIZE);
-  for (let i = 0; i < (SIZE * SIZE) / 2; i++) {
+  if (!demo.samples) return;
+  const first = demo.samples.images.subarray(0, height * width);
+  for (let i = 0; i < (height * width) / 2; i++) {
     ink[i] = first[i]! > 0 ? 1 : -1;
     known[i] = 1;
   }
@@ -235,27 +268,18 @@ function seedDrawing(): void {
 // ---- interpolation ------------------------------------------------------------------------------
 
 let ends: [number, number] = [seed + 1000, seed + 1001];
-let interpolating = false, interpolateAgain = false;
-async function drawBetween(): Promise<void> {
-  if (interpolating) {
-    interpolateAgain = true;
-    return;
-  }
-  interpolating = true;
-  interpolateAgain = false;
+const drawBetween = coalesced(async () => {
   const alpha = Number($<HTMLInputElement>('alpha').value);
   const r = await request({ t: 'interpolate', id: nextId++, seeds: ends, alphas: [alpha], label: label() });
   drawGrid('between', r.grid, 4);
   $('interp-time').textContent = `alpha ${alpha.toFixed(2)}: ${r.ms.toFixed(1)} ms in the engine`;
-  interpolating = false;
-  if (interpolateAgain) void drawBetween();
-}
+});
 
-async function drawEnds(): Promise<void> {
+const drawEnds = coalesced(async () => {
   const r = await request({ t: 'interpolate', id: nextId++, seeds: ends, alphas: [0, 1], label: label() });
   drawGrid('ends', r.grid, 4);
   await drawBetween();
-}
+});
 
 function setUpInterpolation(): void {
   $<HTMLInputElement>('alpha').oninput = () => void drawBetween();
@@ -269,12 +293,13 @@ function setUpInterpolation(): void {
 
 async function main(): Promise<void> {
   void setUpBackendPicker();
-  const started = await new Promise<Started>((done) => {
-    onStarted = done;
+  const started = await new Promise<Started>((done, failed) => {
+    starting = { done, failed };
     worker.postMessage({ t: 'start', backend: demo.backend, threads, model: new URL(`models/${encodeURIComponent(modelFile)}`, location.href).href } satisfies EngineRequest);
   });
   demo.started = started;
   if (started.classNames === null && initialClass !== undefined) fail(`?class=${initialClass}: the model ${modelFile} is not class-conditional.`);
+  sizeDrawing(started.shape);
   $('status').textContent = `backend ${started.backend}${started.adapter ? ` (${started.adapter})` : ''} · ${started.threads} CPU thread${started.threads > 1 ? 's' : ''}` +
     ` · ${started.isolated ? 'cross-origin isolated' : 'not isolated'} · model ${started.shape.join('x')} loaded in ${started.msLoad.toFixed(0)} ms`;
   if (started.classNames) {
@@ -300,4 +325,7 @@ async function main(): Promise<void> {
   await drawEnds();
 }
 
-void main();
+main().catch((e: Error) => {
+  fail(e.message);
+  $('status').textContent = 'the engine did not start; see the error below';
+});

@@ -23,7 +23,12 @@ function fileFor(path: string, routes: [prefix: string, dir: string][]): string 
   if (path === '/' || path === '/index.html') return join(ROOT, 'examples/web/index.html');
   for (const [prefix, dir] of routes) {
     if (!path.startsWith(prefix)) continue;
-    const name = normalize(decodeURIComponent(path.slice(prefix.length)));
+    let name: string;
+    try {
+      name = normalize(decodeURIComponent(path.slice(prefix.length)));
+    } catch {
+      return null; // not valid percent-encoding
+    }
     if (name.startsWith('..') || name.includes('/') || name.includes('\\')) return null;
     const file = join(dir, name);
     try {
@@ -42,13 +47,18 @@ function fileFor(path: string, routes: [prefix: string, dir: string][]): string 
 export function serveDemo(port = 8080, models = MODELS_DIR): Promise<{ url: string; server: Server }> {
   const routes: [string, string][] = [['/dist/', OUT_DIR], ['/models/', models]];
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const file = req.method === 'GET' || req.method === 'HEAD' ? fileFor(path, routes) : null;
+    let path = '?';
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      // not a URL: answered 404 below
+    }
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
       'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cache-Control': 'no-store',
     };
+    const file = req.method === 'GET' || req.method === 'HEAD' ? fileFor(path, routes) : null;
     if (!file) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end(`not found: ${path}\n`);
       return;

@@ -5,7 +5,7 @@ import type {
 import { planConv2d, planConv2dGradInput, planConv2dGradWeight } from './conv';
 import { coversDestination, planConcat, planGather, planScatter } from './copy';
 import { planBinary, planBinaryScalar, planFill, planUnary, planUnaryGrad, planWhere } from './elementwise';
-import type { AdapterReport, PlatformWorker } from '../../src/platform/platform';
+import { blockingProblem, type AdapterReport, type PlatformWorker } from '../../src/platform/platform';
 import type { Launch } from './launch';
 import { planMatmul } from './matmul';
 import { planGroupNorm, planGroupNormBackward } from './norm';
@@ -64,8 +64,11 @@ const HOST_ELEMENTS = 4096;
  * number as a uniform. A host tensor is uploaded when a device kernel first needs it.
  */
 export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
+  if (!platform.workersStartAtOnce()) {
+    throw new Error(`Backend '${mode}' must be started with \`await init({ backend: '${mode}' })\` here: its device worker starts only while this thread yields to the event loop.`);
+  }
   const link = openDeviceWorker(mode);
-  return backendOn(link, link.call(link.initRequest, START_TIMEOUT_MS));
+  return backendOn(link, link.call(link.initRequest, 'init', START_TIMEOUT_MS));
 }
 
 /**
@@ -74,7 +77,14 @@ export function createGpujsBackend(mode: GpujsMode): GpujsBackend {
  */
 export async function startGpujsBackend(mode: GpujsMode): Promise<GpujsBackend> {
   const link = openDeviceWorker(mode);
-  return backendOn(link, await link.initAsync(START_TIMEOUT_MS));
+  let init: Reply;
+  try {
+    init = await link.initAsync(START_TIMEOUT_MS);
+  } catch (e) {
+    link.worker.terminate();
+    throw e;
+  }
+  return backendOn(link, init);
 }
 
 type Reply = { ok: boolean; body: Record<string, unknown> };
@@ -88,20 +98,19 @@ interface DeviceLink {
   post(msg: Request, transfer?: ArrayBuffer[]): void;
   posted(): number;
   waited(): number;
-  /** Posts `msg` (null: it was posted already) and blocks until the worker's reply. */
-  call(msg: Request | null, timeoutMs?: number): Reply;
+  /** Posts `msg` (null: it was posted already) and blocks until the worker's reply to `what`. */
+  call(msg: Request | null, what: string, timeoutMs?: number): Reply;
   /** Posts the init request and waits for its reply without blocking. */
   initAsync(timeoutMs: number): Promise<Reply>;
 }
 
 /** Starts the device worker; replies come through shared memory (protocol.ts). */
 function openDeviceWorker(mode: GpujsMode): DeviceLink {
-  if (!platform.sharedMemory() || !platform.canBlock()) {
-    throw new Error(`Backend '${mode}' needs shared memory and a thread that may wait (Atomics.wait): in a browser, run onestep in a Web Worker of a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp).`);
-  }
+  const problem = blockingProblem(platform);
+  if (problem) throw new Error(`Backend '${mode}' cannot run here: ${problem}.`);
   const control = new Int32Array(new SharedArrayBuffer(16));
   const text = new SharedArrayBuffer(TEXT_BYTES);
-  const worker = platform.deviceWorker();
+  const worker = platform.deviceWorker(mode === 'webgpu');
   worker.unref();
   let seq = 0, posted = 0, waited = 0;
   let dead: string | null = null;
@@ -122,14 +131,14 @@ function openDeviceWorker(mode: GpujsMode): DeviceLink {
     post,
     posted: () => posted,
     waited: () => waited,
-    call(msg, timeoutMs = CALL_TIMEOUT_MS) {
+    call(msg, what, timeoutMs = CALL_TIMEOUT_MS) {
       if (msg) post(msg);
       const expected = ++seq;
       const started = performance.now();
       const deadline = Date.now() + timeoutMs;
       while (Atomics.load(control, SEQ) < expected) {
         if (dead) throw new Error(`${mode}: the device worker is gone (${dead}).`);
-        if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer within ${timeoutMs / 1000} s.`);
+        if (Date.now() > deadline) throw new Error(`${mode}: the device worker did not answer '${what}' within ${timeoutMs / 1000} s.`);
         Atomics.wait(control, SEQ, expected - 1, 1000);
       }
       waited += performance.now() - started;
@@ -169,9 +178,9 @@ function backendOn(link: DeviceLink, init: Reply): GpujsBackend {
     pendingLaunches = 0;
     link.post(msg, transfer);
   };
-  const call = (query: Query): Reply => {
+  const call = (query: Query, timeoutMs?: number): Reply => {
     flush(query);
-    return link.call(null);
+    return link.call(null, query.t, timeoutMs);
   };
   const check = (what: string, r: Reply): Record<string, unknown> => {
     if (!r.ok) throw new Error(`${mode}: ${what} failed: ${String(r.body.error)}`);
@@ -182,7 +191,7 @@ function backendOn(link: DeviceLink, init: Reply): GpujsBackend {
   platform.beforeExit(() => {
     if (link.dead()) return;
     try {
-      call({ t: 'sync' });
+      call({ t: 'sync' }, 30_000);
     } catch {
       // exiting anyway; an earlier failure was reported where it happened or is moot now
     }

@@ -17,10 +17,7 @@ export interface RgbaImage {
  * columns, `pad` white pixels around and between them.
  */
 export function imageGrid(images: Tensor, columns = Math.ceil(Math.sqrt(images.shape[0] ?? 1)), pad = 2): RgbaImage & { data: Uint8ClampedArray } {
-  if (images.ndim !== 4 || (images.shape[1] !== 1 && images.shape[1] !== 3)) {
-    throw new Error(`imageGrid: images must be [N, 1 or 3, H, W], got ${formatShape(images.shape)}.`);
-  }
-  if (!Number.isInteger(columns) || columns < 1) throw new Error(`imageGrid: columns must be a positive integer, got ${columns}.`);
+  checkGridInput('imageGrid', images, columns);
   const [n, c, h, w] = images.shape as [number, number, number, number];
   const rows = Math.ceil(n / columns);
   const width = columns * (w + pad) + pad, height = rows * (h + pad) + pad;
@@ -36,6 +33,14 @@ export function imageGrid(images: Tensor, columns = Math.ceil(Math.sqrt(images.s
     }
   }
   return { width, height, data };
+}
+
+/** Throws, naming `op`, unless images is [N, 1 or 3, H, W] and columns a positive integer. */
+export function checkGridInput(op: string, images: Tensor, columns: number): void {
+  if (images.ndim !== 4 || (images.shape[1] !== 1 && images.shape[1] !== 3)) {
+    throw new Error(`${op}: images must be [N, 1 or 3, H, W], got ${formatShape(images.shape)}.`);
+  }
+  if (!Number.isInteger(columns) || columns < 1) throw new Error(`${op}: columns must be a positive integer, got ${columns}.`);
 }
 
 /**

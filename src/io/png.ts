@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { PNG } from 'pngjs';
 import { FormatError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
-import { imageGrid } from './image-grid';
+import { checkGridInput, imageGrid } from './image-grid';
 
 /** A decoded PNG: `data` holds width x height RGBA pixels, 8 bits per channel, row by row. */
 export interface PngImage {
@@ -105,6 +105,7 @@ export function decodePng(bytes: Uint8Array, source = 'buffer'): PngImage {
  * `columns` columns with a 2-pixel border (imageGrid); written to a temporary file and renamed.
  */
 export function saveImageGrid(path: string, images: Tensor, columns = Math.ceil(Math.sqrt(images.shape[0] ?? 1))): void {
+  checkGridInput('saveImageGrid', images, columns);
   const grid = imageGrid(images, columns);
   const png = new PNG({ width: grid.width, height: grid.height });
   png.data.set(grid.data);

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { FileAccessError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 import { accessProblem, readBytes } from './read-file';
-import { checkedMetadata, decodeSafetensors, encodeSafetensors, fileTensors, headerLength, invalid, parseHeader, type TensorRecord } from './safetensors';
+import { checkedMetadata, decodeSafetensors, encodeSafetensors, fileTensors, headerLength, invalidSafetensors, parseHeader, type TensorRecord } from './safetensors';
 
 /**
  * Writes tensors and metadata atomically: into a temporary file beside `path`, flushed to disk,
@@ -43,7 +43,7 @@ export function saveSafetensors(
  * FileAccessError for a path that cannot be read and FormatError for a header that does not parse.
  */
 export function readSafetensorsMetadata(path: string): Record<string, string> {
-  const fail = invalid(basename(path));
+  const fail = invalidSafetensors(basename(path));
   let fd: number | null = null;
   try {
     try {

@@ -90,7 +90,7 @@ function describeShape(shape: readonly unknown[]): string {
  * `source`) for anything malformed, never another exception.
  */
 export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): SafetensorsFile {
-  const fail = invalid(source);
+  const fail = invalidSafetensors(source);
   try {
     return decodeChecked(bytes, fail);
   } catch (e) {
@@ -100,7 +100,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer'): Safeten
 }
 
 /** The thrower of `source`'s FormatErrors: what is wrong with it. */
-export const invalid = (source: string) => (why: string): never => {
+export const invalidSafetensors = (source: string) => (why: string): never => {
   throw new FormatError(source, `safetensors: ${source} is not a valid safetensors file: ${why}.`);
 };
 

@@ -1,4 +1,4 @@
-import type { AdapterReport, ParentPort, Platform, PlatformWorker } from './platform';
+import { adapterReport, type AdapterReport, type ParentPort, type Platform, type PlatformWorker } from './platform';
 
 // The browser's side of src/platform/platform.ts. Worker scripts: the CPU kernels' threads run
 // from a Blob URL; the gpu.js device worker is the bundle's onestep-gpu-worker.js, found next to
@@ -25,20 +25,25 @@ type BrowserAdapter = { info?: Record<string, string | boolean>; isFallbackAdapt
 
 /** The file next to the engine bundle that runs kernels/gpujs/worker.ts (npm run build:web). */
 const DEVICE_WORKER_FILE = 'onestep-gpu-worker.js';
-const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software/i;
 
 function wrap(worker: WebWorker): PlatformWorker {
   let failed: ((why: string) => void) | null = null;
+  let gone: string | null = null;
   let handler: ((m: unknown) => void) | null = null;
   worker.onmessage = (e) => handler?.(e.data);
   worker.onerror = (e) => {
     e.preventDefault?.();
-    failed?.(e.message || 'the worker failed to load or threw');
+    if (gone) return;
+    gone = e.message || 'the worker failed to load or threw';
+    failed?.(gone);
   };
   return {
     postMessage: (m, t) => worker.postMessage(m, t),
     onMessage: (h) => (handler = h),
-    onFailure: (h) => (failed = h),
+    onFailure: (h) => {
+      failed = h;
+      if (gone) h(gone);
+    },
     unref: () => undefined,
     terminate: () => worker.terminate(),
   };
@@ -49,6 +54,9 @@ function newWorker(url: string | URL, type: 'module' | 'classic'): WebWorker {
   return new g.Worker(url, { type });
 }
 
+/** One Blob URL per worker source, kept for the page's lifetime (every thread of a pool shares it). */
+const scriptUrls = new Map<string, string>();
+
 export const platform: Platform = {
   name: 'browser',
   setting: () => undefined,
@@ -57,7 +65,11 @@ export const platform: Platform = {
   sharedMemory: () => g.crossOriginIsolated === true,
   workersStartAtOnce: () => false,
   scriptWorker(source, data) {
-    const url = g.URL.createObjectURL(new g.Blob([`${source}\nself.onmessage = (e) => { self.onmessage = null; start(e.data); };\n`], { type: 'text/javascript' }));
+    let url = scriptUrls.get(source);
+    if (!url) {
+      url = g.URL.createObjectURL(new g.Blob([`${source}\nself.onmessage = (e) => { self.onmessage = null; start(e.data); };\n`], { type: 'text/javascript' }));
+      scriptUrls.set(source, url);
+    }
     const worker = newWorker(url, 'classic');
     worker.postMessage(data);
     return wrap(worker);
@@ -74,10 +86,8 @@ export const platform: Platform = {
     if (!gpu) throw new Error('webgpu: this browser offers no navigator.gpu (WebGPU is off or unsupported here); Chromium needs a GPU or --enable-unsafe-webgpu.');
     const adapter = await gpu.requestAdapter();
     if (!adapter) throw new Error('webgpu: navigator.gpu.requestAdapter() found no adapter.');
-    const info = adapter.info ?? {};
-    const parts = [info.vendor, info.architecture, info.device, info.description].filter((p) => p);
-    const description = `${parts.join(', ') || 'unknown adapter'} (browser)`;
-    return { description, backend: 'browser', software: SOFTWARE.test(description) || adapter.isFallbackAdapter === true || info.isFallbackAdapter === true };
+    const report = adapterReport(adapter.info, 'browser');
+    return { ...report, software: report.software || adapter.isFallbackAdapter === true };
   },
   log: (line) => g.console.warn(line),
   beforeExit: () => undefined,

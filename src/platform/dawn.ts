@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AdapterReport } from './platform';
+import { adapterReport, type AdapterReport } from './platform';
 
 // WebGPU for Node: Dawn through the npm package `webgpu`. Node has no `navigator`, so gpu.js's
 // WebGPU mode finds the adapter through the shim installed here. Runs inside the device worker.
@@ -9,14 +9,6 @@ const require = createRequire(import.meta.url);
 
 type Adapter = { info?: Record<string, string | boolean>; requestDevice: (...a: unknown[]) => Promise<unknown> };
 type Gpu = { requestAdapter: (o?: object) => Promise<Adapter | null>; wgslLanguageFeatures?: unknown };
-
-const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
-
-function describe(adapter: Adapter, backend: string): string {
-  const info = adapter.info ?? {};
-  const parts = [info.vendor, info.architecture, info.device, info.description].filter((p) => p);
-  return `${parts.join(', ') || 'unknown adapter'} (${backend})`;
-}
 
 /** Dawn prints a page of errors when Vulkan has no loader; look for one first. */
 function hasVulkanLoader(): boolean {
@@ -61,8 +53,7 @@ export async function installWebGPU(): Promise<AdapterReport> {
   for (const backend of order) {
     const found = await attempt(backend);
     if (!found) continue;
-    const description = describe(found.adapter, backend);
-    const software = SOFTWARE.test(description) || found.adapter.info?.isFallbackAdapter === true;
+    const { description, software } = adapterReport(found.adapter.info, backend);
     if (backend === 'vulkan' && software && !forced) {
       tried.push(`vulkan: only a software adapter (${description})`);
       continue;

@@ -35,9 +35,9 @@ function wrap(worker: Worker): PlatformWorker {
  * The device worker is TypeScript: it registers tsx, then loads kernels/gpujs/worker.ts. A bundled
  * build (bench/device) names its compiled worker in ONESTEP_GPUJS_WORKER instead.
  */
-function deviceWorker(): PlatformWorker {
-  // Mesa's EGL reads the real environment, which a worker's process.env does not reach.
-  process.env.EGL_PLATFORM ??= 'surfaceless';
+function deviceWorker(webgpu: boolean): PlatformWorker {
+  // Mesa's EGL (Dawn's OpenGL ES) reads the real environment, which a worker's process.env does not reach.
+  if (webgpu) process.env.EGL_PLATFORM ??= 'surfaceless';
   const bundled = process.env.ONESTEP_GPUJS_WORKER;
   if (bundled) return wrap(new Worker(bundled));
   const tsxApi = pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;

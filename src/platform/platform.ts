@@ -51,8 +51,8 @@ export interface Platform {
   workersStartAtOnce(): boolean;
   /** A worker running `source`: plain JavaScript that defines `function start(data)`, called with `data`. */
   scriptWorker(source: string, data: unknown): PlatformWorker;
-  /** The gpu.js device worker (kernels/gpujs/worker.ts, or its bundled build in a browser). */
-  deviceWorker(): PlatformWorker;
+  /** The gpu.js device worker (kernels/gpujs/worker.ts, or its bundled build in a browser); `webgpu`: it will open a WebGPU device. */
+  deviceWorker(webgpu: boolean): PlatformWorker;
   /** In a worker: messages from its creator. */
   parentPort(): ParentPort;
   /** Makes `navigator.gpu` usable by gpu.js in this thread and reports the adapter (run in the device worker). */
@@ -63,4 +63,22 @@ export interface Platform {
   beforeExit(fn: () => void): void;
   /** Resolves after other tasks of the event loop have had a turn. */
   yieldToEventLoop(): Promise<void>;
+}
+
+/**
+ * Why this thread cannot run the CPU kernels on several threads or the webgpu backend, which wait
+ * on workers through shared memory; null when it can.
+ */
+export function blockingProblem(p: Platform): string | null {
+  if (p.sharedMemory() && p.canBlock()) return null;
+  return 'it needs shared memory and a thread that may wait (Atomics.wait): in a browser, run onestep in a Web Worker of a cross-origin-isolated page ' +
+    '(headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+}
+
+/** An adapter's report from its `info` (WebGPU's GPUAdapterInfo) and the API it runs on. */
+export function adapterReport(info: Record<string, string | boolean> | undefined, backend: AdapterReport['backend']): AdapterReport {
+  const i = info ?? {};
+  const parts = [i.vendor, i.architecture, i.device, i.description].filter((x) => x);
+  const description = `${parts.join(', ') || 'unknown adapter'} (${backend})`;
+  return { description, backend, software: /llvmpipe|lavapipe|swiftshader|softpipe|software/i.test(description) || i.isFallbackAdapter === true };
 }

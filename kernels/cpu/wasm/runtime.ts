@@ -1,5 +1,5 @@
 import platform from '#platform';
-import type { PlatformWorker } from '../../../src/platform/platform';
+import { blockingProblem, type PlatformWorker } from '../../../src/platform/platform';
 import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type KernelArgs, type KernelName } from './kernels';
 
 // One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
@@ -216,9 +216,8 @@ function threadCount(requested?: number): number {
       ? `threads must be a positive integer, got ${requested}.`
       : `ONESTEP_THREADS must be a positive integer, got '${setting}'.`);
   }
-  if (n > 1 && !(platform.sharedMemory() && platform.canBlock())) {
-    throw new Error(`${n} threads need shared memory and a thread that may wait (Atomics.wait): in a browser, run onestep in a Web Worker of a cross-origin-isolated page (headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), or ask for threads: 1.`);
-  }
+  const problem = n > 1 ? blockingProblem(platform) : null;
+  if (problem) throw new Error(`The CPU kernels cannot run ${n} threads here: ${problem}; or ask for threads: 1.`);
   return n;
 }
 
@@ -241,7 +240,7 @@ export function getRuntime(): WasmRuntime {
  * where threads cannot share memory) without blocking, replacing one that runs with another count.
  */
 export async function startRuntime(threads?: number): Promise<WasmRuntime> {
-  const n = threads ?? (platform.sharedMemory() && platform.canBlock() ? threadCount() : 1);
+  const n = threads ?? (blockingProblem(platform) ? 1 : threadCount());
   if (threads !== undefined) threadCount(threads);
   if (runtime?.threads === n) return runtime;
   const r = new WasmRuntime(n, await WebAssembly.compile(buildKernelModule(n > 1)));
