@@ -4,7 +4,8 @@ import { conv2dGradInput, conv2dGradWeight, conv2dNoBias } from '../../kernels/c
 import { unary, unaryGrad } from '../../kernels/cpu/elementwise';
 import { matmul } from '../../kernels/cpu/matmul';
 import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
-import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
+import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dGradWeightIm2colF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
+import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from '../../kernels/cpu/wasm/winograd-grad';
 import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import { groupNormBackwardF32, groupNormF32 } from '../../kernels/cpu/wasm/norm';
@@ -175,6 +176,53 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
     expect(viaDispatch).toEqual(viaWinograd);
     const mag = new Float32Array(viaIm2col.length);
     conv2dNoBias(abs(x), abs(w), mag, g);
+    expectClose(viaWinograd, viaIm2col, mag);
+  });
+});
+
+describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
+  // Ragged sizes: outputs that are not whole 2x2 tiles or groups of 4 tiles, tiles past one K block
+  // of the GEMM depth (256) in one image and across grouped small images, channels that are not
+  // whole panels (4 rows, 8 columns), one output channel, paddings 0-2, batches split unevenly.
+  const arb = fc
+    .record({
+      n: fc.integer({ min: 1, max: 5 }), cIn: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constant(67)), cOut: fc.oneof(fc.integer({ min: 1, max: 13 }), fc.constant(1)),
+      h: fc.integer({ min: 1, max: 40 }), w: fc.integer({ min: 1, max: 40 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+      seed: fc.integer({ min: 0, max: 1e6 }),
+    })
+    .map((p) => ({ ...p, kh: 3, kw: 3, strideH: 1, strideW: 1, outH: p.h + 2 * p.padH - 2, outW: p.w + 2 * p.padW - 2 }))
+    .filter((p) => p.outH >= 1 && p.outW >= 1);
+
+  it('over ragged geometry, threads splitting the batch', () => {
+    fc.assert(
+      fc.property(arb, (p) => {
+        const g: Conv2dGeometry = p;
+        const x = random(g.n * g.cIn * g.h * g.w, p.seed), gy = random(g.n * g.cOut * g.outH * g.outW, p.seed + 1);
+        const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.cOut * g.cIn * 9)) as [Float32Array, Float32Array, Float32Array];
+        fast.fill(Number.NaN);
+        conv2dGradWeightWinogradF32(x, gy, fast, g);
+        conv2dGradWeight(x, gy, ref, g);
+        conv2dGradWeight(abs(x), abs(gy), mag, g);
+        expectClose(fast, ref, mag);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('is what conv2dGradWeightF32 runs for the large U-Net convolutions, and the im2col path agrees with it', () => {
+    const g: Conv2dGeometry = { n: 3, cIn: 16, h: 16, w: 16, cOut: 8, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 16, outW: 16 };
+    expect(winogradGradWeightApplies(g)).toBe(true);
+    expect(winogradGradWeightApplies({ ...g, h: 8, w: 8, outH: 8, outW: 8 })).toBe(false);
+    expect(winogradGradWeightApplies({ ...g, cIn: 4 })).toBe(false);
+    expect(winogradGradWeightApplies({ ...g, strideH: 2, outH: 8 })).toBe(false);
+    expect(() => conv2dGradWeightWinogradF32(new Float32Array(0), new Float32Array(0), new Float32Array(0), { ...g, kh: 5, kw: 5 })).toThrow(/3x3 kernel/);
+    const x = random(3 * 16 * 256, 7), gy = random(3 * 8 * 256, 8);
+    const [viaDispatch, viaWinograd, viaIm2col, mag] = [0, 1, 2, 3].map(() => new Float32Array(8 * 16 * 9)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+    conv2dGradWeightF32(x, gy, viaDispatch, g);
+    conv2dGradWeightWinogradF32(x, gy, viaWinograd, g);
+    conv2dGradWeightIm2colF32(x, gy, viaIm2col, g);
+    expect(viaDispatch).toEqual(viaWinograd);
+    conv2dGradWeight(abs(x), abs(gy), mag, g);
     expectClose(viaWinograd, viaIm2col, mag);
   });
 });

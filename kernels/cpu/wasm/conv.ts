@@ -4,13 +4,15 @@ import { MR, NR } from './gemm-module';
 import type { KernelArgs } from './kernels';
 import { getRuntime } from './runtime';
 import { conv2dWinogradF32, winogradApplies } from './winograd';
+import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from './winograd-grad';
 
 // conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly
 // (the kernels im2col, im2colT, convImages, convGradWeightImages: conv-module.ts).
 // With at least as many images as threads, each thread takes whole images (one hand-off per
 // call); otherwise the threads share each image's panels and tiles.
 //   forward:      out_b [cOut x P]  = W [cOut x K] @ col_b [K x P]
-//   weight grad:  dW    [cOut x K] += dy_b [cOut x P] @ col_b^T [P x K]   (summed over the batch)
+//   weight grad:  dW    [cOut x K] += dy_b [cOut x P] @ col_b^T [P x K]   (summed over the batch;
+//                 by Winograd F(3x3, 2x2) where it pays: winograd-grad.ts)
 //   input grad: a forward conv of dy with W flipped and transposed, padding k - 1 - p.
 // K = cIn kh kw, P = outH outW. Layout of packed panels: gemm-module.ts.
 
@@ -70,7 +72,13 @@ export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Ar
   }
 }
 
+/** The fastest applicable weight gradient: Winograd F(3x3, 2x2) where it pays, else im2col + GEMM. */
 export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
+  if (winogradGradWeightApplies(g)) conv2dGradWeightWinogradF32(x, gy, gw, g);
+  else conv2dGradWeightIm2colF32(x, gy, gw, g);
+}
+
+export function conv2dGradWeightIm2colF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
   const rt = getRuntime();
   const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
   const mp = ceilTo(g.cOut, MR), np = ceilTo(K, NR);
