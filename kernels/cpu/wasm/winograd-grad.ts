@@ -5,8 +5,6 @@ import { getRuntime } from './runtime';
 
 /** Tiles per GEMM depth at least (small images are grouped), as the forward's GEMM width. */
 const DEPTH_TARGET = 256;
-/** S G, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] (winograd-grad-module.ts: the sign of row 3). */
-const SG = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, -1]] as const;
 
 /** What conv2dGradWeightWinogradF32 computes: a 3x3 kernel at stride 1 with padding <= 2. */
 const supported = (g: Conv2dGeometry): boolean => g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2;
@@ -50,27 +48,32 @@ export function conv2dGradWeightWinogradF32(x: Float32Array, gy: Float32Array, g
       padH: g.padH, padW: g.padW, group,
     };
   }));
-  // dW[co, ci] = (S G)^T M[co, ci] (S G), M summed over the threads
-  const m = new Float64Array(16);
-  for (let co = 0; co < cOut; co++) {
-    for (let ci = 0; ci < cIn; ci++) {
-      for (let xi = 0; xi < 16; xi++) {
-        let sum = 0;
-        for (let t = 0; t < ranges.length; t++) sum += mem[cAt(t) + xi * mp * np + co * np + ci]!;
-        m[xi] = sum;
+  // M summed over the threads, read row by row: m[(xi cOut + co) cIn + ci]
+  const pairs = cOut * cIn;
+  const m = new Float64Array(16 * pairs);
+  for (let t = 0; t < ranges.length; t++) {
+    for (let xi = 0; xi < 16; xi++) {
+      for (let co = 0; co < cOut; co++) {
+        const src = cAt(t) + (xi * mp + co) * np, dst = (xi * cOut + co) * cIn;
+        for (let ci = 0; ci < cIn; ci++) m[dst + ci] += mem[src + ci]!;
       }
-      const at = (co * cIn + ci) * 9;
-      for (let ky = 0; ky < 3; ky++) {
-        for (let kx = 0; kx < 3; kx++) {
-          let s = 0;
-          for (let r = 0; r < 4; r++) {
-            const gr = SG[r]![ky]!;
-            if (gr === 0) continue;
-            for (let c = 0; c < 4; c++) s += gr * m[r * 4 + c]! * SG[c]![kx]!;
-          }
-          gw[at + ky * 3 + kx] = s;
-        }
-      }
+    }
+  }
+  // dW = (S G)^T M (S G), S G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 -1]: T = M (S G) row by row, then (S G)^T T
+  const tm = new Float64Array(12);
+  for (let pair = 0; pair < pairs; pair++) {
+    for (let r = 0; r < 4; r++) {
+      const m0 = m[(r * 4) * pairs + pair]!, m1 = m[(r * 4 + 1) * pairs + pair]!, m2 = m[(r * 4 + 2) * pairs + pair]!, m3 = m[(r * 4 + 3) * pairs + pair]!;
+      tm[r * 3] = m0 + 0.5 * (m1 + m2);
+      tm[r * 3 + 1] = 0.5 * (m1 - m2);
+      tm[r * 3 + 2] = 0.5 * (m1 + m2) - m3;
+    }
+    const at = pair * 9;
+    for (let kx = 0; kx < 3; kx++) {
+      const t0 = tm[kx]!, t1 = tm[3 + kx]!, t2 = tm[6 + kx]!, t3 = tm[9 + kx]!;
+      gw[at + kx] = t0 + 0.5 * (t1 + t2);
+      gw[at + 3 + kx] = 0.5 * (t1 - t2);
+      gw[at + 6 + kx] = 0.5 * (t1 + t2) - t3;
     }
   }
 }
