@@ -4,7 +4,7 @@ import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 
 /** Tiles per GEMM depth at least (small images are grouped), as the forward's GEMM width. */
-const DEPTH_TARGET = 256;
+const DEPTH_TARGET = 512;
 
 /** What conv2dGradWeightWinogradF32 computes: a 3x3 kernel at stride 1 with padding <= 2. */
 const supported = (g: Conv2dGeometry): boolean => g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2;

@@ -3,7 +3,7 @@ import { ceilTo, packA, split } from './gemm';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 
-const GEMM_WIDTH = 128;
+const GEMM_WIDTH = 256;
 
 /**
  * Whether conv2dWinogradF32 applies: a 3x3 kernel at stride 1 with padding < 3, and enough input
