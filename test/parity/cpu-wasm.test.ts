@@ -8,6 +8,7 @@ import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dGradWeightIm2
 import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from '../../kernels/cpu/wasm/winograd-grad';
 import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
+import { getRuntime } from '../../kernels/cpu/wasm/runtime';
 import { groupNormBackwardF32, groupNormF32 } from '../../kernels/cpu/wasm/norm';
 import { binaryF32 } from '../../kernels/cpu/wasm/binary';
 import { binary } from '../../kernels/cpu/elementwise';
@@ -209,11 +210,26 @@ describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
     );
   });
 
+  it('groups small images into one GEMM depth over several K blocks, the last group smaller, accumulating', () => {
+    // 22x48 outputs: 11 x 24 = 264 tiles, so two images per group (depth 528: three K blocks, the
+    // last 16 deep); 2 threads + 1 images leave a thread three: a group of two, then one accumulating
+    const threads = getRuntime().threads;
+    const g: Conv2dGeometry = { n: 2 * threads + 1, cIn: 9, h: 22, w: 48, cOut: 5, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 22, outW: 48 };
+    const x = random(g.n * 9 * 22 * 48, 11), gy = random(g.n * 5 * 22 * 48, 12);
+    const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(5 * 9 * 9)) as [Float32Array, Float32Array, Float32Array];
+    fast.fill(Number.NaN);
+    conv2dGradWeightWinogradF32(x, gy, fast, g);
+    conv2dGradWeight(x, gy, ref, g);
+    conv2dGradWeight(abs(x), abs(gy), mag, g);
+    expectClose(fast, ref, mag);
+  });
+
   it('is what conv2dGradWeightF32 runs for the large U-Net convolutions, and the im2col path agrees with it', () => {
     const g: Conv2dGeometry = { n: 3, cIn: 16, h: 16, w: 16, cOut: 8, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 16, outW: 16 };
     expect(winogradGradWeightApplies(g)).toBe(true);
     expect(winogradGradWeightApplies({ ...g, h: 8, w: 8, outH: 8, outW: 8 })).toBe(false);
     expect(winogradGradWeightApplies({ ...g, cIn: 4 })).toBe(false);
+    expect(winogradGradWeightApplies({ ...g, h: 256, w: 1, outH: 256, outW: 1, padW: 1 })).toBe(false);
     expect(winogradGradWeightApplies({ ...g, strideH: 2, outH: 8 })).toBe(false);
     expect(() => conv2dGradWeightWinogradF32(new Float32Array(0), new Float32Array(0), new Float32Array(0), { ...g, kh: 5, kw: 5 })).toThrow(/3x3 kernel/);
     const x = random(3 * 16 * 256, 7), gy = random(3 * 8 * 256, 8);

@@ -8,7 +8,7 @@ import { kernel, type EmitContext, type Params } from './kernel-def';
 // forward's F(2x2, 3x3) in swapped roles (winograd-module.ts). The tile sum moves inside the
 // output transform, so per tile position xi it is one GEMM over the tiles:
 //   M[xi] (cOut x cIn) = U[xi] (cOut x tiles) V[xi]^T (tiles x cIn),  U = A dy A^T, V = B^T d B,
-// 16 x 2 multiply-adds per tile and channel pair instead of 36. Signs: with S = diag(1, 1, 1, -1),
+// 16 multiply-adds per tile and channel pair instead of 4 x 9 = 36. Signs: with S = diag(1, 1, 1, -1),
 // U is computed as S A dy A^T S = Â dy Â^T, Â = [1 0; 1 1; 1 -1; 0 1] (additions only), and the
 // output transform (conv2dGradWeightWinogradF32, in JavaScript) uses S G instead of G.
 // Four neighbouring tiles are transformed at once (one f32x4 per entry); their lanes are four
@@ -50,9 +50,12 @@ function emitWinogradGradWeight(f: FunctionBody, a: Params<(typeof PARAMS)[numbe
   f.get(a.mp).get(depth).i32Mul().i32(4).i32Mul().set(aStride);
   f.get(depth).get(a.np).i32Mul().i32(4).i32Mul().set(bStride);
   f.get(a.mp).get(a.np).i32Mul().i32(4).i32Mul().set(cStride);
-  // borders stay zero: images only overwrite the interiors
+  // borders stay zero: images only overwrite the interiors; so do the panels' padding rows of A
+  // (co >= cOut) and columns of B (ci >= cIn), which the GEMMs read (leftover denormals are slow)
   f.get(a.bufPad).i32(0).get(planeBytes).get(a.cIn).i32Mul().memoryFill();
   f.get(a.bufDy).i32(0).get(dyPlaneBytes).get(a.cOut).i32Mul().memoryFill();
+  f.get(a.bufA).i32(0).get(aStride).i32(16).i32Mul().memoryFill();
+  f.get(a.bufB).i32(0).get(bStride).i32(16).i32Mul().memoryFill();
 
   /** k = depth row of the tiles at (ty, tx) of the image; ks, kcb: its K block's start and size. */
   const depthRow = () => {

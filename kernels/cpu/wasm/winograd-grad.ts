@@ -3,7 +3,7 @@ import { ceilTo, split } from './gemm';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 
-/** Tiles per GEMM depth at least (small images are grouped), as the forward's GEMM width. */
+/** Tiles per GEMM depth at least (small images are grouped to reach it). */
 const DEPTH_TARGET = 512;
 
 /** What conv2dGradWeightWinogradF32 computes: a 3x3 kernel at stride 1 with padding <= 2. */
@@ -13,10 +13,10 @@ const supported = (g: Conv2dGeometry): boolean => g.kh === 3 && g.kw === 3 && g.
  * Whether the weight gradient runs by Winograd: where it is supported and beats im2col + GEMM,
  * i.e. at least 8 input channels (fewer leave the packed panels mostly padding) and outputs of at
  * least 16x16 (smaller ones have too few tiles per image to pay for the transforms; measured on
- * the SimpleUNet's shapes: 64 -> 64 at 32x32 23 vs 40 ms, at 8x8 3.7 vs 3.0 ms, batch 32).
+ * the SimpleUNet's shapes at batch 32: 64 -> 64 at 32x32 23 vs 40 ms; at 8x8 no better than im2col).
  */
 export function winogradGradWeightApplies(g: Conv2dGeometry): boolean {
-  return supported(g) && g.cIn >= 8 && g.outH * g.outW >= 256;
+  return supported(g) && g.cIn >= 8 && g.outH >= 16 && g.outW >= 16;
 }
 
 /**
