@@ -1,6 +1,7 @@
 import type { FunctionBody } from './builder';
 import { KC, MR, NR } from './gemm-module';
 import { kernel, type EmitContext, type Params } from './kernel-def';
+import { copyPlanes, inputTransform2x2 } from './winograd-emit';
 
 // The weight gradient of a stride-1 3x3 convolution by Winograd's F(3x3, 2x2) (Lavin & Gray 2016,
 // section 5): dW[co, ci] = sum over the 2x2 tiles t of dy of the 3x3 correlation of the 4x4 input
@@ -81,25 +82,14 @@ function emitWinogradGradWeight(f: FunctionBody, a: Params<(typeof PARAMS)[numbe
     f.forRange(b, () => f.get(g0), gEnd, 1, () => {
       f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
       // 1. image b into the interior of the padded planes, dy_b into the top left of its planes
+      const copy = { src, dst, plane: ch, row: r };
       f.get(a.x).get(b).get(a.xStride).i32Mul().i32Add().set(src);
-      f.forRange(ch, () => f.i32(0), a.cIn, 1, () => {
+      copyPlanes(f, copy, a.cIn, a.h, a.w, rowBytes, () => {
         f.get(a.bufPad).get(ch).get(planeBytes).i32Mul().i32Add()
-          .get(a.padH).get(rowBytes).i32Mul().i32Add().get(a.padW).i32(4).i32Mul().i32Add().set(dst);
-        f.forRange(r, () => f.i32(0), a.h, 1, () => {
-          f.get(dst).get(src).get(a.w).i32(4).i32Mul().memoryCopy();
-          f.get(dst).get(rowBytes).i32Add().set(dst);
-          f.get(src).get(a.w).i32(4).i32Mul().i32Add().set(src);
-        });
+          .get(a.padH).get(rowBytes).i32Mul().i32Add().get(a.padW).i32(4).i32Mul().i32Add();
       });
       f.get(a.dy).get(b).get(a.dyStride).i32Mul().i32Add().set(src);
-      f.forRange(ch, () => f.i32(0), a.cOut, 1, () => {
-        f.get(a.bufDy).get(ch).get(dyPlaneBytes).i32Mul().i32Add().set(dst);
-        f.forRange(r, () => f.i32(0), a.outH, 1, () => {
-          f.get(dst).get(src).get(a.outW).i32(4).i32Mul().memoryCopy();
-          f.get(dst).get(dyRowBytes).i32Add().set(dst);
-          f.get(src).get(a.outW).i32(4).i32Mul().i32Add().set(src);
-        });
-      });
+      copyPlanes(f, copy, a.cOut, a.outH, a.outW, dyRowBytes, () => { f.get(a.bufDy).get(ch).get(dyPlaneBytes).i32Mul().i32Add(); });
 
       // 2. V[xi](tile, ci) = (B^T d B)[xi] into packed-B panels (column ci, depth row = tile)
       f.forRange(ch, () => f.i32(0), a.cIn, 1, () => {
@@ -107,27 +97,7 @@ function emitWinogradGradWeight(f: FunctionBody, a: Params<(typeof PARAMS)[numbe
           f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
             f.get(a.bufPad).get(ch).get(planeBytes).i32Mul().i32Add()
               .get(ty).get(rowBytes).i32Mul().i32(2).i32Mul().i32Add().get(tx).i32(8).i32Mul().i32Add().set(ptr);
-            for (let row = 0; row < 4; row++) {
-              // lanes = the four tiles; column c of tile k is padded column 2 (tx + k) + c
-              const load = (offset: number) => {
-                f.get(ptr);
-                if (row > 0) f.get(rowBytes).i32(row).i32Mul().i32Add();
-                f.v128Load(offset);
-              };
-              load(0); load(16); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4]!);
-              load(0); load(16); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 1]!);
-              load(8); load(24); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4 + 2]!);
-              load(8); load(24); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 3]!);
-            }
-            const transform4 = (at: (i: number) => number) => {
-              f.get(v[at(0)]!).get(v[at(2)]!).f32x4Sub().set(t[0]!);
-              f.get(v[at(1)]!).get(v[at(2)]!).f32x4Add().set(t[1]!);
-              f.get(v[at(2)]!).get(v[at(1)]!).f32x4Sub().set(t[2]!);
-              f.get(v[at(1)]!).get(v[at(3)]!).f32x4Sub().set(t[3]!);
-              for (let i = 0; i < 4; i++) f.get(t[i]!).set(v[at(i)]!);
-            };
-            for (let row = 0; row < 4; row++) transform4((i) => row * 4 + i);
-            for (let col = 0; col < 4; col++) transform4((i) => i * 4 + col);
+            inputTransform2x2(f, v, t, ptr, rowBytes);
             depthRow();
             // element (k, ci) of V[0]^T: K block at ks np, panel ci / NR of kcb NR, row k - ks, column ci mod NR
             f.get(a.bufB).get(ks).get(a.np).i32Mul().get(ch).i32(3).i32ShrU().get(kcb).i32Mul().i32(NR).i32Mul().i32Add()

@@ -1,6 +1,7 @@
 import type { FunctionBody } from './builder';
 import { KC, MR, NR } from './gemm-module';
 import { kernel, type EmitContext, type Params } from './kernel-def';
+import { copyPlanes, inputTransform2x2 } from './winograd-emit';
 
 // Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (Lavin & Gray 2016, "Fast Algorithms for
 // Convolutional Neural Networks"): each 2x2 output tile is A^T [ sum_ci (G g G^T) . (B^T d B) ] A
@@ -58,14 +59,9 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
       f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
       // 1. copy image b into the interior of the padded planes, row by row
       f.get(a.x).get(b).get(a.xStride).i32Mul().i32Add().set(src);
-      f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
+      copyPlanes(f, { src, dst, plane: ci, row: r }, a.cIn, a.h, a.w, rowBytes, () => {
         f.get(a.bufPad).get(ci).get(planeBytes).i32Mul().i32Add()
-          .get(a.padH).get(rowBytes).i32Mul().i32Add().get(a.padW).i32(4).i32Mul().i32Add().set(dst);
-        f.forRange(r, () => f.i32(0), a.h, 1, () => {
-          f.get(dst).get(src).get(a.w).i32(4).i32Mul().memoryCopy();
-          f.get(dst).get(rowBytes).i32Add().set(dst);
-          f.get(src).get(a.w).i32(4).i32Mul().i32Add().set(src);
-        });
+          .get(a.padH).get(rowBytes).i32Mul().i32Add().get(a.padW).i32(4).i32Mul().i32Add();
       });
 
       // 2. input transform V[xi](ci, tile) = (B^T d B)[xi], written straight into packed-B panels
@@ -80,28 +76,7 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
             // ptr: padded pixel (2 ty, 2 tx) of plane ci
             f.get(a.bufPad).get(ci).get(planeBytes).i32Mul().i32Add()
               .get(ty).get(rowBytes).i32Mul().i32(2).i32Mul().i32Add().get(tx).i32(8).i32Mul().i32Add().set(ptr);
-            for (let row = 0; row < 4; row++) {
-              // lanes = the four tiles; column c of tile k is padded column 2 (tx + k) + c
-              const load = (offset: number) => {
-                f.get(ptr);
-                if (row > 0) f.get(rowBytes).i32(row).i32Mul().i32Add();
-                f.v128Load(offset);
-              };
-              load(0); load(16); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4]!);
-              load(0); load(16); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 1]!);
-              load(8); load(24); f.f32x4Shuffle([0, 2, 4, 6]).set(v[row * 4 + 2]!);
-              load(8); load(24); f.f32x4Shuffle([1, 3, 5, 7]).set(v[row * 4 + 3]!);
-            }
-            // d B along each row, then B^T (d B) along each column
-            const transform4 = (at: (k: number) => number) => {
-              f.get(v[at(0)]!).get(v[at(2)]!).f32x4Sub().set(t[0]!);
-              f.get(v[at(1)]!).get(v[at(2)]!).f32x4Add().set(t[1]!);
-              f.get(v[at(2)]!).get(v[at(1)]!).f32x4Sub().set(t[2]!);
-              f.get(v[at(1)]!).get(v[at(3)]!).f32x4Sub().set(t[3]!);
-              for (let k = 0; k < 4; k++) f.get(t[k]!).set(v[at(k)]!);
-            };
-            for (let row = 0; row < 4; row++) transform4((k) => row * 4 + k);
-            for (let col = 0; col < 4; col++) transform4((k) => k * 4 + col);
+            inputTransform2x2(f, v, t, ptr, rowBytes);
             // dst: V[0] element (ci, j), j = ty tilesX + tx (4 consecutive tiles share one panel row)
             f.get(ty).get(a.tilesX).i32Mul().get(tx).i32Add().get(jBase).i32Add().set(j);
             f.get(a.bufV).get(kStart).get(a.np).i32Mul().get(ci).get(kStart).i32Sub().i32(NR).i32Mul().i32Add().i32(4).i32Mul().i32Add()
