@@ -105,8 +105,7 @@ export interface EngineOptions {
 }
 
 const GPUJS_MODES: readonly string[] = ['webgpu', 'webasm', 'gpujs-cpu'] satisfies GpujsMode[];
-/** Device workers being started by init(), by mode: a second init() waits for the same one. */
-const starting = new Map<GpujsMode, Promise<GpujsBackend>>();
+/** The last init() call: calls run one after another, so a device worker is started once. */
 let initialising: Promise<unknown> = Promise.resolve();
 
 /**
@@ -140,15 +139,13 @@ async function initNow(options: EngineOptions): Promise<Backend> {
   return (current = resolve(name));
 }
 
-function startDeviceWorker(mode: GpujsMode): Promise<GpujsBackend> {
-  const ready = gpujs.get(mode);
-  if (ready) return Promise.resolve(ready);
-  let start = starting.get(mode);
-  if (!start) {
-    start = startGpujsBackend(mode).then((b) => (gpujs.set(mode, b), b)).finally(() => starting.delete(mode));
-    starting.set(mode, start);
+async function startDeviceWorker(mode: GpujsMode): Promise<GpujsBackend> {
+  let b = gpujs.get(mode);
+  if (!b) {
+    b = await startGpujsBackend(mode);
+    gpujs.set(mode, b);
   }
-  return start;
+  return b;
 }
 
 /** The CPU kernels' thread count (starting them, as the first kernel would, if nothing has). */

@@ -31,7 +31,7 @@ function answer(id: number, columns: number, run: () => Tensor): void {
   const images = run();
   const values = images.toArray() as Float32Array;
   const ms = performance.now() - began;
-  const grid = imageGrid(images, columns);
+  const grid = imageGrid({ shape: images.shape, values }, columns);
   const count = images.shape[0]!;
   images.dispose();
   post({ t: 'result', id, images: values, count, grid, ms }, [values.buffer as ArrayBuffer, grid.data.buffer as ArrayBuffer]);

@@ -12,17 +12,23 @@ export interface RgbaImage {
   data: Uint8Array | Uint8ClampedArray;
 }
 
+/** Images' values already read back, row-major, with their shape. */
+export interface ImageValues {
+  shape: readonly number[];
+  values: ArrayLike<number>;
+}
+
 /**
  * Images [N, C, H, W] with values in [-1, 1] (C = 1 grey or 3 RGB) as one RGBA grid of `columns`
- * columns, `pad` white pixels around and between them.
+ * columns, `pad` white pixels around and between them. Given ImageValues, nothing is read back.
  */
-export function imageGrid(images: Tensor, columns = Math.ceil(Math.sqrt(images.shape[0] ?? 1)), pad = 2): RgbaImage & { data: Uint8ClampedArray } {
-  checkGridInput('imageGrid', images, columns);
+export function imageGrid(images: Tensor | ImageValues, columns = Math.ceil(Math.sqrt(images.shape[0] ?? 1)), pad = 2): RgbaImage & { data: Uint8ClampedArray } {
+  checkGridInput('imageGrid', images.shape, columns);
   const [n, c, h, w] = images.shape as [number, number, number, number];
   const rows = Math.ceil(n / columns);
   const width = columns * (w + pad) + pad, height = rows * (h + pad) + pad;
   const data = new Uint8ClampedArray(width * height * 4).fill(255);
-  const values = images.toArray();
+  const values = 'values' in images ? images.values : images.toArray();
   for (let k = 0; k < n; k++) {
     const ox = pad + (k % columns) * (w + pad), oy = pad + Math.floor(k / columns) * (h + pad);
     for (let y = 0; y < h; y++) {
@@ -35,10 +41,10 @@ export function imageGrid(images: Tensor, columns = Math.ceil(Math.sqrt(images.s
   return { width, height, data };
 }
 
-/** Throws, naming `op`, unless images is [N, 1 or 3, H, W] and columns a positive integer. */
-export function checkGridInput(op: string, images: Tensor, columns: number): void {
-  if (images.ndim !== 4 || (images.shape[1] !== 1 && images.shape[1] !== 3)) {
-    throw new Error(`${op}: images must be [N, 1 or 3, H, W], got ${formatShape(images.shape)}.`);
+/** Throws, naming `op`, unless the images' shape is [N, 1 or 3, H, W] and columns a positive integer. */
+export function checkGridInput(op: string, shape: readonly number[], columns: number): void {
+  if (shape.length !== 4 || (shape[1] !== 1 && shape[1] !== 3)) {
+    throw new Error(`${op}: images must be [N, 1 or 3, H, W], got ${formatShape(shape)}.`);
   }
   if (!Number.isInteger(columns) || columns < 1) throw new Error(`${op}: columns must be a positive integer, got ${columns}.`);
 }

@@ -105,7 +105,7 @@ export function decodePng(bytes: Uint8Array, source = 'buffer'): PngImage {
  * `columns` columns with a 2-pixel border (imageGrid); written to a temporary file and renamed.
  */
 export function saveImageGrid(path: string, images: Tensor, columns = Math.ceil(Math.sqrt(images.shape[0] ?? 1))): void {
-  checkGridInput('saveImageGrid', images, columns);
+  checkGridInput('saveImageGrid', images.shape, columns);
   const grid = imageGrid(images, columns);
   const png = new PNG({ width: grid.width, height: grid.height });
   png.data.set(grid.data);

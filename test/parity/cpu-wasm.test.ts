@@ -136,6 +136,10 @@ describe('WebAssembly conv2d matches the reference', () => {
   });
 });
 
+/** A 3x3 stride-1 convolution's geometry from its sizes and paddings (Winograd's cases). */
+const stride1Conv3x3 = <P extends { h: number; w: number; padH: number; padW: number }>(p: P) =>
+  ({ ...p, kh: 3, kw: 3, strideH: 1, strideW: 1, outH: p.h + 2 * p.padH - 2, outW: p.w + 2 * p.padW - 2 });
+
 describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
   // Ragged sizes on purpose: outputs that are not whole 2x2 tiles or whole groups of 4 tiles,
   // channels past one K block (256), paddings 0-2.
@@ -145,7 +149,7 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
       h: fc.integer({ min: 1, max: 19 }), w: fc.integer({ min: 1, max: 19 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
       seed: fc.integer({ min: 0, max: 1e6 }),
     })
-    .map((p) => ({ ...p, kh: 3, kw: 3, strideH: 1, strideW: 1, outH: p.h + 2 * p.padH - 2, outW: p.w + 2 * p.padW - 2 }))
+    .map(stride1Conv3x3)
     .filter((p) => p.outH >= 1 && p.outW >= 1);
   it('forward over ragged geometry, threads splitting the batch', () => {
     fc.assert(
@@ -181,6 +185,17 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
   });
 });
 
+/** The Winograd weight gradient of random x and dy against the reference loops (NaN-filled output). */
+function expectWinogradGradWeightClose(g: Conv2dGeometry, seed: number): void {
+  const x = random(g.n * g.cIn * g.h * g.w, seed), gy = random(g.n * g.cOut * g.outH * g.outW, seed + 1);
+  const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.cOut * g.cIn * 9)) as [Float32Array, Float32Array, Float32Array];
+  fast.fill(Number.NaN);
+  conv2dGradWeightWinogradF32(x, gy, fast, g);
+  conv2dGradWeight(x, gy, ref, g);
+  conv2dGradWeight(abs(x), abs(gy), mag, g);
+  expectClose(fast, ref, mag);
+}
+
 describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
   // Ragged sizes: outputs that are not whole 2x2 tiles or groups of 4 tiles, tiles past one K block
   // of the GEMM depth (256) in one image and across grouped small images, channels that are not
@@ -191,21 +206,12 @@ describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
       h: fc.integer({ min: 1, max: 40 }), w: fc.integer({ min: 1, max: 40 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
       seed: fc.integer({ min: 0, max: 1e6 }),
     })
-    .map((p) => ({ ...p, kh: 3, kw: 3, strideH: 1, strideW: 1, outH: p.h + 2 * p.padH - 2, outW: p.w + 2 * p.padW - 2 }))
+    .map(stride1Conv3x3)
     .filter((p) => p.outH >= 1 && p.outW >= 1);
 
   it('over ragged geometry, threads splitting the batch', () => {
     fc.assert(
-      fc.property(arb, (p) => {
-        const g: Conv2dGeometry = p;
-        const x = random(g.n * g.cIn * g.h * g.w, p.seed), gy = random(g.n * g.cOut * g.outH * g.outW, p.seed + 1);
-        const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.cOut * g.cIn * 9)) as [Float32Array, Float32Array, Float32Array];
-        fast.fill(Number.NaN);
-        conv2dGradWeightWinogradF32(x, gy, fast, g);
-        conv2dGradWeight(x, gy, ref, g);
-        conv2dGradWeight(abs(x), abs(gy), mag, g);
-        expectClose(fast, ref, mag);
-      }),
+      fc.property(arb, (p) => expectWinogradGradWeightClose(p, p.seed)),
       { numRuns: 40 },
     );
   });
@@ -214,14 +220,7 @@ describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
     // 22x48 outputs: 11 x 24 = 264 tiles, so two images per group (depth 528: three K blocks, the
     // last 16 deep); 2 threads + 1 images leave a thread three: a group of two, then one accumulating
     const threads = getRuntime().threads;
-    const g: Conv2dGeometry = { n: 2 * threads + 1, cIn: 9, h: 22, w: 48, cOut: 5, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 22, outW: 48 };
-    const x = random(g.n * 9 * 22 * 48, 11), gy = random(g.n * 5 * 22 * 48, 12);
-    const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(5 * 9 * 9)) as [Float32Array, Float32Array, Float32Array];
-    fast.fill(Number.NaN);
-    conv2dGradWeightWinogradF32(x, gy, fast, g);
-    conv2dGradWeight(x, gy, ref, g);
-    conv2dGradWeight(abs(x), abs(gy), mag, g);
-    expectClose(fast, ref, mag);
+    expectWinogradGradWeightClose(stride1Conv3x3({ n: 2 * threads + 1, cIn: 9, h: 22, w: 48, cOut: 5, padH: 1, padW: 1 }), 11);
   });
 
   it('is what conv2dGradWeightF32 runs for the large U-Net convolutions, and the im2col path agrees with it', () => {

@@ -3,6 +3,19 @@ import type { FunctionBody } from './builder';
 // Emitter pieces the Winograd kernels share (winograd-module.ts: the forward F(2x2, 3x3);
 // winograd-grad-module.ts: the weight gradient F(3x3, 2x2)).
 
+/**
+ * Sets the geometry of the zero-padded image planes the 4x4 input tiles are read from: hp x wp
+ * floats (2 tilesY + 2 rows, 2 tilesX + 2 columns), rowBytes and planeBytes apart.
+ */
+export function paddedPlanes(
+  f: FunctionBody, tilesY: number, tilesX: number, l: { hp: number; wp: number; rowBytes: number; planeBytes: number },
+): void {
+  f.get(tilesY).i32(2).i32Mul().i32(2).i32Add().set(l.hp);
+  f.get(tilesX).i32(2).i32Mul().i32(2).i32Add().set(l.wp);
+  f.get(l.wp).i32(4).i32Mul().set(l.rowBytes);
+  f.get(l.rowBytes).get(l.hp).i32Mul().set(l.planeBytes);
+}
+
 /** Locals of copyPlanes: byte addresses and a row counter. */
 export interface CopyLocals {
   src: number;

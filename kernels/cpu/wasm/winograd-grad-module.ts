@@ -1,7 +1,7 @@
 import type { FunctionBody } from './builder';
 import { KC, MR, NR } from './gemm-module';
 import { kernel, type EmitContext, type Params } from './kernel-def';
-import { copyPlanes, inputTransform2x2 } from './winograd-emit';
+import { copyPlanes, inputTransform2x2, paddedPlanes } from './winograd-emit';
 
 // The weight gradient of a stride-1 3x3 convolution by Winograd's F(3x3, 2x2) (Lavin & Gray 2016,
 // section 5): dW[co, ci] = sum over the 2x2 tiles t of dy of the 3x3 correlation of the 4x4 input
@@ -40,10 +40,7 @@ function emitWinogradGradWeight(f: FunctionBody, a: Params<(typeof PARAMS)[numbe
   const v = Array.from({ length: 16 }, () => f.local('v128'));
   const t = Array.from({ length: 4 }, () => f.local('v128'));
 
-  f.get(a.tilesY).i32(2).i32Mul().i32(2).i32Add().set(hp);
-  f.get(a.tilesX).i32(2).i32Mul().i32(2).i32Add().set(wp);
-  f.get(wp).i32(4).i32Mul().set(rowBytes);
-  f.get(rowBytes).get(hp).i32Mul().set(planeBytes);
+  paddedPlanes(f, a.tilesY, a.tilesX, { hp, wp, rowBytes, planeBytes });
   f.get(a.tilesX).i32(8).i32Mul().set(dyRowBytes);
   f.get(dyRowBytes).get(a.tilesY).i32Mul().i32(2).i32Mul().set(dyPlaneBytes);
   f.get(a.tilesY).get(a.tilesX).i32Mul().set(tiles);

@@ -2,12 +2,10 @@ import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { ceilTo, split } from './gemm';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
+import { winogradGeometry } from './winograd';
 
 /** Tiles per GEMM depth at least (small images are grouped to reach it). */
 const DEPTH_TARGET = 512;
-
-/** What conv2dGradWeightWinogradF32 computes: a 3x3 kernel at stride 1 with padding <= 2. */
-const supported = (g: Conv2dGeometry): boolean => g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2;
 
 /**
  * Whether the weight gradient runs by Winograd: where it is supported and beats im2col + GEMM,
@@ -16,7 +14,7 @@ const supported = (g: Conv2dGeometry): boolean => g.kh === 3 && g.kw === 3 && g.
  * the SimpleUNet's shapes at batch 32: 64 -> 64 at 32x32 23 vs 40 ms; at 8x8 no better than im2col).
  */
 export function winogradGradWeightApplies(g: Conv2dGeometry): boolean {
-  return supported(g) && g.cIn >= 8 && g.outH >= 16 && g.outW >= 16;
+  return winogradGeometry(g) && g.cIn >= 8 && g.outH >= 16 && g.outW >= 16;
 }
 
 /**
@@ -24,7 +22,7 @@ export function winogradGradWeightApplies(g: Conv2dGeometry): boolean {
  * images split across threads: gw [cOut, cIn, 3, 3] = sum over images of dy_b (x) x_b.
  */
 export function conv2dGradWeightWinogradF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
-  if (!supported(g)) throw new Error('conv2dGradWeightWinogradF32: needs a 3x3 kernel, stride 1 and padding <= 2.');
+  if (!winogradGeometry(g)) throw new Error('conv2dGradWeightWinogradF32: needs a 3x3 kernel, stride 1 and padding <= 2.');
   const rt = getRuntime();
   const { n, cIn, cOut, h, w: width, outH, outW } = g;
   const tilesY = Math.ceil(outH / 2), tilesX = ceilTo(Math.ceil(outW / 2), 4), tiles = tilesY * tilesX;

@@ -1,7 +1,7 @@
 import type { FunctionBody } from './builder';
 import { KC, MR, NR } from './gemm-module';
 import { kernel, type EmitContext, type Params } from './kernel-def';
-import { copyPlanes, inputTransform2x2 } from './winograd-emit';
+import { copyPlanes, inputTransform2x2, paddedPlanes } from './winograd-emit';
 
 // Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (Lavin & Gray 2016, "Fast Algorithms for
 // Convolutional Neural Networks"): each 2x2 output tile is A^T [ sum_ci (G g G^T) . (B^T d B) ] A
@@ -40,10 +40,7 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
   const t = Array.from({ length: 4 }, () => f.local('v128'));
 
   // geometry of the padded image and the scratch matrices
-  f.get(a.tilesY).i32(2).i32Mul().i32(2).i32Add().set(hp);
-  f.get(a.tilesX).i32(2).i32Mul().i32(2).i32Add().set(wp);
-  f.get(wp).i32(4).i32Mul().set(rowBytes);
-  f.get(rowBytes).get(hp).i32Mul().set(planeBytes);
+  paddedPlanes(f, a.tilesY, a.tilesX, { hp, wp, rowBytes, planeBytes });
   f.get(a.cIn).get(a.np).i32Mul().i32(4).i32Mul().set(vStride);
   f.get(a.mp).get(a.np).i32Mul().i32(4).i32Mul().set(mStride);
   f.get(a.tilesX).i32(8).i32Mul().set(outRowBytes);

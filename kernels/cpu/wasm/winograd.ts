@@ -10,7 +10,12 @@ const GEMM_WIDTH = 256;
  * channels for its 16 GEMMs (depth cIn) to beat im2col (depth 9 cIn).
  */
 export function winogradApplies(g: Conv2dGeometry): boolean {
-  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2 && g.cIn >= 8;
+  return winogradGeometry(g) && g.cIn >= 8;
+}
+
+/** The geometry both Winograd kernels (forward and weight gradient) compute: 3x3, stride 1, padding <= 2. */
+export function winogradGeometry(g: Conv2dGeometry): boolean {
+  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2;
 }
 
 /** U[xi] = (G g G^T)[xi] for every (co, ci): [16][cOut][cIn], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
