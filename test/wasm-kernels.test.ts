@@ -31,15 +31,17 @@ describe('wasm kernel table', () => {
 
   it('refuses a missing or unknown argument name, naming the kernel and its parameters, before any list runs', () => {
     const rt = getRuntime();
-    const mem = rt.reserve(1 << 16);
-    mem.fill(0, 0, 32);
-    mem.set([1, 2, 3, 4], 0);
-    const good = { src: 0, dst: 64, begin: 0, end: 16 };
-    const call = (second: Record<string, number>) => () => rt.parallel('silu', [good, second as typeof good]);
-    expect(call({ src: 0, dst: 64, begin: 0 })).toThrow("wasm kernel 'silu': arguments missing 'end' (its parameters: src, dst, begin, end).");
-    expect(call({ ...good, size: 4 })).toThrow("wasm kernel 'silu': arguments unknown 'size' (its parameters: src, dst, begin, end).");
-    expect(call({ src: 0, dst: 64, start: 0, end: 16 })).toThrow("wasm kernel 'silu': arguments missing 'begin'; unknown 'start' (its parameters: src, dst, begin, end).");
-    expect(Array.from(mem.subarray(16, 20))).toEqual([0, 0, 0, 0]); // the first (valid) list did not run
+    rt.frame((f) => {
+      const src = f.scratch(4), dst = f.scratch(4), mem = f.mem;
+      mem.set([1, 2, 3, 4], src);
+      mem.fill(0, dst, dst + 4);
+      const good = { src: src * 4, dst: dst * 4, begin: 0, end: 16 };
+      const call = (second: Record<string, number>) => () => rt.parallel('silu', [good, second as typeof good]);
+      expect(call({ src: 0, dst: 64, begin: 0 })).toThrow("wasm kernel 'silu': arguments missing 'end' (its parameters: src, dst, begin, end).");
+      expect(call({ ...good, size: 4 })).toThrow("wasm kernel 'silu': arguments unknown 'size' (its parameters: src, dst, begin, end).");
+      expect(call({ src: 0, dst: 64, start: 0, end: 16 })).toThrow("wasm kernel 'silu': arguments missing 'begin'; unknown 'start' (its parameters: src, dst, begin, end).");
+      expect(Array.from(mem.subarray(dst, dst + 4))).toEqual([0, 0, 0, 0]); // the first (valid) list did not run
+    });
     expect(() => rt.parallel('nope' as never, [])).toThrow("wasm kernel 'nope' is not in the kernel table (kernels.ts).");
   });
 

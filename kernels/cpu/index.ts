@@ -17,6 +17,7 @@ import { groupNormBackwardF32, groupNormF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
+import { getRuntime, runtimeIfStarted } from './wasm/runtime';
 
 /** Backend.adamw: the step into three new buffers from `alloc`. */
 function adamwOnto(alloc: (size: number, dtype: DType) => TypedArray) {
@@ -83,6 +84,18 @@ const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
 
 const pool = new BufferPool();
 
+// Float32 buffers from this size up live in the wasm heap (wasm/heap.ts), where the kernels use
+// them in place; smaller ones, float64 and any where the heap cannot hold tensors come from the pool.
+const HEAP_MIN_ELEMENTS = 1 << 12;
+
+function allocArray(size: number, dtype: DType): TypedArray {
+  return (dtype === 'float32' && size >= HEAP_MIN_ELEMENTS && getRuntime().heap.tensor(size)) || pool.alloc(size, dtype);
+}
+
+function disposeArray(buffer: TypedArray): void {
+  if (!(buffer instanceof Float32Array && runtimeIfStarted()?.heap.dispose(buffer))) pool.dispose(buffer);
+}
+
 /**
  * The CPU backend: the reference kernels, with float32 GEMM, convolutions, group norm, SiLU
  * (forward and gradient) and add/sub/mul/div on contiguous or row-broadcast layouts replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
@@ -91,16 +104,16 @@ const pool = new BufferPool();
 export const cpuBackend = {
   ...cpuReferenceBackend,
   name: 'cpu',
-  alloc: (size: number, dtype: DType): TypedArray => live.handOut(pool.alloc(size, dtype)),
+  alloc: (size: number, dtype: DType): TypedArray => live.handOut(allocArray(size, dtype)),
   // from the pool, like alloc: a fresh array here for every batch and noise draw, disposed into the
   // pool and never taken back out, grew the idle pool by ~30 MB per 1,000 training steps
-  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray => live.handOut(copyInto(pool.alloc(data.length, dtype), data)),
-  cast: (x: TypedArray, dtype: DType): TypedArray => live.handOut(copyInto(pool.alloc(x.length, dtype), x)),
+  fromArray: (data: ArrayLike<number>, dtype: DType): TypedArray => live.handOut(copyInto(allocArray(data.length, dtype), data)),
+  cast: (x: TypedArray, dtype: DType): TypedArray => live.handOut(copyInto(allocArray(x.length, dtype), x)),
   dispose: (buffer: TypedArray): void => {
     live.dispose(buffer);
-    pool.dispose(buffer);
+    disposeArray(buffer);
   },
-  memoryStats: () => ({ ...live.stats(), pooledBytes: pool.idleBytes }),
+  memoryStats: () => ({ ...live.stats(), pooledBytes: pool.idleBytes + (runtimeIfStarted()?.heap.idleBytes ?? 0) }),
   unary: (op: UnaryOp, x: TypedArray, out: TypedArray): void =>
     op === 'silu' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS
       ? siluF32(x as Float32Array, out as Float32Array)
@@ -127,11 +140,11 @@ export const cpuBackend = {
     if (epilogue.residual) {
       let residual = epilogue.residual;
       if (epilogue.residualScale) {
-        residual = pool.alloc(out.length, cpuReferenceBackend.dtype(out));
+        residual = allocArray(out.length, cpuReferenceBackend.dtype(out));
         cpuBackend.binary('mul', { ...whole, buffer: epilogue.residual }, { buffer: epilogue.residualScale, offset: 0, strides: [1, 0, 0] }, shape, residual);
       }
       add(residual, whole.strides);
-      if (residual !== epilogue.residual) pool.dispose(residual);
+      if (residual !== epilogue.residual) disposeArray(residual);
     }
     if (epilogue.channelAdd) add(epilogue.channelAdd, [g.cOut, 1, 0]);
   },
@@ -139,7 +152,7 @@ export const cpuBackend = {
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
-  adamw: adamwOnto((size, dtype) => live.handOut(pool.alloc(size, dtype))),
+  adamw: adamwOnto((size, dtype) => live.handOut(allocArray(size, dtype))),
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
     const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && isWasmBinaryOp(op);
     if (!fast || !binaryF32(op, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
@@ -167,12 +180,12 @@ export const cpuBackend = {
     const [gy32, x32, gamma32, mean32, rstd32] = [gy, x, gamma, mean, rstd] as Float32Array[];
     const [gx32, gGamma32, gBeta32] = [gx, gGamma, gBeta] as Float32Array[];
     if (!g.silu) return groupNormBackwardF32(gy32!, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
-    const y = pool.alloc(x.length, 'float32') as Float32Array, d = pool.alloc(x.length, 'float32') as Float32Array;
-    const again = pool.alloc(2 * items, 'float32') as Float32Array;
+    const y = allocArray(x.length, 'float32') as Float32Array, d = allocArray(x.length, 'float32') as Float32Array;
+    const again = allocArray(2 * items, 'float32') as Float32Array;
     groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, y, again.subarray(0, items), again.subarray(items), { ...g, silu: false });
     siluGradF32(y, gy as Float32Array, d);
     groupNormBackwardF32(d, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
-    for (const b of [y, d, again]) pool.dispose(b);
+    for (const b of [y, d, again]) disposeArray(b);
   },
   conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
     f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS

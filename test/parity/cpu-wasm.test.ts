@@ -29,6 +29,18 @@ const random = (n: number, seed: number): Float32Array => {
 };
 const abs = (x: Float32Array): Float32Array => x.map(Math.abs);
 
+/**
+ * x where a kernel finds it: an ordinary array (copied into the wasm heap and back around the call),
+ * or resident in the heap as the cpu backend's tensors are (used in place). Each property draws both.
+ */
+const place = (x: Float32Array, resident: boolean): Float32Array => {
+  if (!resident) return x;
+  const r = getRuntime().heap.tensor(x.length);
+  if (!r) throw new Error('the wasm heap holds no tensors here (its memory is not shared)');
+  r.set(x);
+  return r;
+};
+
 function expectClose(actual: Float32Array, expected: Float32Array, magnitude: Float32Array): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < actual.length; i++) {
@@ -52,6 +64,7 @@ describe('WebAssembly GEMM matches the reference', () => {
           transB: fc.boolean(),
           broadcastA: fc.boolean(),
           broadcastB: fc.boolean(),
+          resident: fc.boolean(),
           seed: fc.integer({ min: 0, max: 1e6 }),
         }),
         (p) => {
@@ -61,8 +74,8 @@ describe('WebAssembly GEMM matches the reference', () => {
           };
           const a = random((p.broadcastA ? 1 : p.batch) * p.m * p.k, p.seed);
           const b = random((p.broadcastB ? 1 : p.batch) * p.k * p.n, p.seed + 1);
-          const fast = new Float32Array(p.batch * p.m * p.n), ref = new Float32Array(fast.length), mag = new Float32Array(fast.length);
-          gemmF32(a, b, fast, g);
+          const fast = place(new Float32Array(p.batch * p.m * p.n).fill(Number.NaN), p.resident), ref = new Float32Array(fast.length), mag = new Float32Array(fast.length);
+          gemmF32(place(a, p.resident), place(b, p.resident), fast, g);
           matmul(a, b, ref, g);
           matmul(abs(a), abs(b), mag, g);
           expectClose(fast, ref, mag);
@@ -98,25 +111,28 @@ const convArb = fc
 describe('WebAssembly conv2d matches the reference', () => {
   it('forward, weight gradient and input gradient (padding < kernel, any stride) over random geometry', () => {
     fc.assert(
-      fc.property(convArb, (p) => {
+      fc.property(convArb, fc.boolean(), (p, resident) => {
         const g: Conv2dGeometry = p;
         const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * g.kh * g.kw, p.seed + 1);
         const gy = random(g.n * g.cOut * g.outH * g.outW, p.seed + 2);
-        const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array, Float32Array];
-        conv2dF32(x, w, fast, g);
+        const [ref, mag] = [0, 1].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array];
+        const fast = place(new Float32Array(gy.length).fill(Number.NaN), resident);
+        conv2dF32(place(x, resident), place(w, resident), fast, g);
         conv2dNoBias(x, w, ref, g);
         conv2dNoBias(abs(x), abs(w), mag, g);
         expectClose(fast, ref, mag);
 
-        const [fw, rw, mw] = [0, 1, 2].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array, Float32Array];
-        conv2dGradWeightF32(x, gy, fw, g);
+        const [rw, mw] = [0, 1].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array];
+        const fw = place(new Float32Array(w.length).fill(Number.NaN), resident);
+        conv2dGradWeightF32(place(x, resident), place(gy, resident), fw, g);
         conv2dGradWeight(x, gy, rw, g);
         conv2dGradWeight(abs(x), abs(gy), mw, g);
         expectClose(fw, rw, mw);
 
         if (gradInputAsConv(g)) {
-          const [fx, rx, mx] = [0, 1, 2].map(() => new Float32Array(x.length)) as [Float32Array, Float32Array, Float32Array];
-          conv2dGradInputF32(gy, w, fx, g);
+          const [rx, mx] = [0, 1].map(() => new Float32Array(x.length)) as [Float32Array, Float32Array];
+          const fx = place(new Float32Array(x.length).fill(Number.NaN), resident);
+          conv2dGradInputF32(place(gy, resident), place(w, resident), fx, g);
           conv2dGradInput(gy, w, rx, g);
           conv2dGradInput(abs(gy), abs(w), mx, g);
           expectClose(fx, rx, mx);
@@ -153,13 +169,13 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
     .filter((p) => p.outH >= 1 && p.outW >= 1);
   it('forward over ragged geometry, threads splitting the batch', () => {
     fc.assert(
-      fc.property(winogradArb, (p) => {
+      fc.property(winogradArb, fc.boolean(), (p, resident) => {
         const g: Conv2dGeometry = p;
         expect(winogradApplies(g)).toBe(true);
         const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * 9, p.seed + 1);
-        const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.n * g.cOut * g.outH * g.outW)) as [Float32Array, Float32Array, Float32Array];
-        fast.fill(Number.NaN);
-        conv2dWinogradF32(x, w, fast, g);
+        const [ref, mag] = [0, 1].map(() => new Float32Array(g.n * g.cOut * g.outH * g.outW)) as [Float32Array, Float32Array];
+        const fast = place(new Float32Array(ref.length).fill(Number.NaN), resident);
+        conv2dWinogradF32(place(x, resident), place(w, resident), fast, g);
         conv2dNoBias(x, w, ref, g);
         conv2dNoBias(abs(x), abs(w), mag, g);
         expectClose(fast, ref, mag);
@@ -186,11 +202,11 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
 });
 
 /** The Winograd weight gradient of random x and dy against the reference loops (NaN-filled output). */
-function expectWinogradGradWeightClose(g: Conv2dGeometry, seed: number): void {
+function expectWinogradGradWeightClose(g: Conv2dGeometry, seed: number, resident = false): void {
   const x = random(g.n * g.cIn * g.h * g.w, seed), gy = random(g.n * g.cOut * g.outH * g.outW, seed + 1);
-  const [fast, ref, mag] = [0, 1, 2].map(() => new Float32Array(g.cOut * g.cIn * 9)) as [Float32Array, Float32Array, Float32Array];
-  fast.fill(Number.NaN);
-  conv2dGradWeightWinogradF32(x, gy, fast, g);
+  const [ref, mag] = [0, 1].map(() => new Float32Array(g.cOut * g.cIn * 9)) as [Float32Array, Float32Array];
+  const fast = place(new Float32Array(ref.length).fill(Number.NaN), resident);
+  conv2dGradWeightWinogradF32(place(x, resident), place(gy, resident), fast, g);
   conv2dGradWeight(x, gy, ref, g);
   conv2dGradWeight(abs(x), abs(gy), mag, g);
   expectClose(fast, ref, mag);
@@ -211,7 +227,7 @@ describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
 
   it('over ragged geometry, threads splitting the batch', () => {
     fc.assert(
-      fc.property(arb, (p) => expectWinogradGradWeightClose(p, p.seed)),
+      fc.property(arb, fc.boolean(), (p, resident) => expectWinogradGradWeightClose(p, p.seed, resident)),
       { numRuns: 40 },
     );
   });
@@ -256,13 +272,14 @@ describe('WebAssembly group norm matches the reference', () => {
     fc.assert(
       fc.property(
         groupNormCases({ groups: 5, cpg: 5, offset: 10 }),
-        (p) => {
+        fc.boolean(),
+        (p, resident) => {
           const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups;
           const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
           const x = random(size, p.seed).map((v) => v + p.offset), gamma = random(c, p.seed + 1), beta = random(c, p.seed + 2);
-          const [out, ref] = [new Float32Array(size), new Float32Array(size)];
+          const [out, ref] = [place(new Float32Array(size).fill(Number.NaN), resident), new Float32Array(size)];
           const [mean, rstd, refMean, refRstd] = [0, 1, 2, 3].map(() => new Float32Array(items)) as [Float32Array, Float32Array, Float32Array, Float32Array];
-          groupNormF32(x, gamma, beta, out, mean, rstd, g);
+          groupNormF32(place(x, resident), place(gamma, resident), place(beta, resident), out, mean, rstd, g);
           groupNormInto(x, gamma, beta, ref, refMean, refRstd, g);
           const scale = Math.max(...Array.from(x, Math.abs));
           for (let i = 0; i < items; i++) {
@@ -291,15 +308,17 @@ describe('WebAssembly group norm backward matches the reference', () => {
     fc.assert(
       fc.property(
         groupNormCases({ groups: 4, cpg: 4, offset: 5 }),
-        (p) => {
+        fc.boolean(),
+        (p, resident) => {
           const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups, count = p.cpg * p.hw;
           const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
           const x = random(size, p.seed).map((v) => v + p.offset), gamma = random(c, p.seed + 1), gy = random(size, p.seed + 2);
           const out = new Float32Array(size), mean = new Float32Array(items), rstd = new Float32Array(items);
           groupNormInto(x, gamma, new Float32Array(c), out, mean, rstd, g);
-          const [gx, refGx] = [new Float32Array(size), new Float32Array(size)];
+          const [gx, refGx] = [place(new Float32Array(size).fill(Number.NaN), resident), new Float32Array(size)];
           const [gGamma, gBeta, refGamma, refBeta] = [0, 1, 2, 3].map(() => new Float32Array(c)) as Float32Array[];
-          groupNormBackwardF32(gy, x, gamma, mean, rstd, gx, gGamma!, gBeta!, g);
+          const [r, s] = [(v: Float32Array) => place(v, resident), place(mean.slice(), resident)];
+          groupNormBackwardF32(r(gy), r(x), r(gamma), s, r(rstd), gx, gGamma!, gBeta!, g);
           groupNormBackwardInto(gy, x, gamma, mean, rstd, refGx, refGamma!, refBeta!, g);
           const xhat = (i: number) => { const item = Math.floor(i / count); return (x[i]! - mean[item]!) * rstd[item]!; };
           // sums of |terms| per channel (over images and positions) and per group (over its channels)
@@ -336,18 +355,18 @@ describe('WebAssembly add/sub/mul/div match the reference', () => {
           shape: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }),
           keepA: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), keepB: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
           op: fc.constantFrom('add' as const, 'sub' as const, 'mul' as const, 'div' as const), offset: fc.integer({ min: 0, max: 3 }),
-          seed: fc.integer({ min: 0, max: 1e6 }),
+          resident: fc.boolean(), seed: fc.integer({ min: 0, max: 1e6 }),
         }),
         (p) => {
           // operands of the output's shape with some dimensions broadcast (size 1), stored after `offset` spare values
           const operand = (keep: boolean[], seed: number) => {
             const own = p.shape.map((n, d) => (keep[d] ? n : 1));
-            const buffer = random(p.offset + own.reduce((x, y) => x * y, 1), seed);
+            const buffer = place(random(p.offset + own.reduce((x, y) => x * y, 1), seed), p.resident);
             return { buffer, offset: p.offset, strides: broadcastStrides(own, p.shape) };
           };
           const a = operand(p.keepA, p.seed), b = operand(p.keepB, p.seed + 1);
           const size = p.shape.reduce((x, y) => x * y, 1);
-          const [fast, ref] = [new Float32Array(size).fill(Number.NaN), new Float32Array(size)];
+          const [fast, ref] = [place(new Float32Array(size).fill(Number.NaN), p.resident), new Float32Array(size)];
           binary(p.op, a, b, p.shape, ref);
           if (binaryF32(p.op, a, b, p.shape, fast)) expect(fast).toEqual(ref);
           else expect(fast.every(Number.isNaN)).toBe(true);
@@ -389,9 +408,9 @@ describe('WebAssembly SiLU and its gradient match the reference', () => {
   );
   it('forward and gradient over random sizes and values, tails included', () => {
     fc.assert(
-      fc.property(inputs, ([values, seed]) => {
-        const x = Float32Array.from(values), g = random(x.length, seed);
-        const [fast, ref] = [new Float32Array(x.length), new Float32Array(x.length)];
+      fc.property(inputs, fc.boolean(), ([values, seed], resident) => {
+        const x = place(Float32Array.from(values), resident), g = place(random(x.length, seed), resident);
+        const [fast, ref] = [place(new Float32Array(x.length).fill(Number.NaN), resident), new Float32Array(x.length)];
         siluF32(x, fast);
         unary('silu', x, ref);
         x.forEach((v, i) => {

@@ -8,19 +8,18 @@ function laneRanges(n: number, threads: number): [number, number][] {
 
 export function siluF32(x: Float32Array, out: Float32Array): void {
   const rt = getRuntime();
-  const n = x.length, np = ceilTo(n, 4);
-  const mem = rt.reserve(2 * np * 4);
-  mem.set(x, 0);
-  rt.parallel('silu', laneRanges(n, rt.threads).map(([begin, end]) => ({ src: 0, dst: np * 4, begin, end })));
-  out.set(mem.subarray(np, np + n));
+  const n = x.length;
+  rt.frame((f) => {
+    const src = f.input(x), dst = f.output(out, 0, n, ceilTo(n, 4));
+    rt.parallel('silu', laneRanges(n, rt.threads).map(([begin, end]) => ({ src: src * 4, dst: dst * 4, begin, end })));
+  });
 }
 
 export function siluGradF32(x: Float32Array, grad: Float32Array, out: Float32Array): void {
   const rt = getRuntime();
-  const n = x.length, np = ceilTo(n, 4);
-  const mem = rt.reserve(3 * np * 4);
-  mem.set(x, 0);
-  mem.set(grad, np);
-  rt.parallel('siluGrad', laneRanges(n, rt.threads).map(([begin, end]) => ({ src: 0, grad: np * 4, dst: 2 * np * 4, begin, end })));
-  out.set(mem.subarray(2 * np, 2 * np + n));
+  const n = x.length;
+  rt.frame((f) => {
+    const src = f.input(x), g = f.input(grad), dst = f.output(out, 0, n, ceilTo(n, 4));
+    rt.parallel('siluGrad', laneRanges(n, rt.threads).map(([begin, end]) => ({ src: src * 4, grad: g * 4, dst: dst * 4, begin, end })));
+  });
 }

@@ -43,24 +43,21 @@ export function binaryF32(op: WasmBinaryOp, a: StridedView<Float32Array>, b: Str
   const rt = getRuntime();
   const size = out.length, padded = ceilTo(size, 4);
   if (la.kind === 'contiguous' && lb.kind === 'contiguous') {
-    const aAt = 0, bAt = padded, outAt = 2 * padded;
-    const mem = rt.reserve(3 * padded * 4);
-    mem.set(a.buffer.subarray(a.offset, a.offset + size), aAt);
-    mem.set(b.buffer.subarray(b.offset, b.offset + size), bAt);
-    rt.parallel(`binarySame_${op}`, split(padded / 4, rt.threads).map(([v0, v1]) => ({
-      a: aAt * 4, b: bAt * 4, out: outAt * 4, begin: v0 * 16, end: v1 * 16,
-    })));
-    out.set(mem.subarray(outAt, outAt + size));
+    rt.frame((f) => {
+      const aAt = f.input(a.buffer, a.offset, size), bAt = f.input(b.buffer, b.offset, size), outAt = f.output(out, 0, size, padded);
+      rt.parallel(`binarySame_${op}`, split(padded / 4, rt.threads).map(([v0, v1]) => ({
+        a: aAt * 4, b: bAt * 4, out: outAt * 4, begin: v0 * 16, end: v1 * 16,
+      })));
+    });
     return true;
   }
   const [full, rows, layout, rowsFirst] = la.kind === 'rows' ? [b, a, la, 1] : [a, b, lb as Layout & { kind: 'rows' }, 0];
-  const xAt = 0, outAt = padded, valuesAt = 2 * padded;
-  const mem = rt.reserve((valuesAt + layout.period) * 4);
-  mem.set(full.buffer.subarray(full.offset, full.offset + size), xAt);
-  mem.set(rows.buffer.subarray(rows.offset, rows.offset + layout.period), valuesAt);
-  rt.parallel(`binaryRows_${op}`, split(size / layout.run, rt.threads).map(([row0, row1]) => ({
-    x: xAt * 4, rowValues: valuesAt * 4, out: outAt * 4, run: layout.run, period: layout.period, row0, row1, rowsFirst,
-  })));
-  out.set(mem.subarray(outAt, outAt + size));
+  rt.frame((f) => {
+    const xAt = f.input(full.buffer, full.offset, size), valuesAt = f.input(rows.buffer, rows.offset, layout.period);
+    const outAt = f.output(out); // row by row, tails scalar: no writes past the end
+    rt.parallel(`binaryRows_${op}`, split(size / layout.run, rt.threads).map(([row0, row1]) => ({
+      x: xAt * 4, rowValues: valuesAt * 4, out: outAt * 4, run: layout.run, period: layout.period, row0, row1, rowsFirst,
+    })));
+  });
   return true;
 }

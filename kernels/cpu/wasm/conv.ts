@@ -37,39 +37,39 @@ export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Ar
   const rt = getRuntime();
   const K = g.cIn * g.kh * g.kw, P = g.outH * g.outW, image = g.cIn * g.h * g.w;
   const mp = ceilTo(g.cOut, MR), np = ceilTo(P, NR);
-  if (g.n >= rt.threads) {
-    const ranges = split(g.n, rt.threads);
-    const aAt = 0, xAt = aAt + mp * K, bAt = xAt + g.n * image, cAt = bAt + ranges.length * K * np;
-    const mem = rt.reserve((cAt + g.n * mp * np) * 4);
-    packA(w, 0, K, 1, g.cOut, K, mp, mem, aAt);
-    mem.set(x.subarray(0, g.n * image), xAt);
-    rt.parallel('convImages', ranges.map(([b0, b1], t) => ({
-      x: xAt * 4, xStride: image * 4, a: aAt * 4, aStride: 0, bBuf: (bAt + t * K * np) * 4, c: cAt * 4, cStride: mp * np * 4, b0, b1,
-      ...geometryArgs(g, np), mp, m: g.cOut, aBuf: 0,
-    })));
-    if (mp === g.cOut && np === P) out.set(mem.subarray(cAt, cAt + g.n * g.cOut * P));
-    else {
+  // the GEMM writes C [mp x np] per image: straight into out when that has no padding
+  const exact = mp === g.cOut && np === P;
+  rt.frame((f) => {
+    const aAt = f.scratch(mp * K), xAt = f.input(x, 0, g.n * image);
+    packA(w, 0, K, 1, g.cOut, K, mp, f.mem, aAt);
+    if (g.n >= rt.threads) {
+      const ranges = split(g.n, rt.threads);
+      const bAt = f.scratch(ranges.length * K * np);
+      const cAt = exact ? f.output(out, 0, g.n * g.cOut * P) : f.scratch(g.n * mp * np);
+      rt.parallel('convImages', ranges.map(([b0, b1], t) => ({
+        x: xAt * 4, xStride: image * 4, a: aAt * 4, aStride: 0, bBuf: (bAt + t * K * np) * 4, c: cAt * 4, cStride: mp * np * 4, b0, b1,
+        ...geometryArgs(g, np), mp, m: g.cOut, aBuf: 0,
+      })));
+      if (exact) return;
+      const mem = f.mem;
       for (let b = 0; b < g.n; b++) {
         for (let co = 0; co < g.cOut; co++) {
           const src = cAt + (b * mp + co) * np;
           out.set(mem.subarray(src, src + P), (b * g.cOut + co) * P);
         }
       }
+      return;
     }
-    return;
-  }
-  const aAt = 0, xAt = aAt + mp * K, bAt = xAt + image, cAt = bAt + K * np;
-  const mem = rt.reserve((cAt + mp * np) * 4);
-  packA(w, 0, K, 1, g.cOut, K, mp, mem, aAt);
-  const panels = split(np / NR, rt.threads);
-  for (let b = 0; b < g.n; b++) {
-    mem.set(x.subarray(b * image, (b + 1) * image), xAt);
-    rt.parallel('im2col', panels.map((r) => im2colArgs(g, xAt, bAt, np, r)));
-    runPackedGemm(mp, np, K, aAt, bAt, cAt, false);
-    const o = b * g.cOut * P;
-    if (np === P) out.set(mem.subarray(cAt, cAt + g.cOut * P), o);
-    else for (let co = 0; co < g.cOut; co++) out.set(mem.subarray(cAt + co * np, cAt + co * np + P), o + co * P);
-  }
+    const bAt = f.scratch(K * np), cAt = exact ? f.output(out, 0, g.n * g.cOut * P) : f.scratch(mp * np);
+    const panels = split(np / NR, rt.threads);
+    for (let b = 0; b < g.n; b++) {
+      rt.parallel('im2col', panels.map((r) => im2colArgs(g, xAt + b * image, bAt, np, r)));
+      runPackedGemm(mp, np, K, aAt, bAt, exact ? cAt + b * g.cOut * P : cAt, false);
+      if (exact) continue;
+      const mem = f.mem, o = b * g.cOut * P;
+      for (let co = 0; co < g.cOut; co++) out.set(mem.subarray(cAt + co * np, cAt + co * np + P), o + co * P);
+    }
+  });
 }
 
 /** The fastest applicable weight gradient: Winograd F(3x3, 2x2) where it pays, else im2col + GEMM. */
@@ -90,29 +90,28 @@ export function conv2dGradWeightIm2colF32(x: Float32Array, gy: Float32Array, gw:
       }
     }
   };
-  if (g.n >= rt.threads) {
-    const ranges = split(g.n, rt.threads), T = ranges.length;
-    const xAt = 0, dyAt = xAt + g.n * image, aAt = dyAt + g.n * g.cOut * P, bAt = aAt + T * mp * P, cAt = bAt + T * P * np;
-    const mem = rt.reserve((cAt + T * mp * np) * 4);
-    mem.set(x.subarray(0, g.n * image), xAt);
-    mem.set(gy.subarray(0, g.n * g.cOut * P), dyAt);
-    rt.parallel('convGradWeightImages', ranges.map(([b0, b1], t) => ({
-      x: xAt * 4, xStride: image * 4, a: dyAt * 4, aStride: g.cOut * P * 4, bBuf: (bAt + t * P * np) * 4, c: (cAt + t * mp * np) * 4, cStride: 0,
-      b0, b1, ...geometryArgs(g, np), mp, m: g.cOut, aBuf: (aAt + t * mp * P) * 4,
-    })));
-    for (let t = 0; t < T; t++) writeOut(mem, cAt + t * mp * np, t > 0);
-    return;
-  }
-  const aAt = 0, xAt = aAt + mp * P, bAt = xAt + image, cAt = bAt + P * np;
-  const mem = rt.reserve((cAt + mp * np) * 4);
-  const panels = split(np / NR, rt.threads);
-  for (let b = 0; b < g.n; b++) {
-    packA(gy, b * g.cOut * P, P, 1, g.cOut, P, mp, mem, aAt);
-    mem.set(x.subarray(b * image, (b + 1) * image), xAt);
-    rt.parallel('im2colT', panels.map((r) => im2colArgs(g, xAt, bAt, np, r)));
-    runPackedGemm(mp, np, P, aAt, bAt, cAt, b > 0);
-  }
-  writeOut(mem, cAt, false);
+  rt.frame((f) => {
+    const xAt = f.input(x, 0, g.n * image);
+    if (g.n >= rt.threads) {
+      const ranges = split(g.n, rt.threads), T = ranges.length;
+      const dyAt = f.input(gy, 0, g.n * g.cOut * P), aAt = f.scratch(T * mp * P), bAt = f.scratch(T * P * np), cAt = f.scratch(T * mp * np);
+      rt.parallel('convGradWeightImages', ranges.map(([b0, b1], t) => ({
+        x: xAt * 4, xStride: image * 4, a: dyAt * 4, aStride: g.cOut * P * 4, bBuf: (bAt + t * P * np) * 4, c: (cAt + t * mp * np) * 4, cStride: 0,
+        b0, b1, ...geometryArgs(g, np), mp, m: g.cOut, aBuf: (aAt + t * mp * P) * 4,
+      })));
+      const mem = f.mem;
+      for (let t = 0; t < T; t++) writeOut(mem, cAt + t * mp * np, t > 0);
+      return;
+    }
+    const aAt = f.scratch(mp * P), bAt = f.scratch(P * np), cAt = f.scratch(mp * np);
+    const panels = split(np / NR, rt.threads);
+    for (let b = 0; b < g.n; b++) {
+      packA(gy, b * g.cOut * P, P, 1, g.cOut, P, mp, f.mem, aAt);
+      rt.parallel('im2colT', panels.map((r) => im2colArgs(g, xAt + b * image, bAt, np, r)));
+      runPackedGemm(mp, np, P, aAt, bAt, cAt, b > 0);
+    }
+    writeOut(f.mem, cAt, false);
+  });
 }
 
 /** Whether the input gradient can run as a forward convolution (padding < kernel size). */

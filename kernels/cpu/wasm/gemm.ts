@@ -66,22 +66,26 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
   }
   const rt = getRuntime();
   const mp = ceilTo(m, MR), np = ceilTo(n, NR);
-  // raw operands are copied into the heap (a memcpy) and packed there by wasm, one batch at a time
-  const aSize = m * k, bSize = k * n;
-  const aRawAt = 0, bRawAt = aRawAt + aSize, aAt = bRawAt + bSize, bAt = aAt + mp * k, cAt = bAt + k * np;
-  const mem = rt.reserve((cAt + mp * np) * 4);
   const aRs = g.transA ? 1 : k, aCs = g.transA ? m : 1;
   const bRs = g.transB ? 1 : n, bCs = g.transB ? k : 1;
   const parallel = m * n * k >= PARALLEL_MIN_MACS;
-  for (let t = 0; t < batch; t++) {
-    mem.set(a.subarray(t * g.aBatchStride, t * g.aBatchStride + aSize), aRawAt);
-    mem.set(b.subarray(t * g.bBatchStride, t * g.bBatchStride + bSize), bRawAt);
-    const threads = parallel ? rt.threads : 1;
-    rt.parallel('packA', split(mp / MR, threads).map(([mt0, mt1]) => ({ src: aRawAt * 4, dst: aAt * 4, rs: aRs, cs: aCs, m, k, mp, mt0, mt1 })));
-    rt.parallel('packB', split(np / NR, threads).map(([nt0, nt1]) => ({ src: bRawAt * 4, dst: bAt * 4, rs: bRs, cs: bCs, k, n, np, nt0, nt1 })));
-    runPackedGemm(mp, np, k, aAt, bAt, cAt, false, parallel);
-    const o = t * m * n;
-    if (np === n) out.set(mem.subarray(cAt, cAt + m * n), o);
-    else for (let i = 0; i < m; i++) out.set(mem.subarray(cAt + i * np, cAt + i * np + n), o + i * n);
-  }
+  const threads = parallel ? rt.threads : 1;
+  const aLength = (batch - 1) * g.aBatchStride + m * k, bLength = (batch - 1) * g.bBatchStride + k * n;
+  rt.frame((f) => {
+    // raw operands are read where they are (copied into the heap when not resident), packed by wasm
+    const aRawAt = f.input(a, 0, aLength), bRawAt = f.input(b, 0, bLength);
+    const aAt = f.scratch(mp * k), bAt = f.scratch(k * np);
+    // C straight into out when it has no padding; else a padded C copied row by row
+    const exact = mp === m && np === n;
+    const cAt = exact ? f.output(out, 0, batch * m * n) : f.scratch(mp * np);
+    for (let t = 0; t < batch; t++) {
+      const aSrc = aRawAt + t * g.aBatchStride, bSrc = bRawAt + t * g.bBatchStride;
+      rt.parallel('packA', split(mp / MR, threads).map(([mt0, mt1]) => ({ src: aSrc * 4, dst: aAt * 4, rs: aRs, cs: aCs, m, k, mp, mt0, mt1 })));
+      rt.parallel('packB', split(np / NR, threads).map(([nt0, nt1]) => ({ src: bSrc * 4, dst: bAt * 4, rs: bRs, cs: bCs, k, n, np, nt0, nt1 })));
+      runPackedGemm(mp, np, k, aAt, bAt, exact ? cAt + t * m * n : cAt, false, parallel);
+      if (exact) continue;
+      const mem = f.mem, o = t * m * n;
+      for (let i = 0; i < m; i++) out.set(mem.subarray(cAt + i * np, cAt + i * np + n), o + i * n);
+    }
+  });
 }

@@ -1,8 +1,12 @@
 import platform from '#platform';
 import { blockingProblem, type PlatformWorker } from '../../../src/platform/platform';
+import { KernelFrame } from './frame';
+import { WasmHeap } from './heap';
 import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type KernelArgs, type KernelName } from './kernels';
 
-// One shared WebAssembly.Memory holds the kernels' scratch space (packed panels, results). The
+// One WebAssembly.Memory holds the float32 tensors of the cpu backend and the kernels' scratch
+// space (packed panels, results), as a heap (heap.ts); a call lays out its operands and scratch in
+// a KernelFrame (frame.ts). The memory is shared wherever the platform can share memory. The
 // kernel module is instantiated on the calling thread and on (threads - 1) workers; a parallel call
 // hands each worker its argument list through a small shared control block, runs the first list
 // itself, then waits (Atomics.wait) for the workers: a synchronous fork/join, so the Backend's
@@ -13,7 +17,6 @@ import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type Kern
 // yields to the event loop, so there startRuntime() (from init()) must run first; with one thread
 // (a page that is not cross-origin isolated) no worker and no shared memory are needed.
 
-const PAGE = 65536;
 const CTRL_INTS = 32;
 const SEQ = 0, DONE = 1, FN = 2, ARGC = 3, FAILED = 4, READY = 5, ARGS = 8;
 /**
@@ -78,12 +81,14 @@ interface WorkerSlot {
 class WasmRuntime {
   readonly memory: WebAssembly.Memory;
   readonly threads: number;
+  readonly heap: WasmHeap;
   private readonly kernels: Record<KernelName, (...args: number[]) => void>;
   private readonly workers: WorkerSlot[] = [];
 
   /** Compiles the kernel module and starts the workers; call awaitStartup (or startupDone) before the first call. */
-  constructor(threads: number, module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: threads > 1 });
+  constructor(threads: number, module: WebAssembly.Module, shared: boolean) {
+    this.memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared });
+    this.heap = new WasmHeap(this.memory, shared);
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     const exported = Object.keys(instance.exports);
     if (exported.join() !== KERNEL_NAMES.join()) {
@@ -144,11 +149,20 @@ class WasmRuntime {
     for (const w of this.workers) w.worker.terminate();
   }
 
-  /** Makes the memory at least `bytes` long; returns a fresh Float32Array view of all of it. */
-  reserve(bytes: number): Float32Array {
-    const missing = bytes - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / PAGE));
-    return new Float32Array(this.memory.buffer);
+  /**
+   * Runs `body` with a fresh KernelFrame: scratch and operand addresses for one kernel call. Its
+   * outputs that were not resident are copied back when body returns; its scratch is freed either way.
+   */
+  frame<T>(body: (frame: KernelFrame) => T): T {
+    const frame = new KernelFrame(this.heap);
+    let done = false;
+    try {
+      const result = body(frame);
+      done = true;
+      return result;
+    } finally {
+      frame.end(done);
+    }
   }
 
   /** The kernels this runtime can run: the table's names (kernels.ts), in its order. */
@@ -207,6 +221,9 @@ function workerError(name: KernelName, thread: number, args: readonly number[], 
 
 let runtime: WasmRuntime | null = null;
 
+/** Shared memory (tensors resident in the heap) wherever the platform has it; threads need it. */
+const sharesMemory = (threads: number): boolean => threads > 1 || platform.sharedMemory();
+
 /** Threads: `requested`, else the setting ONESTEP_THREADS, else the platform's core count. */
 function threadCount(requested?: number): number {
   const setting = platform.setting('ONESTEP_THREADS');
@@ -221,6 +238,11 @@ function threadCount(requested?: number): number {
   return n;
 }
 
+/** The runtime if one has started (disposing a buffer should not start one). */
+export function runtimeIfStarted(): WasmRuntime | null {
+  return runtime;
+}
+
 /**
  * The runtime of the CPU kernels, started on first use with the default thread count where the
  * platform's workers start at once (Node); elsewhere with one thread unless startRuntime ran.
@@ -228,7 +250,8 @@ function threadCount(requested?: number): number {
 export function getRuntime(): WasmRuntime {
   if (!runtime) {
     const threads = platform.workersStartAtOnce() || platform.setting('ONESTEP_THREADS') ? threadCount() : 1;
-    const r = new WasmRuntime(threads, new WebAssembly.Module(buildKernelModule(threads > 1)));
+    const shared = sharesMemory(threads);
+    const r = new WasmRuntime(threads, new WebAssembly.Module(buildKernelModule(shared)), shared);
     r.awaitStartup();
     runtime = r;
   }
@@ -243,7 +266,8 @@ export async function startRuntime(threads?: number): Promise<WasmRuntime> {
   const n = threads ?? (blockingProblem(platform) ? 1 : threadCount());
   if (threads !== undefined) threadCount(threads);
   if (runtime?.threads === n) return runtime;
-  const r = new WasmRuntime(n, await WebAssembly.compile(buildKernelModule(n > 1)));
+  const shared = sharesMemory(n);
+  const r = new WasmRuntime(n, await WebAssembly.compile(buildKernelModule(shared)), shared);
   await r.startupDone();
   runtime?.terminate();
   runtime = r;

@@ -32,31 +32,31 @@ export function conv2dGradWeightWinogradF32(x: Float32Array, gy: Float32Array, g
   const image = cIn * h * width, dyImage = cOut * outH * outW;
   const padFloats = cIn * (2 * tilesY + 2) * (2 * tilesX + 2), dyFloats = cOut * 4 * tiles;
   const aFloats = 16 * mp * depth, bFloats = 16 * depth * np, cFloats = 16 * mp * np;
-  const xAt = 0, dyAt = ceilTo(xAt + n * image, 4), scratchAt = ceilTo(dyAt + n * dyImage, 4);
   const perThread = ceilTo(padFloats + dyFloats + aFloats + bFloats + cFloats, 4);
-  const mem = rt.reserve((scratchAt + ranges.length * perThread) * 4);
-  mem.set(x.subarray(0, n * image), xAt);
-  mem.set(gy.subarray(0, n * dyImage), dyAt);
-  const cAt = (t: number) => scratchAt + t * perThread + padFloats + dyFloats + aFloats + bFloats;
-  rt.parallel('winogradGradWeightImages', ranges.map(([b0, b1], t) => {
-    const padAt = scratchAt + t * perThread, dyPadAt = padAt + padFloats, aAt = dyPadAt + dyFloats, bAt = aAt + aFloats;
-    return {
-      x: xAt * 4, xStride: image * 4, dy: dyAt * 4, dyStride: dyImage * 4, bufPad: padAt * 4, bufDy: dyPadAt * 4,
-      bufA: aAt * 4, bufB: bAt * 4, c: cAt(t) * 4, b0, b1, h, w: width, outH, outW, cIn, cOut, mp, np, tilesY, tilesX,
-      padH: g.padH, padW: g.padW, group,
-    };
-  }));
-  // M summed over the threads, read row by row: m[(xi cOut + co) cIn + ci]
   const pairs = cOut * cIn;
+  // M summed over the threads, read row by row: m[(xi cOut + co) cIn + ci]
   const m = new Float64Array(16 * pairs);
-  for (let t = 0; t < ranges.length; t++) {
-    for (let xi = 0; xi < 16; xi++) {
-      for (let co = 0; co < cOut; co++) {
-        const src = cAt(t) + (xi * mp + co) * np, dst = (xi * cOut + co) * cIn;
-        for (let ci = 0; ci < cIn; ci++) m[dst + ci] += mem[src + ci]!;
+  rt.frame((f) => {
+    const xAt = f.input(x, 0, n * image), dyAt = f.input(gy, 0, n * dyImage), scratchAt = f.scratch(ranges.length * perThread);
+    const cAt = (t: number) => scratchAt + t * perThread + padFloats + dyFloats + aFloats + bFloats;
+    rt.parallel('winogradGradWeightImages', ranges.map(([b0, b1], t) => {
+      const padAt = scratchAt + t * perThread, dyPadAt = padAt + padFloats, aAt = dyPadAt + dyFloats, bAt = aAt + aFloats;
+      return {
+        x: xAt * 4, xStride: image * 4, dy: dyAt * 4, dyStride: dyImage * 4, bufPad: padAt * 4, bufDy: dyPadAt * 4,
+        bufA: aAt * 4, bufB: bAt * 4, c: cAt(t) * 4, b0, b1, h, w: width, outH, outW, cIn, cOut, mp, np, tilesY, tilesX,
+        padH: g.padH, padW: g.padW, group,
+      };
+    }));
+    const mem = f.mem;
+    for (let t = 0; t < ranges.length; t++) {
+      for (let xi = 0; xi < 16; xi++) {
+        for (let co = 0; co < cOut; co++) {
+          const src = cAt(t) + (xi * mp + co) * np, dst = (xi * cOut + co) * cIn;
+          for (let ci = 0; ci < cIn; ci++) m[dst + ci] += mem[src + ci]!;
+        }
       }
     }
-  }
+  });
   // dW = (S G)^T M (S G), S G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 -1]: T = M (S G) row by row, then (S G)^T T
   const tm = new Float64Array(12);
   for (let pair = 0; pair < pairs; pair++) {

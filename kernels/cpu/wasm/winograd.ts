@@ -63,28 +63,29 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   const mp = ceilTo(cOut, MR), np = ceilTo(group * tilesY * tilesX, NR);
   const image = cIn * h * width, outImage = cOut * outHp * outWp;
   const padFloats = cIn * (outHp + 2) * (outWp + 2), vFloats = 16 * cIn * np, mFloats = 16 * mp * np;
-  const uAt = 0, xAt = ceilTo(uAt + 16 * mp * cIn, 4), outAt = ceilTo(xAt + n * image, 4);
-  const scratchAt = ceilTo(outAt + n * outImage, 4), perThread = ceilTo(padFloats + vFloats + mFloats, 4);
-  const mem = rt.reserve((scratchAt + ranges.length * perThread) * 4);
-  const u = winogradWeights(w, cOut, cIn);
-  for (let xi = 0; xi < 16; xi++) packA(u, xi * cOut * cIn, cIn, 1, cOut, cIn, mp, mem, uAt + xi * mp * cIn);
-  mem.set(x.subarray(0, n * image), xAt);
-  rt.parallel('winogradImages', ranges.map(([b0, b1], t) => {
-    const padAt = scratchAt + t * perThread, vAt = padAt + padFloats, mAt = vAt + vFloats;
-    return {
-      x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
-      out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
-      padH: g.padH, padW: g.padW, group,
-    };
-  }));
-  if (outHp === outH && outWp === outW) {
-    out.set(mem.subarray(outAt, outAt + n * cOut * outH * outW));
-    return;
-  }
-  for (let plane = 0; plane < n * cOut; plane++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const src = outAt + (plane * outHp + oy) * outWp;
-      out.set(mem.subarray(src, src + outW), (plane * outH + oy) * outW);
+  const perThread = ceilTo(padFloats + vFloats + mFloats, 4);
+  // the output transform writes whole padded planes: straight into out when there is no padding
+  const exact = outHp === outH && outWp === outW;
+  rt.frame((f) => {
+    const uAt = f.scratch(16 * mp * cIn), xAt = f.input(x, 0, n * image);
+    const outAt = exact ? f.output(out, 0, n * outImage) : f.scratch(n * outImage);
+    const scratchAt = f.scratch(ranges.length * perThread);
+    const u = winogradWeights(w, cOut, cIn), mem = f.mem;
+    for (let xi = 0; xi < 16; xi++) packA(u, xi * cOut * cIn, cIn, 1, cOut, cIn, mp, mem, uAt + xi * mp * cIn);
+    rt.parallel('winogradImages', ranges.map(([b0, b1], t) => {
+      const padAt = scratchAt + t * perThread, vAt = padAt + padFloats, mAt = vAt + vFloats;
+      return {
+        x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
+        out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
+        padH: g.padH, padW: g.padW, group,
+      };
+    }));
+    if (exact) return;
+    for (let plane = 0; plane < n * cOut; plane++) {
+      for (let oy = 0; oy < outH; oy++) {
+        const src = outAt + (plane * outHp + oy) * outWp;
+        out.set(mem.subarray(src, src + outW), (plane * outH + oy) * outW);
+      }
     }
-  }
+  });
 }
