@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import platform from '#platform';
 import { getRuntime } from '../kernels/cpu/wasm/runtime';
 import { conv2d, cpuThreads, getBackend, init, randn, Generator, withBackend } from '../src/index';
 import { imageFromRgba, imageGrid } from '../src/io/image-grid';
@@ -6,6 +7,16 @@ import { tensor } from '../src/tensor/create';
 
 // init(): the asynchronous start of the CPU threads and the device worker (what a browser needs;
 // optional in Node), and the RGBA image helpers the browser entry offers.
+
+/** init({ threads: 1 }) as on a page that is not cross-origin isolated: no shared memory. */
+async function initUnshared(): Promise<void> {
+  const spy = vi.spyOn(platform, 'sharedMemory').mockReturnValue(false);
+  try {
+    await init({ backend: 'cpu', threads: 1 });
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 function convOnce(): Float32Array {
   const g = new Generator(3);
@@ -16,9 +27,14 @@ function convOnce(): Float32Array {
 describe('init', () => {
   it('starts the CPU kernels with the threads asked for, one thread on unshared memory, and they agree with the reference', async () => {
     const reference = withBackend('cpu-reference', convOnce);
-    expect((await init({ backend: 'cpu', threads: 1 })).name).toBe('cpu');
+    await initUnshared();
     expect(getRuntime().threads).toBe(1);
     expect(getRuntime().memory.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    const unshared = convOnce();
+    // one thread where memory can be shared (Node): shared, tensors resident in the heap
+    expect((await init({ backend: 'cpu', threads: 1 })).name).toBe('cpu');
+    expect(getRuntime().threads).toBe(1);
+    expect(getRuntime().memory.buffer).toBeInstanceOf(SharedArrayBuffer);
     const one = convOnce();
     await init({ backend: 'cpu', threads: 2 });
     expect(cpuThreads()).toBe(2);
@@ -26,13 +42,15 @@ describe('init', () => {
     const two = convOnce();
     // float32 accumulation of 81 terms of |x w| ~ 1: a few ulps of the sum's magnitude
     reference.forEach((r, i) => {
+      expect(Math.abs(unshared[i]! - r)).toBeLessThanOrEqual(1e-4);
       expect(Math.abs(one[i]! - r)).toBeLessThanOrEqual(1e-4);
       expect(Math.abs(two[i]! - r)).toBeLessThanOrEqual(1e-4);
     });
   });
 
   it('grows the unshared memory of one thread (a GEMM needing more than its first 16 MiB)', async () => {
-    await init({ backend: 'cpu', threads: 1 });
+    await initUnshared();
+    expect(getRuntime().memory.buffer).not.toBeInstanceOf(SharedArrayBuffer);
     const g = new Generator(4);
     const a = randn([1200, 1100], { generator: g }), b = randn([1100, 1300], { generator: g });
     const before = getRuntime().memory.buffer.byteLength;

@@ -13,7 +13,7 @@ import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
-import { groupNormBackwardF32, groupNormF32 } from './wasm/norm';
+import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
@@ -166,9 +166,8 @@ export const cpuBackend = {
       x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array,
       stats.subarray(0, items) as Float32Array, stats.subarray(items, 2 * items) as Float32Array, g,
     );
-    if (g.silu) siluF32(out as Float32Array, out as Float32Array);
   },
-  /** In wasm; with a fused SiLU, the output before it recomputed and silu' applied first (also in wasm). */
+  /** In wasm; with a fused SiLU, dy silu'(y) first, y recomputed from the forward's statistics (also in wasm). */
   groupNormBackward(
     gy: TypedArray, x: TypedArray, gamma: TypedArray, beta: TypedArray, stats: TypedArray,
     gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
@@ -180,12 +179,10 @@ export const cpuBackend = {
     const [gy32, x32, gamma32, mean32, rstd32] = [gy, x, gamma, mean, rstd] as Float32Array[];
     const [gx32, gGamma32, gBeta32] = [gx, gGamma, gBeta] as Float32Array[];
     if (!g.silu) return groupNormBackwardF32(gy32!, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
-    const y = allocArray(x.length, 'float32') as Float32Array, d = allocArray(x.length, 'float32') as Float32Array;
-    const again = allocArray(2 * items, 'float32') as Float32Array;
-    groupNormF32(x as Float32Array, gamma as Float32Array, beta as Float32Array, y, again.subarray(0, items), again.subarray(items), { ...g, silu: false });
-    siluGradF32(y, gy as Float32Array, d);
+    const d = allocArray(x.length, 'float32') as Float32Array;
+    groupNormSiluGradF32(gy32!, x32!, gamma32!, beta as Float32Array, mean32!, rstd32!, d, g);
     groupNormBackwardF32(d, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
-    for (const b of [y, d, again]) disposeArray(b);
+    disposeArray(d);
   },
   conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
     f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS

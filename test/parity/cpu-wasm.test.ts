@@ -9,7 +9,7 @@ import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from '../../ke
 import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import { getRuntime } from '../../kernels/cpu/wasm/runtime';
-import { groupNormBackwardF32, groupNormF32 } from '../../kernels/cpu/wasm/norm';
+import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from '../../kernels/cpu/wasm/norm';
 import { binaryF32 } from '../../kernels/cpu/wasm/binary';
 import { binary } from '../../kernels/cpu/elementwise';
 import { contiguousStrides } from '../../src/backend/strides';
@@ -273,14 +273,23 @@ describe('WebAssembly group norm matches the reference', () => {
       fc.property(
         groupNormCases({ groups: 5, cpg: 5, offset: 10 }),
         fc.boolean(),
-        (p, resident) => {
+        fc.boolean(),
+        (p, resident, silu) => {
           const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups;
-          const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
+          const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5, silu };
           const x = random(size, p.seed).map((v) => v + p.offset), gamma = random(c, p.seed + 1), beta = random(c, p.seed + 2);
           const [out, ref] = [place(new Float32Array(size).fill(Number.NaN), resident), new Float32Array(size)];
           const [mean, rstd, refMean, refRstd] = [0, 1, 2, 3].map(() => new Float32Array(items)) as [Float32Array, Float32Array, Float32Array, Float32Array];
           groupNormF32(place(x, resident), place(gamma, resident), place(beta, resident), out, mean, rstd, g);
-          groupNormInto(x, gamma, beta, ref, refMean, refRstd, g);
+          groupNormInto(x, gamma, beta, ref, refMean, refRstd, { ...g, silu: false });
+          // with SiLU: the wasm kernel's own silu of its own normalised values, bit for bit
+          if (silu) {
+            const plain = new Float32Array(size), again = new Float32Array(size);
+            groupNormF32(x, gamma, beta, plain, new Float32Array(items), new Float32Array(items), { ...g, silu: false });
+            siluF32(plain, again);
+            expect(out).toEqual(again);
+            out.set(plain);
+          }
           const scale = Math.max(...Array.from(x, Math.abs));
           for (let i = 0; i < items; i++) {
             if (!(Math.abs(mean[i]! - refMean[i]!) <= 1e-6 * scale)) throw new Error(`mean ${i}: ${mean[i]} vs ${refMean[i]}`);
@@ -341,6 +350,35 @@ describe('WebAssembly group norm backward matches the reference', () => {
           }
         },
       ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("WebAssembly group norm's SiLU gradient matches the reference", () => {
+  // d = dy silu'(y) with y recomputed from the forward's float32 mean and rstd: y differs from the
+  // reference's by a few float32 roundings of (|x| + |mean|) rstd |gamma| + |beta| (silu' moves at most
+  // 0.5 per unit of y), plus silu''s own rounding (see the SiLU test).
+  it('over random geometry (tails that are not whole vectors), offset values', () => {
+    const eps32 = 2 ** -24;
+    fc.assert(
+      fc.property(groupNormCases({ groups: 4, cpg: 4, offset: 5 }), fc.boolean(), (p, resident) => {
+        const c = p.groups * p.cpg, size = p.n * c * p.hw, items = p.n * p.groups, count = p.cpg * p.hw;
+        const g = { n: p.n, c, hw: p.hw, groups: p.groups, eps: 1e-5 };
+        const x = random(size, p.seed).map((v) => v + p.offset), gamma = random(c, p.seed + 1), beta = random(c, p.seed + 2), gy = random(size, p.seed + 3);
+        const y = new Float32Array(size), mean = new Float32Array(items), rstd = new Float32Array(items);
+        groupNormInto(x, gamma, beta, y, mean, rstd, g);
+        const d = place(new Float32Array(size).fill(Number.NaN), resident), ref = new Float32Array(size);
+        const r = (v: Float32Array) => place(v, resident);
+        groupNormSiluGradF32(r(gy), r(x), r(gamma), r(beta), r(mean), r(rstd), d, g);
+        unaryGrad('silu', y, gy, ref);
+        for (let i = 0; i < size; i++) {
+          const item = Math.floor(i / count), ch = Math.floor(i / p.hw) % c;
+          const yError = 8 * eps32 * ((Math.abs(x[i]!) + Math.abs(mean[item]!)) * rstd[item]! * Math.abs(gamma[ch]!) + Math.abs(beta[ch]!));
+          const tol = Math.abs(gy[i]!) * (0.5 * yError + 6e-8 * (Math.abs(y[i]!) + 4) * 1.1) + 1e-30;
+          if (!(Math.abs(d[i]! - ref[i]!) <= tol)) throw new Error(`d ${i}: wasm ${d[i]}, reference ${ref[i]} (tolerance ${tol})`);
+        }
+      }),
       { numRuns: 60 },
     );
   });

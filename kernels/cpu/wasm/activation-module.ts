@@ -12,12 +12,13 @@ const LN2_LO = Math.LN2 - LN2_HI;
 const ROUND = 12582912; // 1.5 * 2^23
 const TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
 
-interface ExpConstants {
+export interface ExpConstants {
   log2e: number; ln2hi: number; ln2lo: number; round: number; lo: number; hi: number; one: number;
   bias: number; coef: number[];
 }
 
-function expConstants(f: FunctionBody): ExpConstants {
+/** Emits (at the start of a body) the locals emitExp reads. */
+export function expConstants(f: FunctionBody): ExpConstants {
   const splat = (v: number) => { const l = f.local('v128'); f.f32(v).f32x4Splat().set(l); return l; };
   const bias = f.local('v128');
   f.i32(127 << 23).i32x4Splat().set(bias);
@@ -43,6 +44,31 @@ function emitExp(f: FunctionBody, c: ExpConstants, v: number, out: number, t: nu
   f.get(out).f32x4Mul().set(out);
 }
 
+/** v128 scratch locals the SiLU helpers need. */
+export interface SiluScratch { v: number; e: number; t: number; r: number; s: number }
+
+export function siluScratch(f: FunctionBody): SiluScratch {
+  return { v: f.local('v128'), e: f.local('v128'), t: f.local('v128'), r: f.local('v128'), s: f.local('v128') };
+}
+
+/** Leaves silu(local x) = x / (1 + exp(-x)) on the stack. */
+export function emitSiluOf(f: FunctionBody, c: ExpConstants, x: number, k: SiluScratch): void {
+  f.f32(0).f32x4Splat().get(x).f32x4Sub().set(k.v);
+  emitExp(f, c, k.v, k.e, k.t, k.r);
+  f.get(x).get(c.one).get(k.e).f32x4Add().f32x4Div();
+}
+
+/** Leaves grad silu'(x) = grad s (1 + x (1 - s)), s = 1 / (1 + exp(-x)), on the stack; `grad` pushes the gradient. */
+export function emitSiluGradOf(f: FunctionBody, c: ExpConstants, x: number, grad: () => void, k: SiluScratch): void {
+  f.f32(0).f32x4Splat().get(x).f32x4Sub().set(k.v);
+  emitExp(f, c, k.v, k.e, k.t, k.r);
+  f.get(c.one).get(c.one).get(k.e).f32x4Add().f32x4Div().set(k.s);
+  grad();
+  f.get(k.s).f32x4Mul();
+  f.get(c.one).get(x).get(c.one).get(k.s).f32x4Sub().f32x4Mul().f32x4Add();
+  f.f32x4Mul();
+}
+
 const SILU_PARAMS = ['src', 'dst', 'begin', 'end'] as const;
 const SILU_GRAD_PARAMS = ['src', 'grad', 'dst', 'begin', 'end'] as const;
 
@@ -52,14 +78,12 @@ export const SILU_GRAD = kernel('siluGrad', SILU_GRAD_PARAMS, emitSiluGrad);
 /** silu(src, dst, begin, end): dst = x / (1 + exp(-x)) for byte offsets [begin, end) (16-byte steps). */
 function emitSilu(f: FunctionBody, p: Params<(typeof SILU_PARAMS)[number]>): void {
   const { src, dst, begin, end } = p;
-  const c = expConstants(f);
-  const i = f.local('i32'), x = f.local('v128'), v = f.local('v128'), e = f.local('v128'), t = f.local('v128'), r = f.local('v128');
+  const c = expConstants(f), k = siluScratch(f);
+  const i = f.local('i32'), x = f.local('v128');
   f.forRange(i, () => f.get(begin), end, 16, () => {
     f.get(src).get(i).i32Add().v128Load().set(x);
-    f.f32(0).f32x4Splat().get(x).f32x4Sub().set(v);
-    emitExp(f, c, v, e, t, r);
     f.get(dst).get(i).i32Add();
-    f.get(x).get(c.one).get(e).f32x4Add().f32x4Div();
+    emitSiluOf(f, c, x, k);
     f.v128Store();
   });
 }
@@ -67,18 +91,12 @@ function emitSilu(f: FunctionBody, p: Params<(typeof SILU_PARAMS)[number]>): voi
 /** siluGrad(src, grad, dst, begin, end): dst = grad s (1 + x (1 - s)), s = 1 / (1 + exp(-x)). */
 function emitSiluGrad(f: FunctionBody, p: Params<(typeof SILU_GRAD_PARAMS)[number]>): void {
   const { src, grad, dst, begin, end } = p;
-  const c = expConstants(f);
-  const i = f.local('i32'), x = f.local('v128'), v = f.local('v128'), e = f.local('v128'), t = f.local('v128'), r = f.local('v128');
-  const s = f.local('v128');
+  const c = expConstants(f), k = siluScratch(f);
+  const i = f.local('i32'), x = f.local('v128');
   f.forRange(i, () => f.get(begin), end, 16, () => {
     f.get(src).get(i).i32Add().v128Load().set(x);
-    f.f32(0).f32x4Splat().get(x).f32x4Sub().set(v);
-    emitExp(f, c, v, e, t, r);
-    f.get(c.one).get(c.one).get(e).f32x4Add().f32x4Div().set(s);
     f.get(dst).get(i).i32Add();
-    // g * s * (1 + x (1 - s))
-    f.get(grad).get(i).i32Add().v128Load().get(s).f32x4Mul();
-    f.get(c.one).get(x).get(c.one).get(s).f32x4Sub().f32x4Mul().f32x4Add();
-    f.f32x4Mul().v128Store();
+    emitSiluGradOf(f, c, x, () => f.get(grad).get(i).i32Add().v128Load(), k);
+    f.v128Store();
   });
 }

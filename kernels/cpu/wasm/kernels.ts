@@ -4,7 +4,7 @@ import { ModuleBuilder } from './builder';
 import { CONV_GRAD_WEIGHT_IMAGES, CONV_IMAGES, IM2COL, IM2COL_T } from './conv-module';
 import { GEMM, PACK_A, PACK_B } from './gemm-module';
 import type { EmitContext, KernelDef, Params } from './kernel-def';
-import { GROUP_NORM, GROUP_NORM_BACKWARD } from './norm-module';
+import { GROUP_NORM, GROUP_NORM_BACKWARD, GROUP_NORM_SILU_GRAD } from './norm-module';
 import { WINOGRAD_GRAD_WEIGHT_IMAGES } from './winograd-grad-module';
 import { WINOGRAD_IMAGES } from './winograd-module';
 
@@ -22,7 +22,7 @@ import { WINOGRAD_IMAGES } from './winograd-module';
 
 export const KERNELS = [
   GEMM, IM2COL, IM2COL_T, PACK_A, CONV_IMAGES, CONV_GRAD_WEIGHT_IMAGES, PACK_B, SILU, SILU_GRAD, WINOGRAD_IMAGES, GROUP_NORM,
-  ...BINARY_SAME, ...BINARY_ROWS, GROUP_NORM_BACKWARD, WINOGRAD_GRAD_WEIGHT_IMAGES,
+  ...BINARY_SAME, ...BINARY_ROWS, GROUP_NORM_BACKWARD, WINOGRAD_GRAD_WEIGHT_IMAGES, GROUP_NORM_SILU_GRAD,
 ] as const;
 
 type Kernel = (typeof KERNELS)[number];

@@ -1,22 +1,24 @@
 import type { FunctionBody } from './builder';
+import { emitSiluGradOf, emitSiluOf, expConstants, siluScratch } from './activation-module';
 import { kernel, type Params } from './kernel-def';
 
 // Group norm forward over f32x4 lanes, as the reference (kernels/cpu/norm.ts): per (image, group)
 // the mean, then the biased variance about it (two passes), out = (x - mean) rstd gamma + beta.
 // Sums run in f32x4 over chunks of 64 values, each chunk's four lanes then added in f64: the
 // rounding error stays near 16 float32 ulps of the sum of |terms|, whatever the group's size.
+// With silu = 1 the output is SiLU of that, as the silu kernel computes it (bit for bit).
 
 const CHUNK = 64;
 
 /** Parameters of groupNorm, in order (addresses in bytes). */
-const GROUP_NORM_PARAMS = ['x', 'out', 'gamma', 'beta', 'mean', 'rstd', 'item0', 'item1', 'groups', 'cpg', 'hw', 'epsBits'] as const;
+const GROUP_NORM_PARAMS = ['x', 'out', 'gamma', 'beta', 'mean', 'rstd', 'item0', 'item1', 'groups', 'cpg', 'hw', 'epsBits', 'silu'] as const;
 
 export const GROUP_NORM = kernel('groupNorm', GROUP_NORM_PARAMS, emitGroupNorm);
 
 /**
  * groupNorm(...GROUP_NORM_PARAMS): items [item0, item1), item = image groups + group, over x
  * [n, groups cpg, hw]; writes out (same layout), mean[item] and rstd[item]. eps is passed as its
- * float32 bits.
+ * float32 bits. silu = 1: out = silu(normalised).
  */
 function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[number]>): void {
   const item = f.local('i32'), count = f.local('i32'), base = f.local('i32'), i = f.local('i32'), end = f.local('i32');
@@ -24,6 +26,7 @@ function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[num
   const total = f.local('f64'), mu = f.local('f64'), r = f.local('f64');
   const acc = f.local('v128'), v = f.local('v128'), muV = f.local('v128'), scaleV = f.local('v128'), betaV = f.local('v128');
   const muF = f.local('f32'), scale = f.local('f32'), beta = f.local('f32'), d = f.local('f32');
+  const c = expConstants(f), k = siluScratch(f), y = f.local('v128');
 
   /** total = sum over the group of x (squared = false) or (x - mu)^2 (squared = true). */
   const groupSum = (squared: boolean) => {
@@ -71,15 +74,29 @@ function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[num
       f.get(base).get(ch).get(a.hw).i32Mul().i32(2).i32Shl().i32Add().set(p);
       f.get(p).get(a.x).i32Sub().get(a.out).i32Add().set(q);
       f.get(p).get(hw4).i32(2).i32Shl().i32Add().set(end);
-      f.forRange(p, () => f.get(p), end, 16, () => {
-        f.get(q).get(p).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().v128Store();
-        f.get(q).i32(16).i32Add().set(q);
-      });
-      f.get(end).get(a.hw).get(hw4).i32Sub().i32(2).i32Shl().i32Add().set(end);
-      f.forRange(p, () => f.get(p), end, 4, () => {
-        f.get(q).get(p).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32Store();
-        f.get(q).i32(4).i32Add().set(q);
-      });
+      // y = (x - mean) scale + beta, then SiLU when asked; the tail a value at a time (in lane 0)
+      const outputs = (silu: boolean) => {
+        const store = () => {
+          if (silu) emitSiluOf(f, c, y, k);
+          else f.get(y);
+        };
+        f.forRange(p, () => f.get(p), end, 16, () => {
+          f.get(p).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().set(y);
+          f.get(q);
+          store();
+          f.v128Store();
+          f.get(q).i32(16).i32Add().set(q);
+        });
+        f.get(end).get(a.hw).get(hw4).i32Sub().i32(2).i32Shl().i32Add().set(end);
+        f.forRange(p, () => f.get(p), end, 4, () => {
+          f.get(p).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32x4Splat().set(y);
+          f.get(q);
+          store();
+          f.f32x4ExtractLane(0).f32Store();
+          f.get(q).i32(4).i32Add().set(q);
+        });
+      };
+      f.get(a.silu).if(() => outputs(true), () => outputs(false));
     });
   });
 }
@@ -163,6 +180,46 @@ function emitGroupNormBackward(f: FunctionBody, a: Params<(typeof GROUP_NORM_BAC
         at(a.gy).f32Load().get(gm).f32Mul().get(mD).f32Sub();
         at(a.x).f32Load().get(muF).f32Sub().get(rF).f32Mul().get(mDX).f32Mul();
         f.f32Sub().get(rF).f32Mul().f32Store();
+      });
+    });
+  });
+}
+
+// The gradient through SiLU after group norm, before group norm's own backward: d = dy silu'(y),
+// y = (x - mean) (rstd gamma) + beta recomputed from the forward's statistics.
+
+const GROUP_NORM_SILU_GRAD_PARAMS = ['gy', 'x', 'gamma', 'beta', 'mean', 'rstd', 'd', 'item0', 'item1', 'groups', 'cpg', 'hw'] as const;
+
+export const GROUP_NORM_SILU_GRAD = kernel('groupNormSiluGrad', GROUP_NORM_SILU_GRAD_PARAMS, emitGroupNormSiluGrad);
+
+/** groupNormSiluGrad(...GROUP_NORM_SILU_GRAD_PARAMS): items [item0, item1) of [n, groups cpg, hw]. */
+function emitGroupNormSiluGrad(f: FunctionBody, a: Params<(typeof GROUP_NORM_SILU_GRAD_PARAMS)[number]>): void {
+  const item = f.local('i32'), ch = f.local('i32'), channel = f.local('i32'), p = f.local('i32'), end = f.local('i32'), vecEnd = f.local('i32');
+  const muF = f.local('f32'), rF = f.local('f32'), scale = f.local('f32'), beta = f.local('f32');
+  const muV = f.local('v128'), scaleV = f.local('v128'), betaV = f.local('v128'), y = f.local('v128');
+  const c = expConstants(f), k = siluScratch(f);
+  const at = (base: number) => f.get(base).get(p).i32Add();
+  f.forRange(item, () => f.get(a.item0), a.item1, 1, () => {
+    f.get(a.mean).get(item).i32(2).i32Shl().i32Add().f32Load().tee(muF).f32x4Splat().set(muV);
+    f.get(a.rstd).get(item).i32(2).i32Shl().i32Add().f32Load().set(rF);
+    f.forRange(ch, () => f.i32(0), a.cpg, 1, () => {
+      f.get(item).get(a.groups).i32RemU().get(a.cpg).i32Mul().get(ch).i32Add().i32(2).i32Shl().set(channel);
+      f.get(rF).f64PromoteF32().get(a.gamma).get(channel).i32Add().f32Load().f64PromoteF32().f64Mul().f32DemoteF64().tee(scale).f32x4Splat().set(scaleV);
+      f.get(a.beta).get(channel).i32Add().f32Load().tee(beta).f32x4Splat().set(betaV);
+      f.get(item).get(a.cpg).i32Mul().get(ch).i32Add().get(a.hw).i32Mul().i32(2).i32Shl().set(p);
+      f.get(p).get(a.hw).i32(-4).i32And().i32(2).i32Shl().i32Add().set(vecEnd);
+      f.get(p).get(a.hw).i32(2).i32Shl().i32Add().set(end);
+      f.forRange(p, () => f.get(p), vecEnd, 16, () => {
+        at(a.x).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().set(y);
+        at(a.d);
+        emitSiluGradOf(f, c, y, () => at(a.gy).v128Load(), k);
+        f.v128Store();
+      });
+      f.forRange(p, () => f.get(p), end, 4, () => {
+        at(a.x).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32x4Splat().set(y);
+        at(a.d);
+        emitSiluGradOf(f, c, y, () => at(a.gy).f32Load().f32x4Splat(), k);
+        f.f32x4ExtractLane(0).f32Store();
       });
     });
   });

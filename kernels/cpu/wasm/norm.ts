@@ -2,7 +2,7 @@ import type { GroupNormGeometry } from '../../../src/backend/backend';
 import { split } from './gemm';
 import { getRuntime } from './runtime';
 
-/** Group norm forward (norm-module.ts) on all threads, the (image, group) items split between them. */
+/** Group norm forward (norm-module.ts), then SiLU when g.silu, on all threads, the (image, group) items split between them. */
 export function groupNormF32(
   x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, mean: Float32Array, rstd: Float32Array, g: GroupNormGeometry,
 ): void {
@@ -15,7 +15,7 @@ export function groupNormF32(
     const outAt = f.output(out, 0, size), meanAt = f.output(mean, 0, items), rstdAt = f.output(rstd, 0, items);
     rt.parallel('groupNorm', split(items, rt.threads).map(([item0, item1]) => ({
       x: xAt * 4, out: outAt * 4, gamma: gammaAt * 4, beta: betaAt * 4, mean: meanAt * 4, rstd: rstdAt * 4,
-      item0, item1, groups, cpg: c / groups, hw, epsBits,
+      item0, item1, groups, cpg: c / groups, hw, epsBits, silu: g.silu ? 1 : 0,
     })));
   });
 }
@@ -49,5 +49,22 @@ export function groupNormBackwardF32(
       gBeta[ch] = dBeta;
       gGamma[ch] = dGamma;
     }
+  });
+}
+
+/** d = dy silu'(y), y the group norm's output before its SiLU, recomputed from x and the forward's mean and rstd (norm-module.ts). */
+export function groupNormSiluGradF32(
+  gy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, rstd: Float32Array, d: Float32Array, g: GroupNormGeometry,
+): void {
+  const rt = getRuntime();
+  const { n, c, hw, groups } = g;
+  const size = n * c * hw, items = n * groups;
+  rt.frame((f) => {
+    const gyAt = f.input(gy, 0, size), xAt = f.input(x, 0, size), gammaAt = f.input(gamma, 0, c), betaAt = f.input(beta, 0, c);
+    const meanAt = f.input(mean, 0, items), rstdAt = f.input(rstd, 0, items), dAt = f.output(d, 0, size);
+    rt.parallel('groupNormSiluGrad', split(items, rt.threads).map(([item0, item1]) => ({
+      gy: gyAt * 4, x: xAt * 4, gamma: gammaAt * 4, beta: betaAt * 4, mean: meanAt * 4, rstd: rstdAt * 4, d: dAt * 4,
+      item0, item1, groups, cpg: c / groups, hw,
+    })));
   });
 }

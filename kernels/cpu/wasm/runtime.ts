@@ -265,8 +265,8 @@ export function getRuntime(): WasmRuntime {
 export async function startRuntime(threads?: number): Promise<WasmRuntime> {
   const n = threads ?? (blockingProblem(platform) ? 1 : threadCount());
   if (threads !== undefined) threadCount(threads);
-  if (runtime?.threads === n) return runtime;
   const shared = sharesMemory(n);
+  if (runtime?.threads === n && runtime.heap.residentTensors === shared) return runtime;
   const r = new WasmRuntime(n, await WebAssembly.compile(buildKernelModule(shared)), shared);
   await r.startupDone();
   runtime?.terminate();
