@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildKernelModule, KERNEL_NAMES, kernelEntry, KERNELS, positionalArgs } from '../kernels/cpu/wasm/kernels';
+import { kernel, MAX_KERNEL_PARAMS } from '../kernels/cpu/wasm/kernel-def';
 import { getRuntime } from '../kernels/cpu/wasm/runtime';
 
 // The wasm kernel table (kernels/cpu/wasm/kernels.ts): names, the module built from it, the
@@ -43,6 +44,12 @@ describe('wasm kernel table', () => {
       expect(Array.from(mem.subarray(dst, dst + 4))).toEqual([0, 0, 0, 0]); // the first (valid) list did not run
     });
     expect(() => rt.parallel('nope' as never, [])).toThrow("wasm kernel 'nope' is not in the kernel table (kernels.ts).");
+  });
+
+  it("refuses a kernel with more parameters than a worker's control block holds", () => {
+    const params = Array.from({ length: MAX_KERNEL_PARAMS + 1 }, (_, i) => `p${i}`);
+    expect(() => kernel('big', params, () => {})).toThrow(`wasm kernel 'big' has ${MAX_KERNEL_PARAMS + 1} parameters; at most ${MAX_KERNEL_PARAMS} fit`);
+    expect(Math.max(...KERNELS.map((k) => k.params.length))).toBeLessThanOrEqual(MAX_KERNEL_PARAMS);
   });
 
   it('checks the named calls between kernels the same way', () => {

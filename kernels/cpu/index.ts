@@ -17,6 +17,7 @@ import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from './wasm
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
+import { conv2dWinogradF32, winogradTermsApply, type ConvTerms } from './wasm/winograd';
 import { getRuntime, runtimeIfStarted } from './wasm/runtime';
 
 /** Backend.adamw: the step into three new buffers from `alloc`. */
@@ -128,7 +129,13 @@ export const cpuBackend = {
     if (bias) addRowBias(out, bias, g.n);
   },
   conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry, epilogue?: ConvEpilogue<TypedArray>): void {
-    if (f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);
+    const terms = { bias, convScale: null, residual: null, residualScale: null, channelAdd: null, ...epilogue };
+    const fast = f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS;
+    // the bias and the epilogue in Winograd's output transform where it writes whole tiles
+    if (fast && winogradTermsApply(g) && f32(...Object.values(terms).filter((t) => t !== null))) {
+      return conv2dWinogradF32(x as Float32Array, w as Float32Array, out as Float32Array, g, terms as ConvTerms);
+    }
+    if (fast) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);
     else conv2dNoBias(x, w, out, g);
     const hw = g.outH * g.outW, shape = [g.n, g.cOut, hw];
     // The bias and the epilogue as the element-wise adds and multiplies they are (wasm when large).

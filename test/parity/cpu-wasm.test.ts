@@ -6,7 +6,7 @@ import { matmul } from '../../kernels/cpu/matmul';
 import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dGradWeightIm2colF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
 import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from '../../kernels/cpu/wasm/winograd-grad';
-import { conv2dWinogradF32, winogradApplies } from '../../kernels/cpu/wasm/winograd';
+import { conv2dWinogradF32, winogradApplies, winogradTermsApply } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import { getRuntime } from '../../kernels/cpu/wasm/runtime';
 import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from '../../kernels/cpu/wasm/norm';
@@ -436,7 +436,9 @@ describe('WebAssembly add/sub/mul/div match the reference', () => {
 
 describe('WebAssembly SiLU and its gradient match the reference', () => {
   // The float32 range reduction rounds v log2(e), so the relative error grows with |x|: allow
-  // 6e-8 (|x| + 4) of the size of the terms (4 ulp at 0); values under 1e-30 (the clamped far tail) are equal.
+  // 6e-8 (|x| + 4) of the size of the terms (4 half-ulps at 0: exp's two, 1 + e, the division);
+  // the gradient rounds three more times (g s, 1 + x (1 - s), the product): 6e-8 (|x| + 7). Values
+  // under 1e-30 (the clamped far tail) are equal.
   const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
   const inputs = fc.integer({ min: 1, max: 5000 }).chain((n) =>
     fc.tuple(
@@ -459,7 +461,7 @@ describe('WebAssembly SiLU and its gradient match the reference', () => {
         unaryGrad('silu', x, g, ref);
         x.forEach((v, i) => {
           const s = sigmoid(v);
-          const tol = 6e-8 * (Math.abs(v) + 4) * Math.abs(g[i]!) * s * (1 + Math.abs(v) * (1 - s)) + 1e-30;
+          const tol = 6e-8 * (Math.abs(v) + 7) * Math.abs(g[i]!) * s * (1 + Math.abs(v) * (1 - s)) + 1e-30;
           if (!(Math.abs(fast[i]! - ref[i]!) <= tol)) throw new Error(`silu'(${v}) * ${g[i]}: fast ${fast[i]}, reference ${ref[i]}`);
         });
       }),
@@ -497,16 +499,53 @@ describe('the cpu backend\'s fused paths match the reference backend', () => {
     );
   });
 
-  it('conv2d with a bias and every epilogue term', () => {
-    const n = 3, cIn = 8, cOut = 5, h = 12, w = 11;
-    const g: Conv2dGeometry = { n, cIn, h, w, cOut, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: h, outW: w };
-    const x = random(n * cIn * h * w, 1), wt = random(cOut * cIn * 9, 2), bias = random(cOut, 3);
-    const size = n * cOut * h * w;
-    const e = { residual: random(size, 4), convScale: random(n, 5), residualScale: random(n, 6), channelAdd: random(n * cOut, 7) };
-    const fast = new Float32Array(size), ref = new Float32Array(size);
-    cpuBackend.conv2d(x, wt, bias, fast, g, e);
-    cpuReferenceBackend.conv2d(x, wt, bias, ref, g, e);
-    const scale = Math.max(...Array.from(ref, Math.abs));
-    ref.forEach((v, i) => expect(Math.abs(fast[i]! - v)).toBeLessThanOrEqual(1e-5 * scale));
+  it('conv2d with its bias and epilogue in the Winograd output transform: as the separate float32 passes round them, bit for bit', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3 }), cIn: fc.integer({ min: 8, max: 12 }), cOut: fc.integer({ min: 1, max: 6 }),
+          rows: fc.integer({ min: 1, max: 5 }), eights: fc.integer({ min: 1, max: 2 }),
+          present: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), resident: fc.boolean(), seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
+        (p) => {
+          const [h, w] = [2 * p.rows, 8 * p.eights];
+          const g: Conv2dGeometry = { n: p.n, cIn: p.cIn, h, w, cOut: p.cOut, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: h, outW: w };
+          expect(winogradTermsApply(g)).toBe(true);
+          const size = p.n * p.cOut * h * w, hw = h * w;
+          const maybe = (k: number, count: number) => (p.present[k] ? place(random(count, p.seed + 10 + k), p.resident) : null);
+          const terms = { bias: maybe(0, p.cOut), convScale: maybe(1, p.n), residual: maybe(2, size), residualScale: p.present[2] ? maybe(3, p.n) : null, channelAdd: maybe(4, p.n * p.cOut) };
+          const x = place(random(p.n * p.cIn * hw, p.seed), p.resident), wt = place(random(p.cOut * p.cIn * 9, p.seed + 1), p.resident);
+          const fused = place(new Float32Array(size).fill(Number.NaN), p.resident), plain = new Float32Array(size);
+          conv2dWinogradF32(x, wt, fused, g, terms);
+          conv2dWinogradF32(x, wt, plain, g);
+          const f32 = Math.fround;
+          const expected = plain.map((v, i) => {
+            const b = Math.floor(i / (p.cOut * hw)), co = Math.floor(i / hw) % p.cOut;
+            let y = terms.bias ? f32(v + terms.bias[co]!) : v;
+            if (terms.convScale) y = f32(y * terms.convScale[b]!);
+            if (terms.residual) y = f32(y + (terms.residualScale ? f32(terms.residual[i]! * terms.residualScale[b]!) : terms.residual[i]!));
+            if (terms.channelAdd) y = f32(y + terms.channelAdd[b * p.cOut + co]!);
+            return y;
+          });
+          expect(Array.from(fused)).toEqual(Array.from(expected));
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(winogradTermsApply({ n: 1, cIn: 8, h: 8, w: 12, cOut: 1, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 8, outW: 12 })).toBe(false);
+  });
+
+  it('conv2d with a bias and every epilogue term (fused into Winograd at 8x16, separate passes at 12x11)', () => {
+    for (const [n, cIn, cOut, h, w] of [[3, 8, 5, 12, 11], [3, 8, 5, 8, 16]] as const) {
+      const g: Conv2dGeometry = { n, cIn, h, w, cOut, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: h, outW: w };
+      const x = random(n * cIn * h * w, 1), wt = random(cOut * cIn * 9, 2), bias = random(cOut, 3);
+      const size = n * cOut * h * w;
+      const e = { residual: random(size, 4), convScale: random(n, 5), residualScale: random(n, 6), channelAdd: random(n * cOut, 7) };
+      const fast = new Float32Array(size), ref = new Float32Array(size);
+      cpuBackend.conv2d(x, wt, bias, fast, g, e);
+      cpuReferenceBackend.conv2d(x, wt, bias, ref, g, e);
+      const scale = Math.max(...Array.from(ref, Math.abs));
+      ref.forEach((v, i) => expect(Math.abs(fast[i]! - v)).toBeLessThanOrEqual(1e-5 * scale));
+    }
   });
 });

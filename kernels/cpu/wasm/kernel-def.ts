@@ -3,6 +3,9 @@ import type { FunctionBody } from './builder';
 // What one entry of the wasm kernel table (kernels.ts) is, and `kernel()` to write one. A leaf
 // module: the *-module.ts files define their entries with it, kernels.ts collects them.
 
+/** The most parameters a kernel may have: what a worker's control block in runtime.ts holds. */
+export const MAX_KERNEL_PARAMS = 56;
+
 /** A kernel's parameters by name: the local index of each (parameters are locals 0, 1, ...). */
 export type Params<P extends string> = Readonly<Record<P, number>>;
 
@@ -30,5 +33,6 @@ export function kernel<const N extends string, const P extends string>(
   params: readonly P[],
   emit: (f: FunctionBody, p: Params<P>, ctx: EmitContext) => void,
 ): KernelDef<N, P> {
+  if (params.length > MAX_KERNEL_PARAMS) throw new Error(`wasm kernel '${name}' has ${params.length} parameters; at most ${MAX_KERNEL_PARAMS} fit a worker's control block (kernel-def.ts).`);
   return { name, params, emit };
 }

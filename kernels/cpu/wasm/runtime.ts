@@ -2,6 +2,7 @@ import platform from '#platform';
 import { blockingProblem, type PlatformWorker } from '../../../src/platform/platform';
 import { KernelFrame } from './frame';
 import { WasmHeap } from './heap';
+import { MAX_KERNEL_PARAMS } from './kernel-def';
 import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type KernelArgs, type KernelName } from './kernels';
 
 // One WebAssembly.Memory holds the float32 tensors of the cpu backend and the kernels' scratch
@@ -17,8 +18,8 @@ import { buildKernelModule, KERNEL_NAMES, kernelEntry, positionalArgs, type Kern
 // yields to the event loop, so there startRuntime() (from init()) must run first; with one thread
 // (a page that is not cross-origin isolated) no worker and no shared memory are needed.
 
-const CTRL_INTS = 32;
 const SEQ = 0, DONE = 1, FN = 2, ARGC = 3, FAILED = 4, READY = 5, ARGS = 8;
+const CTRL_INTS = ARGS + MAX_KERNEL_PARAMS;
 /**
  * Bytes of a worker's error message (UTF-8) that reach the caller. A failed call sets FAILED to
  * the message's length + 1; a worker that cannot start sets READY to minus that (1 once started).

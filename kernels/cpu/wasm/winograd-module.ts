@@ -15,6 +15,7 @@ import { copyPlanes, inputTransform2x2, paddedPlanes } from './winograd-emit';
 const WINOGRAD_PARAMS = [
   'x', 'xStride', 'u', 'bufV', 'bufM', 'bufPad', 'out', 'outStride', 'b0', 'b1',
   'h', 'w', 'cIn', 'cOut', 'mp', 'np', 'tilesY', 'tilesX', 'padH', 'padW', 'group',
+  'bias', 'convScale', 'residual', 'residualScale', 'channelAdd',
 ] as const;
 
 export const WINOGRAD_IMAGES = kernel('winogradImages', WINOGRAD_PARAMS, emitWinogradImages);
@@ -28,6 +29,9 @@ export const WINOGRAD_IMAGES = kernel('winogradImages', WINOGRAD_PARAMS, emitWin
  * [cIn, 2 tilesY + 2, 2 tilesX + 2]), bufV (16 packed-B matrices [cIn x np]), bufM (16 C
  * matrices [mp x np]). tilesX is a multiple of 4; np = group tilesY tilesX rounded up to NR;
  * column j of a group's matrices is tile j mod T of its image j / T (T = tilesY tilesX).
+ * The epilogue, each term's address 0 when absent (the heap never hands out address 0):
+ * out = ((conv + bias[co]) convScale[b] + residual residualScale[b]) + channelAdd[b, co], one
+ * float32 operation at a time as separate passes would round them; residual is laid out as out.
  */
 function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[number]>, ctx: EmitContext): void {
   const local = () => f.local('i32');
@@ -38,6 +42,14 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
   const g0 = local(), gEnd = local(), tiles = local(), jBase = local();
   const v = Array.from({ length: 16 }, () => f.local('v128'));
   const t = Array.from({ length: 4 }, () => f.local('v128'));
+  const biasV = f.local('v128'), scaleV = f.local('v128'), residualScaleV = f.local('v128'), addV = f.local('v128'), o = f.local('v128');
+  /** Splats the f32 at term + index * 4 into `into`, or `absent` when the term's address is 0. */
+  const termOrDefault = (term: number, index: () => void, into: number, absent: number) => {
+    f.get(term).if(
+      () => { f.get(term); index(); f.i32(4).i32Mul().i32Add().f32Load().f32x4Splat().set(into); },
+      () => { f.f32(absent).f32x4Splat().set(into); },
+    );
+  };
 
   // geometry of the padded image and the scratch matrices
   paddedPlanes(f, a.tilesY, a.tilesX, { hp, wp, rowBytes, planeBytes });
@@ -101,10 +113,14 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
       });
     }
 
-    // 4. output transform: the 2x2 tile A^T M A, interleaved into two output rows of 8 pixels
+    // 4. output transform: the 2x2 tile A^T M A, interleaved into two output rows of 8 pixels, then the epilogue
     f.forRange(b, () => f.get(g0), gEnd, 1, () => {
       f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
+      termOrDefault(a.convScale, () => f.get(b), scaleV, 1);
+      termOrDefault(a.residualScale, () => f.get(b), residualScaleV, 1);
       f.forRange(co, () => f.i32(0), a.cOut, 1, () => {
+        termOrDefault(a.bias, () => f.get(co), biasV, 0);
+        termOrDefault(a.channelAdd, () => f.get(b).get(a.cOut).i32Mul().get(co).i32Add(), addV, 0);
         f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
           f.forRange(tx, () => f.i32(0), a.tilesX, 4, () => {
             f.get(a.bufM).get(co).get(a.np).i32Mul().get(ty).get(a.tilesX).i32Mul().i32Add().get(tx).i32Add().get(jBase).i32Add().i32(4).i32Mul().i32Add().set(src);
@@ -126,9 +142,16 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
               const s = (c: number) => v[i * 4 + c]!;
               f.get(s(0)).get(s(1)).f32x4Add().get(s(2)).f32x4Add().set(t[0]!);
               f.get(s(1)).get(s(2)).f32x4Sub().get(s(3)).f32x4Sub().set(t[1]!);
-              const rowAt = () => { f.get(dst); if (i > 0) f.get(outRowBytes).i32Add(); };
-              rowAt(); f.get(t[0]!).get(t[1]!).f32x4Shuffle([0, 4, 1, 5]).v128Store(0);
-              rowAt(); f.get(t[0]!).get(t[1]!).f32x4Shuffle([2, 6, 3, 7]).v128Store(16);
+              for (const [half, lanes] of [[0, [0, 4, 1, 5]], [16, [2, 6, 3, 7]]] as const) {
+                // ptr: this vector's byte offset from out
+                f.get(dst).get(a.out).i32Sub().i32(half).i32Add().set(ptr);
+                if (i > 0) f.get(ptr).get(outRowBytes).i32Add().set(ptr);
+                f.get(t[0]!).get(t[1]!).f32x4Shuffle(lanes).get(biasV).f32x4Add().get(scaleV).f32x4Mul().set(o);
+                f.get(a.residual).if(() => {
+                  f.get(o).get(a.residual).get(ptr).i32Add().v128Load().get(residualScaleV).f32x4Mul().f32x4Add().set(o);
+                });
+                f.get(a.out).get(ptr).i32Add().get(o).get(addV).f32x4Add().v128Store();
+              }
             }
           });
         });

@@ -47,12 +47,29 @@ function winogradWeights(w: Float32Array, cOut: number, cIn: number): Float32Arr
   return u;
 }
 
+/** What the output transform can add and scale (Backend.conv2d's bias and ConvEpilogue); absent terms null. */
+export interface ConvTerms {
+  bias: Float32Array | null;
+  convScale: Float32Array | null;
+  residual: Float32Array | null;
+  residualScale: Float32Array | null;
+  channelAdd: Float32Array | null;
+}
+
+/** Whether conv2dWinogradF32 can apply ConvTerms: its output has no padding (whole 2x2 tiles, a multiple of 8 columns). */
+export function winogradTermsApply(g: Conv2dGeometry): boolean {
+  return winogradApplies(g) && g.outH % 2 === 0 && g.outW % 8 === 0;
+}
+
 /**
  * Stride-1 3x3 conv2d by Winograd F(2x2, 3x3) (winograd-module.ts), images split across threads.
  * Works for any h, w and padding <= 2: tiles past the output are computed on zeros and dropped.
+ * With `terms` (only where winogradTermsApply): out = ((conv + bias) convScale + residual
+ * residualScale) + channelAdd, in the output transform.
  */
-export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
+export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry, terms?: ConvTerms): void {
   if (!winogradApplies(g)) throw new Error('conv2dWinogradF32: needs a 3x3 kernel, stride 1, padding <= 2 and cIn >= 8.');
+  if (terms && !winogradTermsApply(g)) throw new Error('conv2dWinogradF32: bias and epilogue terms need an output of whole tiles (even rows, columns a multiple of 8).');
   const rt = getRuntime();
   const { n, cIn, cOut, h, w: width, outH, outW } = g;
   const tilesY = Math.ceil(outH / 2), tilesX = ceilTo(Math.ceil(outW / 2), 4);
@@ -70,6 +87,11 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
     const uAt = f.scratch(16 * mp * cIn), xAt = f.input(x, 0, n * image);
     const outAt = exact ? f.output(out, 0, n * outImage) : f.scratch(n * outImage);
     const scratchAt = f.scratch(ranges.length * perThread);
+    const term = (t: Float32Array | null | undefined, count: number) => (t ? f.input(t, 0, count) * 4 : 0);
+    const termArgs = {
+      bias: term(terms?.bias, cOut), convScale: term(terms?.convScale, n), residual: term(terms?.residual, n * outImage),
+      residualScale: term(terms?.residualScale, n), channelAdd: term(terms?.channelAdd, n * cOut),
+    };
     const u = winogradWeights(w, cOut, cIn), mem = f.mem;
     for (let xi = 0; xi < 16; xi++) packA(u, xi * cOut * cIn, cIn, 1, cOut, cIn, mp, mem, uAt + xi * mp * cIn);
     rt.parallel('winogradImages', ranges.map(([b0, b1], t) => {
@@ -77,7 +99,7 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
       return {
         x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
         out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
-        padH: g.padH, padW: g.padW, group,
+        padH: g.padH, padW: g.padW, group, ...termArgs,
       };
     }));
     if (exact) return;
