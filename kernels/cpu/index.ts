@@ -1,5 +1,5 @@
 import type {
-  AdamWHyper, Backend, ConvEpilogue, BinaryOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
+  AdamWHyper, Backend, ConvEpilogue, BinaryOp, ReduceOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
 } from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
 import { concat, copy } from './copy';
@@ -17,15 +17,20 @@ import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from './wasm
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
+import { keptBlock, sumKeptBlockF32 } from './wasm/reduce';
+import { adamwF32 } from './wasm/optim';
+import { upsampleApplies, upsampleNearest2xBackwardF32, upsampleNearest2xF32 } from './wasm/resample';
 import { conv2dWinogradF32, winogradTermsApply, type ConvTerms } from './wasm/winograd';
 import { getRuntime, runtimeIfStarted } from './wasm/runtime';
 
-/** Backend.adamw: the step into three new buffers from `alloc`. */
-function adamwOnto(alloc: (size: number, dtype: DType) => TypedArray) {
+type AdamwInto = typeof adamwInto;
+
+/** Backend.adamw: the step into three new buffers from `alloc`, by `step` (the JavaScript loop, or wasm for large float32 tensors). */
+function adamwOnto(alloc: (size: number, dtype: DType) => TypedArray, step: AdamwInto = adamwInto) {
   return (p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, h: AdamWHyper): [TypedArray, TypedArray, TypedArray] => {
     const dtype: DType = p instanceof Float32Array ? 'float32' : 'float64';
     const [p1, m1, v1] = [alloc(p.length, dtype), alloc(p.length, dtype), alloc(p.length, dtype)];
-    adamwInto(p, g, m, v, p1, m1, v1, h);
+    step(p, g, m, v, p1, m1, v1, h);
     return [p1, m1, v1];
   };
 }
@@ -114,6 +119,11 @@ export const cpuBackend = {
     live.dispose(buffer);
     disposeArray(buffer);
   },
+  reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], out: TypedArray): void {
+    const block = op === 'sum' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS ? keptBlock(shape, axes) : null;
+    if (block) sumKeptBlockF32(x as Float32Array, block, out as Float32Array);
+    else reduce(op, x, shape, axes, out);
+  },
   memoryStats: () => ({ ...live.stats(), pooledBytes: pool.idleBytes + (runtimeIfStarted()?.heap.idleBytes ?? 0) }),
   unary: (op: UnaryOp, x: TypedArray, out: TypedArray): void =>
     op === 'silu' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS
@@ -159,7 +169,18 @@ export const cpuBackend = {
     f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
       ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
       : conv2dGradInput(gy, w, gx, g),
-  adamw: adamwOnto((size, dtype) => live.handOut(allocArray(size, dtype))),
+  adamw: adamwOnto((size, dtype) => live.handOut(allocArray(size, dtype)), (p, g, m, v, p1, m1, v1, h) =>
+    f32(p, g, m, v) && p.length >= FAST_MIN_ELEMENTS
+      ? adamwF32(p as Float32Array, g as Float32Array, m as Float32Array, v as Float32Array, p1 as Float32Array, m1 as Float32Array, v1 as Float32Array, h)
+      : adamwInto(p, g, m, v, p1, m1, v1, h)),
+  upsampleNearest2x: (x: TypedArray, out: TypedArray, planes: number, h: number, w: number): void =>
+    f32(x, out) && out.length >= FAST_MIN_ELEMENTS && upsampleApplies(w)
+      ? upsampleNearest2xF32(x as Float32Array, out as Float32Array, planes, h, w)
+      : upsampleNearest2x(x, out, planes, h, w),
+  upsampleNearest2xBackward: (gy: TypedArray, gx: TypedArray, planes: number, h: number, w: number): void =>
+    f32(gy, gx) && gy.length >= FAST_MIN_ELEMENTS && upsampleApplies(w)
+      ? upsampleNearest2xBackwardF32(gy as Float32Array, gx as Float32Array, planes, h, w)
+      : upsampleNearest2xBackward(gy, gx, planes, h, w),
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
     const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && isWasmBinaryOp(op);
     if (!fast || !binaryF32(op, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {

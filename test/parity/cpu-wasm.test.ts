@@ -11,6 +11,12 @@ import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import { getRuntime } from '../../kernels/cpu/wasm/runtime';
 import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from '../../kernels/cpu/wasm/norm';
 import { binaryF32 } from '../../kernels/cpu/wasm/binary';
+import { keptBlock, sumKeptBlockF32 } from '../../kernels/cpu/wasm/reduce';
+import { reduce } from '../../kernels/cpu/reduce';
+import { adamwInto } from '../../kernels/cpu/optim';
+import { adamwF32 } from '../../kernels/cpu/wasm/optim';
+import { upsampleNearest2x, upsampleNearest2xBackward } from '../../kernels/cpu/resample';
+import { upsampleApplies, upsampleNearest2xBackwardF32, upsampleNearest2xF32 } from '../../kernels/cpu/wasm/resample';
 import { binary } from '../../kernels/cpu/elementwise';
 import { contiguousStrides } from '../../src/backend/strides';
 import { broadcastStrides } from '../../src/tensor/shape';
@@ -378,6 +384,91 @@ describe("WebAssembly group norm's SiLU gradient matches the reference", () => {
           const tol = Math.abs(gy[i]!) * (0.5 * yError + 6e-8 * (Math.abs(y[i]!) + 4) * 1.1) + 1e-30;
           if (!(Math.abs(d[i]! - ref[i]!) <= tol)) throw new Error(`d ${i}: wasm ${d[i]}, reference ${ref[i]} (tolerance ${tol})`);
         }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('WebAssembly row sums (reduce sum keeping a middle block) match the reference', () => {
+  // float32 lanes over chunks of 64 values (16 adds a lane), each chunk added in float64: each
+  // output within 16 float32 epsilon of the sum of |terms| of the float64 reference.
+  it('over shapes and axes whose kept dimensions are one block, and leave others to the reference', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.boolean(), fc.integer({ min: 0, max: 1e6 }),
+        (shape, reduced, resident, seed) => {
+          const axes = shape.map((_, d) => d).filter((d) => reduced[d]);
+          const size = shape.reduce((x, y) => x * y, 1), block = keptBlock(shape, axes);
+          const outShape = shape.map((n, d) => (axes.includes(d) ? 1 : n)), outSize = outShape.reduce((x, y) => x * y, 1);
+          if (!block) return;
+          expect(block.outer * block.mid * block.inner).toBe(size);
+          expect(block.mid).toBe(outSize);
+          const x = place(random(size, seed), resident);
+          const [fast, ref, mag] = [place(new Float32Array(outSize).fill(Number.NaN), resident), new Float32Array(outSize), new Float32Array(outSize)];
+          sumKeptBlockF32(x, block, fast);
+          reduce('sum', x, shape, axes, ref);
+          reduce('sum', abs(x), shape, axes, mag);
+          fast.forEach((v, i) => {
+            if (!(Math.abs(v - ref[i]!) <= 16 * 2 ** -24 * mag[i]! + 1e-30)) throw new Error(`sum ${i}: wasm ${v}, reference ${ref[i]}`);
+          });
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(keptBlock([32, 64, 16, 16], [0, 2, 3])).toEqual({ outer: 32, mid: 64, inner: 256 });
+    expect(keptBlock([32, 64, 16, 16], [1])).toBe(null); // kept dimensions on both sides of a reduced one
+    expect(keptBlock([32, 64], [0])).toBe(null); // rows of one value
+  });
+});
+
+describe('WebAssembly AdamW matches the JavaScript loop bit for bit', () => {
+  // The same float32 operations in the same order (kernels/cpu/optim.ts): equal results, tails included.
+  it('over sizes, hyper-parameters (clipping scale, weight decay, bias corrections), in place or not', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3000 }), lr: fc.double({ min: 1e-5, max: 1e-2, noNaN: true }), weightDecay: fc.constantFrom(0, 0.01, 0.1),
+          gradScale: fc.double({ min: 0.1, max: 1, noNaN: true }), step: fc.integer({ min: 1, max: 1000 }), inPlace: fc.boolean(),
+          resident: fc.boolean(), seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
+        (q) => {
+          const h = { lr: q.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: q.weightDecay, gradScale: q.gradScale, biasCorrection1: 1 - 0.9 ** q.step, biasCorrection2: 1 - 0.999 ** q.step };
+          const p = random(q.n, q.seed), g = random(q.n, q.seed + 1), m = random(q.n, q.seed + 2).map((x) => x * 0.1), v = random(q.n, q.seed + 3).map((x) => x * x * 0.01);
+          const expected = [new Float32Array(q.n), new Float32Array(q.n), new Float32Array(q.n)] as const;
+          adamwInto(p, g, m, v, ...expected, h);
+          const [pw, gw, mw, vw] = [p, g, m, v].map((x) => place(x.slice(), q.resident)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+          const outs = q.inPlace ? [pw, mw, vw] as const : [0, 1, 2].map(() => place(new Float32Array(q.n).fill(Number.NaN), q.resident)) as [Float32Array, Float32Array, Float32Array];
+          adamwF32(pw, gw, mw, vw, ...outs, h);
+          outs.forEach((out, k) => expect(Array.from(out)).toEqual(Array.from(expected[k])));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('WebAssembly nearest x2 up-sampling matches the reference', () => {
+  // Forward: copies, bit for bit. Backward: each value a float32 sum of 4 (3 roundings) against
+  // the reference's float64 sum rounded once: within 2 float32 epsilon of the sum of |terms|.
+  it('forward and backward over planes, heights and widths that are whole vectors', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.integer({ min: 0, max: 1e6 }), (planes, h, quarter, resident, seed) => {
+        const w = 4 * quarter, small = planes * h * w;
+        expect(upsampleApplies(w) && !upsampleApplies(w + 2)).toBe(true);
+        const x = random(small, seed), gy = random(4 * small, seed + 1);
+        const [up, upRef] = [place(new Float32Array(4 * small).fill(Number.NaN), resident), new Float32Array(4 * small)];
+        upsampleNearest2xF32(place(x, resident), up, planes, h, w);
+        upsampleNearest2x(x, upRef, planes, h, w);
+        expect(Array.from(up)).toEqual(Array.from(upRef));
+        const [gx, gxRef, mag] = [place(new Float32Array(small).fill(Number.NaN), resident), new Float32Array(small), new Float32Array(small)];
+        upsampleNearest2xBackwardF32(place(gy, resident), gx, planes, h, w);
+        upsampleNearest2xBackward(gy, gxRef, planes, h, w);
+        upsampleNearest2xBackward(abs(gy), mag, planes, h, w);
+        gx.forEach((v, i) => {
+          if (!(Math.abs(v - gxRef[i]!) <= 2 * 2 ** -24 * mag[i]!)) throw new Error(`dx ${i}: wasm ${v}, reference ${gxRef[i]}`);
+        });
       }),
       { numRuns: 60 },
     );

@@ -89,6 +89,7 @@ export class FunctionBody {
     const b = new Uint8Array(new Float64Array([v]).buffer);
     return this.op(0x44, ...b);
   }
+  f64Store(offset = 0): this { this.code.push(0x39, 3); uleb(offset, this.code); return this; }
   f64Add(): this { return this.op(0xa0); }
   f64Mul(): this { return this.op(0xa2); }
   f64Div(): this { return this.op(0xa3); }
@@ -107,6 +108,7 @@ export class FunctionBody {
   f32x4Max(): this { return this.simd(0xe9); }
   f32x4Min(): this { return this.simd(0xe8); }
   f32x4Div(): this { return this.simd(0xe7); }
+  f32x4Sqrt(): this { return this.simd(0xe3); }
   i32x4Splat(): this { return this.simd(0x11); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4Add(): this { return this.simd(0xae); }

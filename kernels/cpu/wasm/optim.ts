@@ -1,0 +1,22 @@
+import type { AdamWHyper } from '../../../src/backend/backend';
+import { adamwScalars } from '../../../src/backend/adamw-scalars';
+import { ceilTo, split } from './gemm';
+import { getRuntime } from './runtime';
+
+const bits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]!;
+
+/** AdamW (optim-module.ts) on all threads: p', m', v' into outP, outM, outV; the same bits as kernels/cpu/optim.ts. */
+export function adamwF32(
+  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, outP: Float32Array, outM: Float32Array, outV: Float32Array, h: AdamWHyper,
+): void {
+  const rt = getRuntime();
+  const n = p.length, room = ceilTo(n, 4);
+  const scalars = Object.fromEntries(Object.entries(adamwScalars(h)).map(([name, x]) => [name, bits(x)])) as Record<keyof ReturnType<typeof adamwScalars>, number>;
+  rt.frame((f) => {
+    const [pAt, gAt, mAt, vAt] = [p, g, m, v].map((x) => f.input(x, 0, n) * 4) as [number, number, number, number];
+    const [outPAt, outMAt, outVAt] = [outP, outM, outV].map((x) => f.output(x, 0, n, room) * 4) as [number, number, number];
+    rt.parallel('adamw', split(room / 4, rt.threads).map(([v0, v1]) => ({
+      p: pAt, g: gAt, m: mAt, v: vAt, outP: outPAt, outM: outMAt, outV: outVAt, begin: v0 * 16, end: v1 * 16, ...scalars,
+    })));
+  });
+}
