@@ -68,6 +68,38 @@ describe('init', () => {
     await init({ backend: 'cpu', threads: 2 });
   });
 
+  it("uses relaxed SIMD's multiply-add where WebAssembly has it, plain SIMD under ONESTEP_RELAXED_SIMD=0, both close to the reference", async () => {
+    const g = new Generator(5);
+    const a = randn([70, 300], { generator: g }), b = randn([300, 90], { generator: g });
+    const product = () => a.matmul(b).toArray() as Float32Array;
+    const onReference = (f: (v: number) => number) => withBackend('cpu-reference', () =>
+      tensor(a.toArray().map(f), { shape: [70, 300] }).matmul(tensor(b.toArray().map(f), { shape: [300, 90] })).toArray());
+    const [reference, magnitude] = [onReference((v) => v), onReference(Math.abs)];
+    await init({ backend: 'cpu', threads: 2 });
+    expect(getRuntime().features.relaxedMadd).toBe(true); // Node 20 behind the flag onestep sets, on by default from Node 22
+    const fused = product();
+    process.env.ONESTEP_RELAXED_SIMD = '0';
+    let plain: Float32Array;
+    try {
+      await init({ backend: 'cpu', threads: 2 });
+      expect(getRuntime().features.relaxedMadd).toBe(false);
+      plain = product();
+      process.env.ONESTEP_RELAXED_SIMD = 'yes';
+      await expect(init({ backend: 'cpu', threads: 1 })).rejects.toThrow("ONESTEP_RELAXED_SIMD must be 0 or 1, got 'yes'.");
+    } finally {
+      delete process.env.ONESTEP_RELAXED_SIMD;
+    }
+    await init({ backend: 'cpu', threads: 2 });
+    expect(getRuntime().features.relaxedMadd).toBe(true);
+    // fused multiply-adds round once where mul + add round twice: different bits, both within
+    // float32 accumulation error of the float64 reference (as the GEMM parity tests)
+    expect(Array.from(fused)).not.toEqual(Array.from(plain));
+    reference.forEach((r, i) => {
+      expect(Math.abs(fused[i]! - r)).toBeLessThanOrEqual(1e-5 * magnitude[i]! + 1e-7);
+      expect(Math.abs(plain[i]! - r)).toBeLessThanOrEqual(1e-5 * magnitude[i]! + 1e-7);
+    });
+  });
+
   it('refuses a bad thread count or backend name with the fix', async () => {
     await expect(init({ threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(init({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer/);

@@ -27,7 +27,7 @@ train flags
                            levels, doubling curriculum); ect: easy consistency tuning from
                            scratch (starts as denoising, then halves the gap between the two
                            noise levels --ect-stages times); seed: the community recipe [ict]
-  --steps N                optimiser steps                       [ict: 2100, others: 1000]
+  --steps N                optimiser steps                       [ict: 2400, others: 1000]
   --batch N                images per step                                          [32]
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
   --lr X                   AdamW learning rate                                      [0.0006]

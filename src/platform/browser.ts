@@ -60,6 +60,7 @@ const scriptUrls = new Map<string, string>();
 export const platform: Platform = {
   name: 'browser',
   setting: () => undefined,
+  enableRelaxedSimd: () => {},
   defaultThreads: () => Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
   canBlock: () => g.document === undefined && g.crossOriginIsolated === true,
   sharedMemory: () => g.crossOriginIsolated === true,

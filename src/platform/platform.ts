@@ -28,7 +28,7 @@ export interface AdapterReport {
   software: boolean;
 }
 
-export type SettingName = 'ONESTEP_BACKEND' | 'ONESTEP_THREADS';
+export type SettingName = 'ONESTEP_BACKEND' | 'ONESTEP_THREADS' | 'ONESTEP_RELAXED_SIMD';
 
 export interface Platform {
   readonly name: 'node' | 'browser';
@@ -42,6 +42,11 @@ export interface Platform {
    * both for worker threads and for the webgpu backend.
    */
   canBlock(): boolean;
+  /**
+   * Lets WebAssembly compiled from now on use relaxed SIMD where this runtime has it behind a flag
+   * (Node 20's V8; on by default from Node 22 and in current browsers, where this does nothing).
+   */
+  enableRelaxedSimd(): void;
   /** Whether SharedArrayBuffer can be made and posted (Node; a cross-origin-isolated page). */
   sharedMemory(): boolean;
   /**

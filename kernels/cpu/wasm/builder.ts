@@ -109,6 +109,8 @@ export class FunctionBody {
   f32x4Min(): this { return this.simd(0xe8); }
   f32x4Div(): this { return this.simd(0xe7); }
   f32x4Sqrt(): this { return this.simd(0xe3); }
+  /** Relaxed SIMD's f32x4.relaxed_madd: a b c -> a b + c, fused or not as the hardware has it (only where relaxedSimd()). */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
   i32x4Splat(): this { return this.simd(0x11); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4Add(): this { return this.simd(0xae); }
@@ -230,4 +232,14 @@ export class ModuleBuilder {
       ...section(1, types), ...section(2, imports), ...section(3, funcs), ...section(7, exports), ...section(10, code),
     ]);
   }
+}
+
+/** Whether this runtime's WebAssembly has relaxed SIMD (f32x4.relaxed_madd validates). */
+export function relaxedSimd(): boolean {
+  const m = new ModuleBuilder();
+  m.function('probe', [], (f) => {
+    const v = f.local('v128');
+    f.f32(1).f32x4Splat().f32(2).f32x4Splat().f32(3).f32x4Splat().f32x4RelaxedMadd().set(v);
+  });
+  return WebAssembly.validate(m.encode(false));
 }

@@ -1,5 +1,5 @@
 import type { FunctionBody } from './builder';
-import { kernel, type Params } from './kernel-def';
+import { kernel, type EmitContext, type Params } from './kernel-def';
 
 /** Rows of C per micro-kernel tile. */
 export const MR = 4;
@@ -90,9 +90,10 @@ function emitPackB(f: FunctionBody, p: Params<(typeof PACK_B_PARAMS)[number]>): 
  *   B panel (ks, nt) at b + 4 (ks Np + nt NR kcb), laid out [kcb][NR];
  * C is row-major Mp x Np (np4 = 4 Np bytes per row). mp4 = 4 Mp.
  * The first K block stores (unless accumulate), later ones accumulate. Each tile keeps MR x NR/4 f32x4 accumulators
- * in locals (registers): per k, NR/4 vector loads of B, MR splat loads of A, MR NR/4 mul + add.
+ * in locals (registers): per k, NR/4 vector loads of B, MR splat loads of A, MR NR/4 mul + add
+ * (one relaxed_madd each where the module has relaxed SIMD).
  */
-function emitGemm(f: FunctionBody, p: Params<(typeof GEMM_PARAMS)[number]>): void {
+function emitGemm(f: FunctionBody, p: Params<(typeof GEMM_PARAMS)[number]>, ctx: EmitContext): void {
   const { a, b, c, mt0, mt1, nt0, nt1, k, mp4, np4, accumulate } = p;
   const ks = f.local('i32'), kcb = f.local('i32'), aBlk = f.local('i32'), bBlk = f.local('i32');
   const jt = f.local('i32'), it = f.local('i32'), aP = f.local('i32'), bP = f.local('i32'), cP = f.local('i32');
@@ -138,7 +139,8 @@ function emitGemm(f: FunctionBody, p: Params<(typeof GEMM_PARAMS)[number]>): voi
             f.get(aP).v128Load32Splat(4 * r).set(av);
             for (let v = 0; v < vecs; v++) {
               const x = acc[r * vecs + v]!;
-              f.get(x).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(x);
+              if (ctx.features.relaxedMadd) f.get(av).get(bv[v]!).get(x).f32x4RelaxedMadd().set(x);
+              else f.get(x).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(x);
             }
           }
           f.get(aP).i32(MR * 4).i32Add().set(aP);

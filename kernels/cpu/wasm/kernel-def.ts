@@ -9,8 +9,15 @@ export const MAX_KERNEL_PARAMS = 56;
 /** A kernel's parameters by name: the local index of each (parameters are locals 0, 1, ...). */
 export type Params<P extends string> = Readonly<Record<P, number>>;
 
+/** Optional instructions the module may use (detected by the runtime). */
+export interface ModuleFeatures {
+  /** f32x4.relaxed_madd (relaxed SIMD): the GEMM's multiply-adds fused where the hardware has FMA. */
+  relaxedMadd: boolean;
+}
+
 /** What an emitter gets besides its body and parameters. */
 export interface EmitContext {
+  readonly features: ModuleFeatures;
   /**
    * Emits a call of the table's kernel `name`. `args` has one entry per parameter of that kernel,
    * each a function that leaves the argument's value on the stack; they run in the callee's

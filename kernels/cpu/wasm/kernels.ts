@@ -3,7 +3,7 @@ import { BINARY_ROWS, BINARY_SAME } from './binary-module';
 import { ModuleBuilder } from './builder';
 import { CONV_GRAD_WEIGHT_IMAGES, CONV_IMAGES, IM2COL, IM2COL_T } from './conv-module';
 import { GEMM, PACK_A, PACK_B } from './gemm-module';
-import type { EmitContext, KernelDef, Params } from './kernel-def';
+import type { EmitContext, KernelDef, ModuleFeatures, Params } from './kernel-def';
 import { GROUP_NORM, GROUP_NORM_BACKWARD, GROUP_NORM_SILU_GRAD } from './norm-module';
 import { ADAMW } from './optim-module';
 import { ROW_SUMS } from './reduce-module';
@@ -67,11 +67,12 @@ export function positionalArgs<T>(def: KernelDef, args: Readonly<Record<string, 
  * position. A kernel's emitter gets its parameters' local indices by name and calls other
  * kernels by name (EmitContext.call), so no emitter knows another's index.
  */
-export function buildKernelModule(sharedMemory = true): Uint8Array {
+export function buildKernelModule(sharedMemory = true, features: ModuleFeatures = { relaxedMadd: false }): Uint8Array {
   const m = new ModuleBuilder();
   for (const def of KERNELS as readonly KernelDef[]) {
     m.function(def.name, def.params.map(() => 'i32' as const), (f) => {
       const ctx: EmitContext = {
+        features,
         call(name, args) {
           const callee = kernelEntry(name);
           for (const push of positionalArgs(callee.def, args)) push();
