@@ -18,7 +18,7 @@ import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
 import { gemmF32 } from './wasm/gemm';
 import { keptBlock, sumKeptBlockF32 } from './wasm/reduce';
-import { adamwF32 } from './wasm/optim';
+import { adamwF32, axpbyF32 } from './wasm/optim';
 import { upsampleApplies, upsampleNearest2xBackwardF32, upsampleNearest2xF32 } from './wasm/resample';
 import { conv2dWinogradF32, winogradTermsApply, type ConvTerms } from './wasm/winograd';
 import { getRuntime, runtimeIfStarted } from './wasm/runtime';
@@ -173,6 +173,10 @@ export const cpuBackend = {
     f32(p, g, m, v) && p.length >= FAST_MIN_ELEMENTS
       ? adamwF32(p as Float32Array, g as Float32Array, m as Float32Array, v as Float32Array, p1 as Float32Array, m1 as Float32Array, v1 as Float32Array, h)
       : adamwInto(p, g, m, v, p1, m1, v1, h)),
+  axpby: (x: TypedArray, y: TypedArray, alpha: number, beta: number, out: TypedArray): void =>
+    f32(x, y, out) && out.length >= FAST_MIN_ELEMENTS
+      ? axpbyF32(x as Float32Array, y as Float32Array, alpha, beta, out as Float32Array)
+      : axpby(x, y, alpha, beta, out),
   upsampleNearest2x: (x: TypedArray, out: TypedArray, planes: number, h: number, w: number): void =>
     f32(x, out) && out.length >= FAST_MIN_ELEMENTS && upsampleApplies(w)
       ? upsampleNearest2xF32(x as Float32Array, out as Float32Array, planes, h, w)

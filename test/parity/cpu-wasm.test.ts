@@ -13,8 +13,8 @@ import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from '../../
 import { binaryF32 } from '../../kernels/cpu/wasm/binary';
 import { keptBlock, sumKeptBlockF32 } from '../../kernels/cpu/wasm/reduce';
 import { reduce } from '../../kernels/cpu/reduce';
-import { adamwInto } from '../../kernels/cpu/optim';
-import { adamwF32 } from '../../kernels/cpu/wasm/optim';
+import { adamwInto, axpby } from '../../kernels/cpu/optim';
+import { adamwF32, axpbyF32 } from '../../kernels/cpu/wasm/optim';
 import { upsampleNearest2x, upsampleNearest2xBackward } from '../../kernels/cpu/resample';
 import { upsampleApplies, upsampleNearest2xBackwardF32, upsampleNearest2xF32 } from '../../kernels/cpu/wasm/resample';
 import { binary } from '../../kernels/cpu/elementwise';
@@ -423,7 +423,7 @@ describe('WebAssembly row sums (reduce sum keeping a middle block) match the ref
   });
 });
 
-describe('WebAssembly AdamW matches the JavaScript loop bit for bit', () => {
+describe('WebAssembly AdamW and the EMA update match the JavaScript loops bit for bit', () => {
   // The same float32 operations in the same order (kernels/cpu/optim.ts): equal results, tails included.
   it('over sizes, hyper-parameters (clipping scale, weight decay, bias corrections), in place or not', () => {
     fc.assert(
@@ -442,6 +442,12 @@ describe('WebAssembly AdamW matches the JavaScript loop bit for bit', () => {
           const outs = q.inPlace ? [pw, mw, vw] as const : [0, 1, 2].map(() => place(new Float32Array(q.n).fill(Number.NaN), q.resident)) as [Float32Array, Float32Array, Float32Array];
           adamwF32(pw, gw, mw, vw, ...outs, h);
           outs.forEach((out, k) => expect(Array.from(out)).toEqual(Array.from(expected[k])));
+          // the EMA update that follows it: e' = e mu + p (1 - mu)
+          const mu = 1 - q.lr * 10, ema = place(m.slice(), q.resident), emaOut = q.inPlace ? ema : place(new Float32Array(q.n).fill(Number.NaN), q.resident);
+          const emaExpected = new Float32Array(q.n);
+          axpby(m, outs[0].slice(), mu, 1 - mu, emaExpected);
+          axpbyF32(ema, outs[0], mu, 1 - mu, emaOut);
+          expect(Array.from(emaOut)).toEqual(Array.from(emaExpected));
         },
       ),
       { numRuns: 60 },

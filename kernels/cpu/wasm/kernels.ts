@@ -5,7 +5,7 @@ import { CONV_GRAD_WEIGHT_IMAGES, CONV_IMAGES, IM2COL, IM2COL_T } from './conv-m
 import { GEMM, PACK_A, PACK_B } from './gemm-module';
 import type { EmitContext, KernelDef, ModuleFeatures, Params } from './kernel-def';
 import { GROUP_NORM, GROUP_NORM_BACKWARD, GROUP_NORM_SILU_GRAD } from './norm-module';
-import { ADAMW } from './optim-module';
+import { ADAMW, AXPBY } from './optim-module';
 import { ROW_SUMS } from './reduce-module';
 import { UPSAMPLE_2X, UPSAMPLE_2X_BACKWARD } from './resample-module';
 import { WINOGRAD_GRAD_WEIGHT_IMAGES } from './winograd-grad-module';
@@ -25,7 +25,7 @@ import { WINOGRAD_IMAGES } from './winograd-module';
 
 export const KERNELS = [
   GEMM, IM2COL, IM2COL_T, PACK_A, CONV_IMAGES, CONV_GRAD_WEIGHT_IMAGES, PACK_B, SILU, SILU_GRAD, WINOGRAD_IMAGES, GROUP_NORM,
-  ...BINARY_SAME, ...BINARY_ROWS, GROUP_NORM_BACKWARD, WINOGRAD_GRAD_WEIGHT_IMAGES, GROUP_NORM_SILU_GRAD, ROW_SUMS, ADAMW, UPSAMPLE_2X, UPSAMPLE_2X_BACKWARD,
+  ...BINARY_SAME, ...BINARY_ROWS, GROUP_NORM_BACKWARD, WINOGRAD_GRAD_WEIGHT_IMAGES, GROUP_NORM_SILU_GRAD, ROW_SUMS, ADAMW, AXPBY, UPSAMPLE_2X, UPSAMPLE_2X_BACKWARD,
 ] as const;
 
 type Kernel = (typeof KERNELS)[number];

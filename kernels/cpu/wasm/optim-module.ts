@@ -5,7 +5,8 @@ import { kernel, type Params } from './kernel-def';
 // operation at a time, so both give the same bits:
 //   g' = g scale, m' = m b1 + g' ob1, v' = v b2 + (g' g') ob2,
 //   p' = p decay - (m' stepSize) / (sqrt(v' invC2) + eps)
-// The scalars (src/backend/adamw-scalars.ts) come as their float32 bits.
+// The scalars (src/backend/adamw-scalars.ts) come as their float32 bits. Likewise the EMA
+// update out = x alpha + y beta.
 
 const SCALARS = ['scale', 'b1', 'ob1', 'b2', 'ob2', 'invC2', 'eps', 'stepSize', 'decay'] as const;
 const ADAMW_PARAMS = ['p', 'g', 'm', 'v', 'outP', 'outM', 'outV', 'begin', 'end', ...SCALARS] as const;
@@ -32,5 +33,22 @@ function emitAdamw(f: FunctionBody, a: Params<(typeof ADAMW_PARAMS)[number]>): v
     f.f32x4Div().f32x4Sub().v128Store();
     at(a.outM).get(m1).v128Store();
     at(a.outV).get(v1).v128Store();
+  });
+}
+
+const AXPBY_PARAMS = ['x', 'y', 'out', 'begin', 'end', 'alpha', 'beta'] as const;
+
+export const AXPBY = kernel('axpby', AXPBY_PARAMS, emitAxpby);
+
+/** axpby(x, y, out, begin, end, alpha, beta): out = x alpha + y beta over byte offsets [begin, end), alpha and beta as float32 bits. */
+function emitAxpby(f: FunctionBody, a: Params<(typeof AXPBY_PARAMS)[number]>): void {
+  const i = f.local('i32'), alpha = f.local('v128'), beta = f.local('v128');
+  f.get(a.alpha).f32ReinterpretI32().f32x4Splat().set(alpha);
+  f.get(a.beta).f32ReinterpretI32().f32x4Splat().set(beta);
+  f.forRange(i, () => f.get(a.begin), a.end, 16, () => {
+    f.get(a.out).get(i).i32Add();
+    f.get(a.x).get(i).i32Add().v128Load().get(alpha).f32x4Mul();
+    f.get(a.y).get(i).i32Add().v128Load().get(beta).f32x4Mul();
+    f.f32x4Add().v128Store();
   });
 }

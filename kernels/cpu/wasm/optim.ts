@@ -20,3 +20,15 @@ export function adamwF32(
     })));
   });
 }
+
+/** out = x alpha + y beta (the EMA update; optim-module.ts) on all threads: the same bits as kernels/cpu/optim.ts. */
+export function axpbyF32(x: Float32Array, y: Float32Array, alpha: number, beta: number, out: Float32Array): void {
+  const rt = getRuntime();
+  const n = out.length, room = ceilTo(n, 4);
+  rt.frame((f) => {
+    const xAt = f.input(x, 0, n) * 4, yAt = f.input(y, 0, n) * 4, outAt = f.output(out, 0, n, room) * 4;
+    rt.parallel('axpby', split(room / 4, rt.threads).map(([v0, v1]) => ({
+      x: xAt, y: yAt, out: outAt, begin: v0 * 16, end: v1 * 16, alpha: bits(alpha), beta: bits(beta),
+    })));
+  });
+}
