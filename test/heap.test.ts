@@ -24,6 +24,7 @@ describe('the wasm heap', () => {
     // 64-byte blocks: a vector write past a tensor's last element stays in its block
     expect(heap.blockEnd(a)! - a.byteOffset).toBe(Math.ceil(5000 * 4 / 64) * 64);
     expect(heap.blockEnd(a.subarray(1))).toBe(null);
+    expect(heap.blockEnd(a.subarray(0, 100))).toBe(null); // a part of a block, even from its start
     expect(heap.dispose(a)).toBe(true);
     expect(heap.dispose(a)).toBe(false); // twice: once
     expect(heap.dispose(new Float32Array(5000))).toBe(false);
@@ -50,6 +51,22 @@ describe('the wasm heap', () => {
     expect(heap.idleBytes).toBe(8192 * 4);
     expect(heap.tensor(8192)!.byteOffset).toBe(address);
     expect(after.byteOffset).toBe(address + 8192 * 4);
+  });
+
+  it('stops carving tensors at its budget (dropped views put no pressure on the collector): ordinary arrays take over', () => {
+    const mem = memory(true), heap = new WasmHeap(mem, true, 64 * 1024);
+    const kept = Array.from({ length: 4 }, () => heap.tensor(4096));
+    expect(kept.every((t) => t !== null)).toBe(true);
+    expect(heap.tensor(4096)).toBe(null); // 4 x 16 KiB: the budget is spent
+    heap.dispose(kept[0]!);
+    expect(heap.tensor(4096)).toBe(kept[0]); // a freed block counts against it no more
+    const grown = mem.buffer.byteLength;
+    for (let i = 0; i < 100; i++) expect(heap.tensor(1000)).toBe(null);
+    expect(mem.buffer.byteLength).toBe(grown);
+    // scratch is not tensors: frames still get theirs
+    const frame = new KernelFrame(heap);
+    expect(frame.scratch(100_000)).toBeGreaterThan(0);
+    frame.end(true);
   });
 
   it('holds no tensors in an unshared memory (growth would detach them), and renews its view after growth', () => {

@@ -55,8 +55,12 @@ export const platform: Platform = {
   defaultThreads: () => availableParallelism(),
   canBlock: () => true,
   sharedMemory: () => true,
-  // a standard WebAssembly feature (Chrome 114, Node 22) that Node 20's V8 11.3 keeps behind this flag
-  enableRelaxedSimd: () => setFlagsFromString('--experimental-wasm-relaxed-simd'),
+  // a standard WebAssembly feature (Chrome 114, Node 22) that Node 20's V8 11.3 keeps behind this
+  // flag; later V8s have no such flag (setting an unknown one prints an error), so only before 11.4
+  enableRelaxedSimd: () => {
+    const [major = 0, minor = 0] = process.versions.v8.split('.').map(Number);
+    if (major < 11 || (major === 11 && minor < 4)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  },
   workersStartAtOnce: () => true,
   scriptWorker: (source, data) => wrap(new Worker(`${source}\nstart(require('node:worker_threads').workerData);\n`, {
     eval: true,

@@ -44,7 +44,7 @@ export interface Platform {
   canBlock(): boolean;
   /**
    * Lets WebAssembly compiled from now on use relaxed SIMD where this runtime has it behind a flag
-   * (Node 20's V8; on by default from Node 22 and in current browsers, where this does nothing).
+   * (Node 20's V8); called only when it is missing (Node 22 and current browsers have it).
    */
   enableRelaxedSimd(): void;
   /** Whether SharedArrayBuffer can be made and posted (Node; a cross-origin-isolated page). */

@@ -391,8 +391,9 @@ describe("WebAssembly group norm's SiLU gradient matches the reference", () => {
 });
 
 describe('WebAssembly row sums (reduce sum keeping a middle block) match the reference', () => {
-  // float32 lanes over chunks of 64 values (16 adds a lane), each chunk added in float64: each
-  // output within 16 float32 epsilon of the sum of |terms| of the float64 reference.
+  // float32 lanes over chunks of 64 values (15 adds a lane, each rounding by at most 2^-24 of the
+  // sum of |terms|), each chunk added in float64, then the float32 store: with the reference's own
+  // store, 17 x 2^-24 of the sum of |terms|.
   it('over shapes and axes whose kept dimensions are one block, and leave others to the reference', () => {
     fc.assert(
       fc.property(
@@ -411,7 +412,7 @@ describe('WebAssembly row sums (reduce sum keeping a middle block) match the ref
           reduce('sum', x, shape, axes, ref);
           reduce('sum', abs(x), shape, axes, mag);
           fast.forEach((v, i) => {
-            if (!(Math.abs(v - ref[i]!) <= 16 * 2 ** -24 * mag[i]! + 1e-30)) throw new Error(`sum ${i}: wasm ${v}, reference ${ref[i]}`);
+            if (!(Math.abs(v - ref[i]!) <= 17 * 2 ** -24 * mag[i]! + 1e-30)) throw new Error(`sum ${i}: wasm ${v}, reference ${ref[i]}`);
           });
         },
       ),
@@ -456,8 +457,8 @@ describe('WebAssembly AdamW and the EMA update match the JavaScript loops bit fo
 });
 
 describe('WebAssembly nearest x2 up-sampling matches the reference', () => {
-  // Forward: copies, bit for bit. Backward: each value a float32 sum of 4 (3 roundings) against
-  // the reference's float64 sum rounded once: within 2 float32 epsilon of the sum of |terms|.
+  // Forward: copies, bit for bit. Backward: each value a float32 sum of 4 (3 roundings of at most
+  // 2^-24 of the sum of |terms|) against the reference's float64 sum rounded once: 4 x 2^-24.
   it('forward and backward over planes, heights and widths that are whole vectors', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.integer({ min: 0, max: 1e6 }), (planes, h, quarter, resident, seed) => {
@@ -473,7 +474,7 @@ describe('WebAssembly nearest x2 up-sampling matches the reference', () => {
         upsampleNearest2xBackward(gy, gxRef, planes, h, w);
         upsampleNearest2xBackward(abs(gy), mag, planes, h, w);
         gx.forEach((v, i) => {
-          if (!(Math.abs(v - gxRef[i]!) <= 2 * 2 ** -24 * mag[i]!)) throw new Error(`dx ${i}: wasm ${v}, reference ${gxRef[i]}`);
+          if (!(Math.abs(v - gxRef[i]!) <= 4 * 2 ** -24 * mag[i]!)) throw new Error(`dx ${i}: wasm ${v}, reference ${gxRef[i]}`);
         });
       }),
       { numRuns: 60 },

@@ -1,10 +1,5 @@
-import { ceilTo, split } from './gemm';
+import { ceilTo, laneRanges } from './gemm';
 import { getRuntime } from './runtime';
-
-/** Vector ranges [begin, end) in bytes per thread over n floats padded to whole f32x4 lanes. */
-function laneRanges(n: number, threads: number): [number, number][] {
-  return split(ceilTo(n, 4) / 4, threads).map(([a, b]) => [a * 16, b * 16]);
-}
 
 export function siluF32(x: Float32Array, out: Float32Array): void {
   const rt = getRuntime();

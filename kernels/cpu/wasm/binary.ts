@@ -1,7 +1,7 @@
 import type { Shape, StridedView } from '../../../src/backend/backend';
 import { contiguousStrides } from '../../../src/backend/strides';
 import type { WasmBinaryOp } from './binary-module';
-import { ceilTo, split } from './gemm';
+import { ceilTo, laneRanges, split } from './gemm';
 import { getRuntime } from './runtime';
 
 /**
@@ -45,8 +45,8 @@ export function binaryF32(op: WasmBinaryOp, a: StridedView<Float32Array>, b: Str
   if (la.kind === 'contiguous' && lb.kind === 'contiguous') {
     rt.frame((f) => {
       const aAt = f.input(a.buffer, a.offset, size), bAt = f.input(b.buffer, b.offset, size), outAt = f.output(out, 0, size, padded);
-      rt.parallel(`binarySame_${op}`, split(padded / 4, rt.threads).map(([v0, v1]) => ({
-        a: aAt * 4, b: bAt * 4, out: outAt * 4, begin: v0 * 16, end: v1 * 16,
+      rt.parallel(`binarySame_${op}`, laneRanges(size, rt.threads).map(([begin, end]) => ({
+        a: aAt * 4, b: bAt * 4, out: outAt * 4, begin, end,
       })));
     });
     return true;

@@ -12,7 +12,11 @@
 // vectors past a tensor's last element stays inside its block; SLACK bytes above the top keep a
 // vector read of a view's last elements inside the memory. Freed tensor blocks go to a free list
 // of their size (the same sizes come back every step of a training loop); a tensor dropped
-// without dispose is freed when the garbage collector finalises its view.
+// without dispose is freed when the garbage collector finalises its view. That may be late: a
+// view is a few bytes to the collector, whatever its block's size, so dropped views put no
+// pressure on it. Tensor blocks therefore stop at `tensorBudget` bytes of the memory; past it,
+// tensor() returns null and the caller makes an ordinary array (which the collector does see), so
+// code that never disposes runs as it did before the heap, only without the in-place speed.
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -29,7 +33,7 @@ export class WasmHeap {
   private idle = 0;
   /** The memory's ArrayBuffers seen so far (a new one after each growth of a shared memory). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
-  private readonly dropped = new FinalizationRegistry<number>((address) => this.dropBlock(address));
+  private readonly dropped = new FinalizationRegistry<number>((address) => this.dropTensor(address));
   private readonly blockBytes = new Map<number, number>();
   private view: Float32Array;
   // scratch: an arena used as a stack by nested frames, resized to the deepest demand seen
@@ -37,7 +41,10 @@ export class WasmHeap {
   private arenaUsed = 0;
   private peakDemand = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, readonly residentTensors: boolean) {
+  /** Bytes of tensor blocks handed out and not yet given back. */
+  private tensorBytes = 0;
+
+  constructor(private readonly memory: WebAssembly.Memory, readonly residentTensors: boolean, readonly tensorBudget = 1024 * 2 ** 20) {
     this.view = new Float32Array(memory.buffer);
     this.buffers.add(memory.buffer);
   }
@@ -68,8 +75,10 @@ export class WasmHeap {
   tensor(size: number): Float32Array | null {
     if (!this.residentTensors) return null;
     const bytes = roundUp(Math.max(1, size) * 4);
+    if (this.tensorBytes + bytes > this.tensorBudget) return null;
     const block = this.takeBlock(bytes);
     if (block === null) return null;
+    this.tensorBytes += bytes;
     const view = block.view?.length === size ? block.view : new Float32Array(this.f32.buffer, block.address, size);
     this.dropped.register(view, block.address, view);
     return view;
@@ -78,14 +87,14 @@ export class WasmHeap {
   /** Returns a tensor's block for reuse; false for an array this heap did not hand out (or handed back already). */
   dispose(x: Float32Array): boolean {
     if (!this.resident(x) || !this.dropped.unregister(x)) return false;
-    this.dropBlock(x.byteOffset, x);
+    this.dropTensor(x.byteOffset, x);
     return true;
   }
 
-  /** The end address of the tensor block that starts at x (null when x does not start a block). */
+  /** The end address of the block x is (null when x is not a whole block: a part of one, or not resident). */
   blockEnd(x: Float32Array): number | null {
     const bytes = this.resident(x) ? this.blockBytes.get(x.byteOffset) : undefined;
-    return bytes === undefined ? null : x.byteOffset + bytes;
+    return bytes === roundUp(x.byteLength) ? x.byteOffset + bytes : null;
   }
 
   /** Scratch frames: begin returns a mark; scratch() allocates above it; end(mark) frees back to it. */
@@ -138,6 +147,11 @@ export class WasmHeap {
     this.top += bytes;
     this.blockBytes.set(address, bytes);
     return { address };
+  }
+
+  private dropTensor(address: number, view?: Float32Array): void {
+    this.tensorBytes -= this.blockBytes.get(address) ?? 0;
+    this.dropBlock(address, view);
   }
 
   private dropBlock(address: number, view?: Float32Array): void {

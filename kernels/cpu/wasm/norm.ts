@@ -1,5 +1,5 @@
 import type { GroupNormGeometry } from '../../../src/backend/backend';
-import { split } from './gemm';
+import { f32Bits, split } from './gemm';
 import { getRuntime } from './runtime';
 
 /** Group norm forward (norm-module.ts), then SiLU when g.silu, on all threads, the (image, group) items split between them. */
@@ -9,7 +9,7 @@ export function groupNormF32(
   const rt = getRuntime();
   const { n, c, hw, groups } = g;
   const size = n * c * hw, items = n * groups;
-  const epsBits = new Int32Array(Float32Array.of(g.eps).buffer)[0]!;
+  const epsBits = f32Bits(g.eps);
   rt.frame((f) => {
     const xAt = f.input(x, 0, size), gammaAt = f.input(gamma, 0, c), betaAt = f.input(beta, 0, c);
     const outAt = f.output(out, 0, size), meanAt = f.output(mean, 0, items), rstdAt = f.output(rstd, 0, items);
@@ -52,7 +52,10 @@ export function groupNormBackwardF32(
   });
 }
 
-/** d = dy silu'(y), y the group norm's output before its SiLU, recomputed from x and the forward's mean and rstd (norm-module.ts). */
+/**
+ * d = dy silu'(y), y the group norm's output before its SiLU recomputed from x and the forward's
+ * float32 mean and rstd (norm-module.ts): the forward's y to a rounding (it scaled by the float64 rstd).
+ */
 export function groupNormSiluGradF32(
   gy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, rstd: Float32Array, d: Float32Array, g: GroupNormGeometry,
 ): void {

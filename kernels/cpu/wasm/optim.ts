@@ -1,9 +1,7 @@
 import type { AdamWHyper } from '../../../src/backend/backend';
 import { adamwScalars } from '../../../src/backend/adamw-scalars';
-import { ceilTo, split } from './gemm';
+import { ceilTo, f32Bits, laneRanges } from './gemm';
 import { getRuntime } from './runtime';
-
-const bits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]!;
 
 /** AdamW (optim-module.ts) on all threads: p', m', v' into outP, outM, outV; the same bits as kernels/cpu/optim.ts. */
 export function adamwF32(
@@ -11,12 +9,12 @@ export function adamwF32(
 ): void {
   const rt = getRuntime();
   const n = p.length, room = ceilTo(n, 4);
-  const scalars = Object.fromEntries(Object.entries(adamwScalars(h)).map(([name, x]) => [name, bits(x)])) as Record<keyof ReturnType<typeof adamwScalars>, number>;
+  const scalars = Object.fromEntries(Object.entries(adamwScalars(h)).map(([name, x]) => [name, f32Bits(x)])) as Record<keyof ReturnType<typeof adamwScalars>, number>;
   rt.frame((f) => {
     const [pAt, gAt, mAt, vAt] = [p, g, m, v].map((x) => f.input(x, 0, n) * 4) as [number, number, number, number];
     const [outPAt, outMAt, outVAt] = [outP, outM, outV].map((x) => f.output(x, 0, n, room) * 4) as [number, number, number];
-    rt.parallel('adamw', split(room / 4, rt.threads).map(([v0, v1]) => ({
-      p: pAt, g: gAt, m: mAt, v: vAt, outP: outPAt, outM: outMAt, outV: outVAt, begin: v0 * 16, end: v1 * 16, ...scalars,
+    rt.parallel('adamw', laneRanges(n, rt.threads).map(([begin, end]) => ({
+      p: pAt, g: gAt, m: mAt, v: vAt, outP: outPAt, outM: outMAt, outV: outVAt, begin, end, ...scalars,
     })));
   });
 }
@@ -27,8 +25,8 @@ export function axpbyF32(x: Float32Array, y: Float32Array, alpha: number, beta: 
   const n = out.length, room = ceilTo(n, 4);
   rt.frame((f) => {
     const xAt = f.input(x, 0, n) * 4, yAt = f.input(y, 0, n) * 4, outAt = f.output(out, 0, n, room) * 4;
-    rt.parallel('axpby', split(room / 4, rt.threads).map(([v0, v1]) => ({
-      x: xAt, y: yAt, out: outAt, begin: v0 * 16, end: v1 * 16, alpha: bits(alpha), beta: bits(beta),
+    rt.parallel('axpby', laneRanges(n, rt.threads).map(([begin, end]) => ({
+      x: xAt, y: yAt, out: outAt, begin, end, alpha: f32Bits(alpha), beta: f32Bits(beta),
     })));
   });
 }

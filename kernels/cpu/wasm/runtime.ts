@@ -235,6 +235,7 @@ function moduleFeatures(): ModuleFeatures {
   const setting = platform.setting('ONESTEP_RELAXED_SIMD');
   if (setting !== undefined && setting !== '0' && setting !== '1') throw new Error(`ONESTEP_RELAXED_SIMD must be 0 or 1, got '${setting}'.`);
   if (setting === '0') return { relaxedMadd: false };
+  if (relaxedSimd()) return { relaxedMadd: true };
   platform.enableRelaxedSimd();
   return { relaxedMadd: relaxedSimd() };
 }
