@@ -248,7 +248,9 @@ describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
   it('is what conv2dGradWeightF32 runs for the large U-Net convolutions, and the im2col path agrees with it', () => {
     const g: Conv2dGeometry = { n: 3, cIn: 16, h: 16, w: 16, cOut: 8, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 16, outW: 16 };
     expect(winogradGradWeightApplies(g)).toBe(true);
-    expect(winogradGradWeightApplies({ ...g, h: 8, w: 8, outH: 8, outW: 8 })).toBe(false);
+    expect(winogradGradWeightApplies({ ...g, h: 8, w: 8, outH: 8, outW: 8 })).toBe(false); // 3 x 16 tiles: too few
+    expect(winogradGradWeightApplies({ ...g, n: 32, h: 8, w: 8, outH: 8, outW: 8 })).toBe(true); // 32 x 16 = 512 tiles
+    expect(winogradGradWeightApplies({ ...g, n: 32, h: 6, w: 6, outH: 6, outW: 6 })).toBe(false);
     expect(winogradGradWeightApplies({ ...g, cIn: 4 })).toBe(false);
     expect(winogradGradWeightApplies({ ...g, h: 256, w: 1, outH: 256, outW: 1, padW: 1 })).toBe(false);
     expect(winogradGradWeightApplies({ ...g, strideH: 2, outH: 8 })).toBe(false);
