@@ -12,8 +12,8 @@ const DEPTH_TARGET = 512;
  * i.e. at least 8 input channels (fewer leave the packed panels mostly padding) and outputs of at
  * least 16x16, or of at least 8x8 with a batch of at least DEPTH_TARGET tiles in all (fewer tiles
  * do not pay for the transforms). Measured on the SimpleUNet's shapes (a timing script alternating
- * the two, medians of 15): 64 -> 64 at 32x32, batch 32: 23 vs 40 ms; at 8x8, batch 32: 3.4-3.6 vs
- * 4.7-4.9 ms (128 -> 128: 10-11 vs 16 ms); at 8x8, batch 8: 1.3-1.6 vs 1.4 ms; batch 2: 0.8-1.1 vs 0.6 ms.
+ * the two, medians of 15, three rounds): 64 -> 64 at 32x32, batch 32: 23 vs 40 ms; at 8x8, batch
+ * 32: 2.2-2.3 vs 2.6 ms (128 -> 128: 7.2-7.8 vs 8.5-8.8 ms); at 8x8, batch 8: 0.97 vs 0.90 ms.
  */
 export function winogradGradWeightApplies(g: Conv2dGeometry): boolean {
   if (!(winogradGeometry(g) && g.cIn >= 8)) return false;
