@@ -30,7 +30,7 @@ train flags
   --steps N                optimiser steps                       [ict: 2400, others: 1000]
   --batch N                images per step                                          [32]
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
-  --lr X                   AdamW learning rate                                      [0.0006]
+  --lr X                   AdamW learning rate                  [ict: 0.001, others: 0.0006]
   --ema X[,Y...]           EMA rates of the weights kept for sampling; the first is used
                            for the grids and ema.safetensors, each other one is exported
                            as ema-RATE.safetensors                                  [0.995]

@@ -61,7 +61,7 @@ export const CD_DEFAULTS = { intervals: 18, targetEma: 0.95, distance: 'pseudo-h
 
 /** What each recipe starts from when a setting is not given (the CLI's defaults). */
 export const RECIPE_DEFAULTS: Record<TrainRecipe, Pick<TrainConfig, 'steps' | 'lr' | 'lrDecay'>> = {
-  ict: { steps: 2400, lr: 6e-4, lrDecay: 'cosine' },
+  ict: { steps: 2400, lr: 1e-3, lrDecay: 'cosine' },
   ect: { steps: 1000, lr: 6e-4, lrDecay: 'none' },
   seed: { steps: 1000, lr: 6e-4, lrDecay: 'none' },
   edm: { steps: 1000, lr: 6e-4, lrDecay: 'none' },
