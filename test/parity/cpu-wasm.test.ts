@@ -162,17 +162,22 @@ describe('WebAssembly conv2d matches the reference', () => {
 const stride1Conv3x3 = <P extends { h: number; w: number; padH: number; padW: number }>(p: P) =>
   ({ ...p, kh: 3, kw: 3, strideH: 1, strideW: 1, outH: p.h + 2 * p.padH - 2, outW: p.w + 2 * p.padW - 2 });
 
+/** Ragged 3x3 stride-1 geometries: batch and channels drawn by the caller, sides 1 to `side`, paddings 0-2, a seed. */
+const stride1Conv3x3Cases = (draw: { n: fc.Arbitrary<number>; cIn: fc.Arbitrary<number>; cOut: fc.Arbitrary<number>; side: number }) => fc
+  .record({
+    n: draw.n, cIn: draw.cIn, cOut: draw.cOut,
+    h: fc.integer({ min: 1, max: draw.side }), w: fc.integer({ min: 1, max: draw.side }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  })
+  .map(stride1Conv3x3)
+  .filter((p) => p.outH >= 1 && p.outW >= 1);
+
 describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
   // Ragged sizes on purpose: outputs that are not whole 2x2 tiles or whole groups of 4 tiles,
   // channels past one K block (256), paddings 0-2.
-  const winogradArb = fc
-    .record({
-      n: fc.integer({ min: 1, max: 3 }), cIn: fc.oneof(fc.integer({ min: 8, max: 40 }), fc.constant(261)), cOut: fc.integer({ min: 1, max: 13 }),
-      h: fc.integer({ min: 1, max: 19 }), w: fc.integer({ min: 1, max: 19 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
-      seed: fc.integer({ min: 0, max: 1e6 }),
-    })
-    .map(stride1Conv3x3)
-    .filter((p) => p.outH >= 1 && p.outW >= 1);
+  const winogradArb = stride1Conv3x3Cases({
+    n: fc.integer({ min: 1, max: 3 }), cIn: fc.oneof(fc.integer({ min: 8, max: 40 }), fc.constant(261)), cOut: fc.integer({ min: 1, max: 13 }), side: 19,
+  });
   it('forward over ragged geometry, threads splitting the batch', () => {
     fc.assert(
       fc.property(winogradArb, fc.boolean(), (p, resident) => {
@@ -222,14 +227,9 @@ describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
   // Ragged sizes: outputs that are not whole 2x2 tiles or groups of 4 tiles, tiles past one K block
   // of the GEMM depth (256) in one image and across grouped small images, channels that are not
   // whole panels (4 rows, 8 columns), one output channel, paddings 0-2, batches split unevenly.
-  const arb = fc
-    .record({
-      n: fc.integer({ min: 1, max: 5 }), cIn: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constant(67)), cOut: fc.oneof(fc.integer({ min: 1, max: 13 }), fc.constant(1)),
-      h: fc.integer({ min: 1, max: 40 }), w: fc.integer({ min: 1, max: 40 }), padH: fc.integer({ min: 0, max: 2 }), padW: fc.integer({ min: 0, max: 2 }),
-      seed: fc.integer({ min: 0, max: 1e6 }),
-    })
-    .map(stride1Conv3x3)
-    .filter((p) => p.outH >= 1 && p.outW >= 1);
+  const arb = stride1Conv3x3Cases({
+    n: fc.integer({ min: 1, max: 5 }), cIn: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constant(67)), cOut: fc.oneof(fc.integer({ min: 1, max: 13 }), fc.constant(1)), side: 40,
+  });
 
   it('over ragged geometry, threads splitting the batch', () => {
     fc.assert(

@@ -1,4 +1,4 @@
-import { ceilTo, laneRanges } from './gemm';
+import { ceilTo, laneRanges } from './ranges';
 import { getRuntime } from './runtime';
 
 export function siluF32(x: Float32Array, out: Float32Array): void {

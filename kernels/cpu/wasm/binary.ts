@@ -1,7 +1,7 @@
 import type { Shape, StridedView } from '../../../src/backend/backend';
 import { contiguousStrides } from '../../../src/backend/strides';
 import type { WasmBinaryOp } from './binary-module';
-import { ceilTo, laneRanges, split } from './gemm';
+import { ceilTo, laneRanges, split } from './ranges';
 import { getRuntime } from './runtime';
 
 /**

@@ -1,5 +1,6 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
-import { ceilTo, packA, runPackedGemm, split } from './gemm';
+import { packA, runPackedGemm } from './gemm';
+import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import type { KernelArgs } from './kernels';
 import { getRuntime } from './runtime';

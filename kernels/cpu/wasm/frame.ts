@@ -1,6 +1,5 @@
 import type { WasmHeap } from './heap';
-
-const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
+import { ceilTo } from './ranges';
 
 /**
  * What one kernel call lays out in the wasm heap (heap.ts): scratch, and the addresses of its
@@ -30,7 +29,7 @@ export class KernelFrame {
   /** Where the kernel reads x[offset, offset + count): x itself when resident, else a copy (room for whole vectors past the end either way). */
   input(x: Float32Array, offset = 0, count = x.length - offset): number {
     if (this.heap.resident(x)) return x.byteOffset / 4 + offset;
-    const at = this.scratch(ceil4(count));
+    const at = this.scratch(ceilTo(count, 4));
     this.mem.set(x.subarray(offset, offset + count), at);
     return at;
   }
@@ -46,7 +45,7 @@ export class KernelFrame {
       const end = room === count ? out.byteOffset + out.byteLength : this.heap.blockEnd(out);
       if (end !== null && (at + room) * 4 <= end) return at;
     }
-    const at = this.scratch(ceil4(room));
+    const at = this.scratch(ceilTo(room, 4));
     this.copies.push({ at, out, offset, count });
     return at;
   }

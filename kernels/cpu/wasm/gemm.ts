@@ -1,8 +1,7 @@
 import type { MatmulGeometry } from '../../../src/backend/backend';
 import { KC, MR, NR } from './gemm-module';
+import { ceilTo, split } from './ranges';
 import { getRuntime } from './runtime';
-
-export const ceilTo = (x: number, m: number): number => Math.ceil(x / m) * m;
 
 /**
  * Packs the m x k matrix A (element (i, p) at src[off + i*rs + p*cs]) into MR-row panels per
@@ -26,20 +25,6 @@ function packA(src: Float32Array, off: number, rs: number, cs: number, m: number
     }
   }
 }
-
-/** Splits [0, tiles) into at most `threads` contiguous ranges of near-equal size. */
-export function split(tiles: number, threads: number): [number, number][] {
-  const parts = Math.max(1, Math.min(threads, tiles));
-  return Array.from({ length: parts }, (_, t) => [Math.floor((t * tiles) / parts), Math.floor(((t + 1) * tiles) / parts)]);
-}
-
-/** Byte ranges [begin, end) per thread over n floats padded to whole f32x4 vectors (16 bytes a step). */
-export function laneRanges(n: number, threads: number): [number, number][] {
-  return split(ceilTo(n, 4) / 4, threads).map(([a, b]) => [a * 16, b * 16]);
-}
-
-/** A number's float32 bits as an i32 (how kernels take float parameters). */
-export const f32Bits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]!;
 
 /** Tile ranges [mt0, mt1, nt0, nt1] per thread, splitting whichever of M and N has more tiles. */
 function splitTiles(mTiles: number, nTiles: number, threads: number): [number, number, number, number][] {

@@ -63,7 +63,7 @@ export class WasmHeap {
     return this.buffers.has(x.buffer);
   }
 
-  /** Bytes in freed tensor blocks waiting for reuse. */
+  /** Bytes in freed blocks (tensors, or scratch a frame outgrew) waiting for reuse. */
   get idleBytes(): number {
     return this.idle;
   }

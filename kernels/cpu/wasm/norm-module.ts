@@ -10,6 +10,17 @@ import { kernel, type Params } from './kernel-def';
 
 const CHUNK = 64;
 
+/** A channel's affine map (x - mean) scale + beta: its locals as f32x4 splats and as f32. */
+interface Affine { muV: number; scaleV: number; betaV: number; muF: number; scale: number; beta: number }
+
+/** y (a v128 local) = the affine map of what `load` leaves: an f32x4, or an f32 (the result splatted). */
+function emitAffine(f: FunctionBody, a: Affine, load: () => void, vector: boolean, y: number): void {
+  load();
+  if (vector) f.get(a.muV).f32x4Sub().get(a.scaleV).f32x4Mul().get(a.betaV).f32x4Add();
+  else f.get(a.muF).f32Sub().get(a.scale).f32Mul().get(a.beta).f32Add().f32x4Splat();
+  f.set(y);
+}
+
 /** Parameters of groupNorm, in order (addresses in bytes). */
 const GROUP_NORM_PARAMS = ['x', 'out', 'gamma', 'beta', 'mean', 'rstd', 'item0', 'item1', 'groups', 'cpg', 'hw', 'epsBits', 'silu'] as const;
 
@@ -27,6 +38,7 @@ function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[num
   const acc = f.local('v128'), v = f.local('v128'), muV = f.local('v128'), scaleV = f.local('v128'), betaV = f.local('v128');
   const muF = f.local('f32'), scale = f.local('f32'), beta = f.local('f32'), d = f.local('f32');
   const c = expConstants(f), k = siluScratch(f), y = f.local('v128');
+  const affine: Affine = { muV, scaleV, betaV, muF, scale, beta };
 
   /** total = sum over the group of x (squared = false) or (x - mu)^2 (squared = true). */
   const groupSum = (squared: boolean) => {
@@ -81,7 +93,7 @@ function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[num
           else f.get(y);
         };
         f.forRange(p, () => f.get(p), end, 16, () => {
-          f.get(p).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().set(y);
+          emitAffine(f, affine, () => f.get(p).v128Load(), true, y);
           f.get(q);
           store();
           f.v128Store();
@@ -89,7 +101,7 @@ function emitGroupNorm(f: FunctionBody, a: Params<(typeof GROUP_NORM_PARAMS)[num
         });
         f.get(end).get(a.hw).get(hw4).i32Sub().i32(2).i32Shl().i32Add().set(end);
         f.forRange(p, () => f.get(p), end, 4, () => {
-          f.get(p).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32x4Splat().set(y);
+          emitAffine(f, affine, () => f.get(p).f32Load(), false, y);
           f.get(q);
           store();
           f.f32x4ExtractLane(0).f32Store();
@@ -198,6 +210,7 @@ function emitGroupNormSiluGrad(f: FunctionBody, a: Params<(typeof GROUP_NORM_SIL
   const muF = f.local('f32'), rF = f.local('f32'), scale = f.local('f32'), beta = f.local('f32');
   const muV = f.local('v128'), scaleV = f.local('v128'), betaV = f.local('v128'), y = f.local('v128');
   const c = expConstants(f), k = siluScratch(f);
+  const affine: Affine = { muV, scaleV, betaV, muF, scale, beta };
   const at = (base: number) => f.get(base).get(p).i32Add();
   f.forRange(item, () => f.get(a.item0), a.item1, 1, () => {
     f.get(a.mean).get(item).i32(2).i32Shl().i32Add().f32Load().tee(muF).f32x4Splat().set(muV);
@@ -210,13 +223,13 @@ function emitGroupNormSiluGrad(f: FunctionBody, a: Params<(typeof GROUP_NORM_SIL
       f.get(p).get(a.hw).i32(-4).i32And().i32(2).i32Shl().i32Add().set(vecEnd);
       f.get(p).get(a.hw).i32(2).i32Shl().i32Add().set(end);
       f.forRange(p, () => f.get(p), vecEnd, 16, () => {
-        at(a.x).v128Load().get(muV).f32x4Sub().get(scaleV).f32x4Mul().get(betaV).f32x4Add().set(y);
+        emitAffine(f, affine, () => at(a.x).v128Load(), true, y);
         at(a.d);
         emitSiluGradOf(f, c, y, () => at(a.gy).v128Load(), k);
         f.v128Store();
       });
       f.forRange(p, () => f.get(p), end, 4, () => {
-        at(a.x).f32Load().get(muF).f32Sub().get(scale).f32Mul().get(beta).f32Add().f32x4Splat().set(y);
+        emitAffine(f, affine, () => at(a.x).f32Load(), false, y);
         at(a.d);
         emitSiluGradOf(f, c, y, () => at(a.gy).f32Load().f32x4Splat(), k);
         f.f32x4ExtractLane(0).f32Store();

@@ -1,5 +1,5 @@
 import type { GroupNormGeometry } from '../../../src/backend/backend';
-import { f32Bits, split } from './gemm';
+import { f32Bits, split } from './ranges';
 import { getRuntime } from './runtime';
 
 /** Group norm forward (norm-module.ts), then SiLU when g.silu, on all threads, the (image, group) items split between them. */

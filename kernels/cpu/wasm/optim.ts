@@ -1,6 +1,6 @@
 import type { AdamWHyper } from '../../../src/backend/backend';
 import { adamwScalars } from '../../../src/backend/adamw-scalars';
-import { ceilTo, f32Bits, laneRanges } from './gemm';
+import { ceilTo, f32Bits, laneRanges } from './ranges';
 import { getRuntime } from './runtime';
 
 /** AdamW (optim-module.ts) on all threads: p', m', v' into outP, outM, outV; the same bits as kernels/cpu/optim.ts. */

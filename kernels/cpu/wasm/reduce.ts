@@ -1,5 +1,5 @@
 import type { Shape } from '../../../src/backend/backend';
-import { split } from './gemm';
+import { split } from './ranges';
 import { getRuntime } from './runtime';
 
 /** Rows shorter than this are summed as fast by the JavaScript loop. */

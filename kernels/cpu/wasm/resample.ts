@@ -1,4 +1,4 @@
-import { split } from './gemm';
+import { split } from './ranges';
 import { getRuntime } from './runtime';
 
 /** Whether the wasm up-sampling applies: rows of whole f32x4 vectors. */

@@ -1,8 +1,8 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
-import { ceilTo, split } from './gemm';
+import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
-import { winogradGeometry } from './winograd';
+import { winogradGeometry, winogradTiles } from './winograd';
 
 /** Tiles per GEMM depth at least (small images are grouped to reach it). */
 const DEPTH_TARGET = 512;
@@ -18,8 +18,8 @@ const DEPTH_TARGET = 512;
 export function winogradGradWeightApplies(g: Conv2dGeometry): boolean {
   if (!(winogradGeometry(g) && g.cIn >= 8)) return false;
   if (g.outH >= 16 && g.outW >= 16) return true;
-  const tiles = Math.ceil(g.outH / 2) * ceilTo(Math.ceil(g.outW / 2), 4);
-  return g.outH >= 8 && g.outW >= 8 && g.n * tiles >= DEPTH_TARGET;
+  const { tilesY, tilesX } = winogradTiles(g.outH, g.outW);
+  return g.outH >= 8 && g.outW >= 8 && g.n * tilesY * tilesX >= DEPTH_TARGET;
 }
 
 /**
@@ -30,7 +30,7 @@ export function conv2dGradWeightWinogradF32(x: Float32Array, gy: Float32Array, g
   if (!winogradGeometry(g)) throw new Error('conv2dGradWeightWinogradF32: needs a 3x3 kernel, stride 1 and padding <= 2.');
   const rt = getRuntime();
   const { n, cIn, cOut, h, w: width, outH, outW } = g;
-  const tilesY = Math.ceil(outH / 2), tilesX = ceilTo(Math.ceil(outW / 2), 4), tiles = tilesY * tilesX;
+  const { tilesY, tilesX } = winogradTiles(outH, outW), tiles = tilesY * tilesX;
   const ranges = split(n, rt.threads);
   const group = Math.max(1, Math.min(Math.ceil(DEPTH_TARGET / tiles), Math.max(...ranges.map(([b0, b1]) => b1 - b0))));
   const depth = group * tiles, mp = ceilTo(cOut, MR), np = ceilTo(cIn, NR);

@@ -1,5 +1,6 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
-import { ceilTo, packA, split } from './gemm';
+import { packA } from './gemm';
+import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
 
@@ -11,6 +12,14 @@ const GEMM_WIDTH = 256;
  */
 export function winogradApplies(g: Conv2dGeometry): boolean {
   return winogradGeometry(g) && g.cIn >= 8;
+}
+
+/**
+ * The 2x2 output tiles both Winograd kernels work on: tilesY x tilesX, tilesX a multiple of 4
+ * (the transforms take four tiles per f32x4), so the padded output is 2 tilesY x 2 tilesX.
+ */
+export function winogradTiles(outH: number, outW: number): { tilesY: number; tilesX: number } {
+  return { tilesY: Math.ceil(outH / 2), tilesX: ceilTo(Math.ceil(outW / 2), 4) };
 }
 
 /** The geometry both Winograd kernels (forward and weight gradient) compute: 3x3, stride 1, padding <= 2. */
@@ -58,7 +67,13 @@ export interface ConvTerms {
 
 /** Whether conv2dWinogradF32 can apply ConvTerms: its output has no padding (whole 2x2 tiles, a multiple of 8 columns). */
 export function winogradTermsApply(g: Conv2dGeometry): boolean {
-  return winogradApplies(g) && g.outH % 2 === 0 && g.outW % 8 === 0;
+  return winogradApplies(g) && wholeTiles(g);
+}
+
+/** Whether the output is whole tiles: the padded output is the output. */
+function wholeTiles(g: Conv2dGeometry): boolean {
+  const { tilesY, tilesX } = winogradTiles(g.outH, g.outW);
+  return 2 * tilesY === g.outH && 2 * tilesX === g.outW;
 }
 
 /**
@@ -72,7 +87,7 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   if (terms && !winogradTermsApply(g)) throw new Error('conv2dWinogradF32: bias and epilogue terms need an output of whole tiles (even rows, columns a multiple of 8).');
   const rt = getRuntime();
   const { n, cIn, cOut, h, w: width, outH, outW } = g;
-  const tilesY = Math.ceil(outH / 2), tilesX = ceilTo(Math.ceil(outW / 2), 4);
+  const { tilesY, tilesX } = winogradTiles(outH, outW);
   const outHp = 2 * tilesY, outWp = 2 * tilesX;
   // images per GEMM: enough for GEMM_WIDTH tile columns (an 8x8 output has only 16 tiles)
   const ranges = split(n, rt.threads);
@@ -82,7 +97,7 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   const padFloats = cIn * (outHp + 2) * (outWp + 2), vFloats = 16 * cIn * np, mFloats = 16 * mp * np;
   const perThread = ceilTo(padFloats + vFloats + mFloats, 4);
   // the output transform writes whole padded planes: straight into out when there is no padding
-  const exact = outHp === outH && outWp === outW;
+  const exact = wholeTiles(g);
   rt.frame((f) => {
     const uAt = f.scratch(16 * mp * cIn), xAt = f.input(x, 0, n * image);
     const outAt = exact ? f.output(out, 0, n * outImage) : f.scratch(n * outImage);
