@@ -228,7 +228,7 @@ let runtime: WasmRuntime | null = null;
 
 /**
  * The optional instructions the kernel module uses: relaxed SIMD's fused multiply-add where this
- * WebAssembly has it (the GEMM ~14% faster here), unless the setting ONESTEP_RELAXED_SIMD is 0
+ * WebAssembly has it (README, "Speed"), unless the setting ONESTEP_RELAXED_SIMD is 0
  * (plain SIMD: the same bits on every machine).
  */
 function moduleFeatures(): ModuleFeatures {
