@@ -61,6 +61,7 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
 
 async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   const run = trainer(flags, recipe);
+  const curve = learningCurve(flags, run);
   const outDir = outputFolder(flags.out ?? (flags.resume ? dirname(flags.resume) : app.out));
   const c = run.config, logEvery = int('log-every', flags['log-every'], 0, 0)!;
   if (flags.resume) console.log(`resuming ${flags.resume} at step ${run.step} of ${c.steps}`);
@@ -81,7 +82,7 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   let smoothed = NaN;
   const result = await cm.runTraining(run, {
     outDir, checkpointEvery: int('checkpoint-every', flags['checkpoint-every'], 100, 1), sampleEvery: int('sample-every', flags['sample-every'], 250, 0),
-    shouldStop: () => stopping, resumedFrom: flags.resume,
+    shouldStop: () => stopping, resumedFrom: flags.resume, curve,
     onStep: ({ step, loss, n, rate }) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
       bar?.update(step, { loss: smoothed.toFixed(4), n, rate: rate.toFixed(2) });
@@ -97,6 +98,33 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   console.log(`  EMA weights for sampling:          ${result.exports.join(', ')}`);
   console.log(`  samples:                           ${result.grids.slice(-2).join(', ')}`);
   if (result.grids.length > 2) console.log(`  samples during training:           ${result.grids.length - 2} grids in ${outDir}`);
+  if (result.curve) console.log(`  learning curve:                    ${result.curve.file}`);
+}
+
+/** --eval-every: FD of the run's EMA copy at 1 and 2 steps (18 Heun steps for a teacher) against the MNIST test digits. */
+function learningCurve(flags: Flags, run: cm.Trainer): cm.CurveOptions | undefined {
+  const every = int('eval-every', flags['eval-every'], 0, 0)!, n = int('eval-n', flags['eval-n'], 1000, 2)!;
+  if (!every) {
+    if (flags['eval-n'] || flags.classifier) throw new UsageError(`--${flags['eval-n'] ? 'eval-n' : 'classifier'} sets the learning curve of --eval-every, which is off.`);
+    return undefined;
+  }
+  const digits = run.classNames === undefined || run.classNames.join() === '0,1,2,3,4,5,6,7,8,9';
+  if (!run.dataset.name.startsWith('mnist') || !digits) {
+    throw new UsageError(`--eval-every measures MNIST digits with the MNIST classifier; this run trains on ${run.dataset.name}.`);
+  }
+  const file = existingFile('classifier', flags.classifier && resolve(flags.classifier), COMMITTED.classifier, ' (train one with `npm run mnist -- classifier`)');
+  const classifier = withFlag('--classifier', file, () => metrics.loadClassifier(file));
+  // a class-conditional run: the classes in turn, as eval --class-conditional
+  const labels = run.numClasses ? Array.from({ length: n }, (_, i) => i % 10) : undefined;
+  const samplers: [string, Parameters<cm.Trainer['drawer']>[0]][] = run.recipe.parametrization === 'edm'
+    ? [['heun18', { heunSteps: 18 }]]
+    : [['1step', { sigmas: cm.SAMPLER_LEVELS[1] }], ['2step', { sigmas: cm.SAMPLER_LEVELS[2] }]];
+  return {
+    every,
+    measure: (t) => Object.fromEntries(samplers.map(([name, settings]) => [`fd_${name}`, metrics.measureMnistSamples(t.drawer(settings), { classifier, n, seed: 0, labels }).samples.fd])),
+    onPoint: ({ step, minutes, values }, seconds) => console.log(`\nstep ${step} (${minutes.toFixed(1)} min of training): ` +
+      `${Object.entries(values).map(([k, v]) => `${k.replace('fd_', 'FD ')} ${v.toFixed(1)}`).join(', ')} (n = ${n}, measured in ${seconds.toFixed(1)} s)`),
+  };
 }
 
 function imageSource(flags: Flags): { source: cm.ImageSource; file: string } {

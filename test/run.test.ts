@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,40 @@ describe('runTraining', () => {
     const early = new cm.Trainer(config, tinyDataset());
     early.trainStep = () => (early.step++, { loss: Infinity, n: 11 });
     await expect(cm.runTraining(early, { outDir: mkdtempSync(join(tmpdir(), 'onestep-run-')) })).rejects.toThrow(/no checkpoint was written yet/);
+  });
+
+  it('records a learning curve: every N steps and at the end, minutes of training without the measurements, kept across a resume', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const busy = (ms: number) => { for (const end = performance.now() + ms; performance.now() < end;); };
+    // each measurement takes 300 ms, which the curve's minutes must leave out
+    const measure = (t: cm.Trainer) => (busy(300), { fd: 100 - t.step, twice: 2 * t.step });
+    const trainer = new cm.Trainer({ ...config, steps: 5 }, tinyDataset());
+    const started = performance.now();
+    const first = await cm.runTraining(trainer, { outDir, checkpointEvery: 4, curve: { every: 2, measure } });
+    const wall = (performance.now() - started) / 1e3;
+    expect(first.curve!.points.map((p) => [p.step, p.values])).toEqual([[2, { fd: 98, twice: 4 }], [4, { fd: 96, twice: 8 }], [5, { fd: 95, twice: 10 }]]);
+    const minutes = first.curve!.points.map((p) => p.minutes);
+    expect(minutes[0]).toBeGreaterThan(0);
+    expect(minutes[1]).toBeGreaterThan(minutes[0]!);
+    expect(trainer.trainSeconds).toBeLessThan(wall - 0.6);
+    expect(minutes[2]! * 60).toBeCloseTo(trainer.trainSeconds, 6);
+    const csv = readFileSync(join(outDir, 'curve.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,minutes,fd,twice');
+    expect(csv.slice(1).map((r) => r.split(',').map(Number))).toEqual(first.curve!.points.map((p) => [p.step, Number(p.minutes.toFixed(3)), p.values.fd, p.values.twice]));
+    // the checkpoint of step 4 keeps its seconds; resumed to 6 steps, the curve keeps steps 2 and 4 and goes on
+    const checkpointAt4 = join(outDir, 'at4.safetensors');
+    const again = new cm.Trainer({ ...config, steps: 4 }, tinyDataset());
+    await cm.runTraining(again, { outDir: mkdtempSync(join(tmpdir(), 'onestep-run-')), checkpoint: checkpointAt4 });
+    expect(Number(loadSafetensors(checkpointAt4).metadata.train_seconds)).toBeCloseTo(again.trainSeconds, 3);
+    const resumed = cm.Trainer.resume(checkpointAt4, tinyDataset(), { steps: 6 });
+    expect(resumed.trainSeconds).toBeCloseTo(again.trainSeconds, 3);
+    const second = await cm.runTraining(resumed, { outDir, resumedFrom: checkpointAt4, curve: { every: 2, measure } });
+    expect(second.curve!.points.map((p) => p.step)).toEqual([2, 4, 6]);
+    expect(second.curve!.points[2]!.minutes * 60).toBeGreaterThan(again.trainSeconds);
+    // a new run (not resumed) starts the file afresh
+    const fresh = await cm.runTraining(new cm.Trainer({ ...config, steps: 2 }, tinyDataset()), { outDir, curve: { every: 1, measure: () => ({ other: 1 }) } });
+    expect(fresh.curve!.points.map((p) => p.step)).toEqual([1, 2]);
+    expect(readFileSync(join(outDir, 'curve.csv'), 'utf8')).toMatch(/^step,minutes,other\n1,[\d.]+,1\.000\n2,[\d.]+,1\.000\n$/);
   });
 });
 

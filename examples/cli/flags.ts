@@ -53,6 +53,12 @@ train flags
   --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
   --sample-every N         write sample grids every N steps (0: only at the end)    [250]
   --checkpoint-every N     write the checkpoint every N steps                       [100]
+  --eval-every N           MNIST: a learning curve: every N steps and at the end, the FD of
+                           the EMA copy's samples at 1 and 2 steps (as eval, --eval-n of
+                           them), written to DIR/curve.csv with the step and the minutes
+                           of training (the measurements left out) (0: none)       [0]
+  --eval-n N               samples per point of the curve                           [1000]
+  --classifier FILE        the curve's classifier, as for eval
   --log-every N            print a progress line every N steps instead of the bar (0: the bar
                            on a terminal, a line every 10 s otherwise)              [0]
   Ctrl-C (or SIGTERM) finishes the current step, writes the checkpoint and exits with code 130;
@@ -131,7 +137,7 @@ const OPTIONS = {
   'class-conditional': { type: 'boolean' }, 'label-dropout': text, class: text,
   dataset: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
-  out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'log-every': text, backend: text, ckpt: text, n: text,
+  out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, backend: text, ckpt: text, n: text,
   epochs: text, classifier: text, task: text, teacher: text, intervals: text, 'target-ema': text, distance: text, sigmas: text,
   raw: text,
 } as const;
@@ -185,7 +191,8 @@ export function choice<T extends string>(flag: string, value: string | undefined
 }
 
 const TRAIN_FLAGS = ['dataset', 'channels', 'size', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
-  'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout'];
+  'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout',
+  'eval-every', 'eval-n', 'classifier'];
 const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...TRAIN_FLAGS, 'recipe'],
   teacher: TRAIN_FLAGS,
@@ -196,7 +203,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
   edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'class', 'seed', 'dataset', 'out'],
 };
 // what a resumed run may change: the rest comes from the checkpoint
-const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every'];
+const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every', 'eval-every', 'eval-n', 'classifier'];
 
 /** Refuses a flag the command does not read, and settings a resumed run takes from its checkpoint. */
 export function checkFlags(command: string, flags: Flags): void {

@@ -1,5 +1,5 @@
 import { UNet } from '../nn/unet';
-import { Generator } from '../tensor/random';
+import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { sample } from './sample';
 import { ctStep, type Recipe as ConsistencyRecipe, type StepResult } from './train';
@@ -29,8 +29,8 @@ export interface TrainingRecipe {
   readonly usesTarget: boolean;
   /** One optimiser step on a batch x (with its labels, for a class-conditional run); the Trainer updates the EMA copies after it. */
   step(run: Trainer, x: Tensor, labels?: ArrayLike<number>): StepResult;
-  /** Samples `count` images from a network of the run (the EMA copy, usually). */
-  sample(run: Trainer, count: number, seed: number, settings: SampleSettings): Tensor;
+  /** Samples `count` images from the run's EMA copy, the noise drawn from `generator`. */
+  sample(run: Trainer, count: number, generator: Generator, settings: SampleSettings): Tensor;
   /** Metadata this recipe adds to checkpoints and exports. */
   metadata(config: TrainConfig): Record<string, string>;
 }
@@ -47,8 +47,8 @@ function consistencyRecipe(name: ConsistencyRecipe): TrainingRecipe {
       maxIntervals: run.config.maxIntervals, ectStages: run.config.ectStages,
       setDropoutSeed: run.model instanceof UNet ? (seed) => (run.model as UNet).setDropoutSeed(seed) : undefined,
     }, x, run.step),
-    sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
-      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch, labels: s.labels,
+    sample: (run, count, generator, s) => sample(run.consistency(run.ema), {
+      count, shape: run.imageShape, generator, sigmas: s.sigmas, batch: s.batch, labels: s.labels,
     }),
     metadata: () => ({}),
   };
@@ -63,8 +63,8 @@ export const RECIPES: Record<TrainRecipe, TrainingRecipe> = {
     parametrization: 'edm',
     usesTarget: false,
     step: (run, x, labels) => ({ loss: run.optimizer.minimize(edmLoss(withLabels(run.denoiser(run.model), labels), x, run.generator).loss), n: 0 }),
-    sample: (run, count, seed, s) => edmSample(run.denoiser(run.ema), {
-      count, shape: run.imageShape, generator: new Generator(seed), steps: s.heunSteps ?? 18, batch: s.batch, labels: s.labels,
+    sample: (run, count, generator, s) => edmSample(run.denoiser(run.ema), {
+      count, shape: run.imageShape, generator, steps: s.heunSteps ?? 18, batch: s.batch, labels: s.labels,
     }),
     metadata: () => ({}),
   },
@@ -80,8 +80,8 @@ export const RECIPES: Record<TrainRecipe, TrainingRecipe> = {
         intervals, distance, model: run.model, targetModel: run.target, optimizer: run.optimizer, mu: targetEma,
       }, x);
     },
-    sample: (run, count, seed, s) => sample(run.consistency(run.ema), {
-      count, shape: run.imageShape, generator: new Generator(seed), sigmas: s.sigmas, batch: s.batch, labels: s.labels,
+    sample: (run, count, generator, s) => sample(run.consistency(run.ema), {
+      count, shape: run.imageShape, generator, sigmas: s.sigmas, batch: s.batch, labels: s.labels,
     }),
     metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance }),
   },

