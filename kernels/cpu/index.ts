@@ -13,6 +13,7 @@ import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
+import { directConvApplies } from './wasm/direct-conv';
 import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
@@ -142,7 +143,7 @@ export const cpuBackend = {
     const terms = { bias, convScale: null, residual: null, residualScale: null, channelAdd: null, ...epilogue };
     const fast = f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS;
     // the bias and the epilogue in Winograd's output transform where it writes whole tiles
-    if (fast && winogradTermsApply(g) && f32(...Object.values(terms).filter((t) => t !== null))) {
+    if (fast && !directConvApplies(g) && winogradTermsApply(g) && f32(...Object.values(terms).filter((t) => t !== null))) {
       return conv2dWinogradF32(x as Float32Array, w as Float32Array, out as Float32Array, g, terms as ConvTerms);
     }
     if (fast) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);

@@ -6,6 +6,7 @@ import { matmul } from '../../kernels/cpu/matmul';
 import { siluF32, siluGradF32 } from '../../kernels/cpu/wasm/activation';
 import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, conv2dGradWeightIm2colF32, conv2dIm2colF32, gradInputAsConv } from '../../kernels/cpu/wasm/conv';
 import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from '../../kernels/cpu/wasm/winograd-grad';
+import { conv2dDirectF32, conv2dGradWeightDirectF32, directConvApplies, directConvGradWeightApplies } from '../../kernels/cpu/wasm/direct-conv';
 import { conv2dWinogradF32, winogradApplies, winogradTermsApply } from '../../kernels/cpu/wasm/winograd';
 import { gemmF32 } from '../../kernels/cpu/wasm/gemm';
 import { getRuntime } from '../../kernels/cpu/wasm/runtime';
@@ -209,6 +210,65 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
     const mag = new Float32Array(viaIm2col.length);
     conv2dNoBias(abs(x), abs(w), mag, g);
     expectClose(viaWinograd, viaIm2col, mag);
+  });
+});
+
+describe('direct 3x3 conv2d for few channels matches the reference', () => {
+  // Ragged widths (not whole f32x4 or 16-column blocks), one to four channels on one side and up
+  // to 70 on the other, batches split unevenly over the threads; padding 1 (what the kernels compute).
+  const arb = fc
+    .record({
+      n: fc.integer({ min: 1, max: 5 }), many: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constant(65)), few: fc.integer({ min: 1, max: 4 }),
+      fewIn: fc.boolean(), h: fc.integer({ min: 1, max: 21 }), w: fc.integer({ min: 1, max: 37 }), seed: fc.integer({ min: 0, max: 1e6 }),
+    })
+    .map((p) => stride1Conv3x3({ n: p.n, cIn: p.fewIn ? p.few : p.many, cOut: p.fewIn ? p.many : p.few, h: p.h, w: p.w, padH: 1, padW: 1, seed: p.seed }));
+
+  it('forward and weight gradient over ragged geometry (the forward also with few input channels, which dispatch leaves to the other paths)', () => {
+    fc.assert(
+      fc.property(arb, fc.boolean(), (p, resident) => {
+        const g: Conv2dGeometry = p;
+        expect(directConvGradWeightApplies(g)).toBe(true);
+        const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * 9, p.seed + 1), gy = random(g.n * g.cOut * g.h * g.w, p.seed + 2);
+        const [ref, mag] = [0, 1].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array];
+        const fast = place(new Float32Array(gy.length).fill(Number.NaN), resident);
+        conv2dDirectF32(place(x, resident), place(w, resident), fast, g);
+        conv2dNoBias(x, w, ref, g);
+        conv2dNoBias(abs(x), abs(w), mag, g);
+        expectClose(fast, ref, mag);
+        if (directConvApplies(g)) {
+          const viaDispatch = new Float32Array(gy.length);
+          conv2dF32(x, w, viaDispatch, g);
+          expect(viaDispatch).toEqual(fast);
+        }
+
+        const [rw, mw] = [0, 1].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array];
+        const fw = place(new Float32Array(w.length).fill(Number.NaN), resident);
+        conv2dGradWeightDirectF32(place(x, resident), place(gy, resident), fw, g);
+        conv2dGradWeight(x, gy, rw, g);
+        conv2dGradWeight(abs(x), abs(gy), mw, g);
+        expectClose(fw, rw, mw);
+        const gwDispatch = new Float32Array(w.length);
+        conv2dGradWeightF32(x, gy, gwDispatch, g);
+        expect(gwDispatch).toEqual(fw);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('takes the SimpleUNet\'s last convolution and the first one\'s weight gradient, not the wide ones', () => {
+    const last: Conv2dGeometry = { n: 3, cIn: 65, h: 32, w: 32, cOut: 1, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 32, outW: 32 };
+    expect([directConvApplies(last), directConvGradWeightApplies(last)]).toEqual([true, true]);
+    expect([directConvApplies({ ...last, cIn: 1, cOut: 32 }), directConvGradWeightApplies({ ...last, cIn: 1, cOut: 32 })]).toEqual([false, true]);
+    expect(directConvGradWeightApplies({ ...last, cOut: 5 })).toBe(false);
+    expect(directConvApplies({ ...last, padH: 0, padW: 0, outH: 30, outW: 30 })).toBe(false);
+    expect(directConvApplies({ ...last, strideH: 2, outH: 16 })).toBe(false);
+    expect(() => conv2dDirectF32(new Float32Array(0), new Float32Array(0), new Float32Array(0), { ...last, kh: 5, kw: 5 })).toThrow(/3x3 kernel/);
+    const gy = random(3 * 32 * 32, 9), w = random(65 * 9, 10);
+    const [fx, rx, mx] = [0, 1, 2].map(() => new Float32Array(3 * 65 * 32 * 32)) as [Float32Array, Float32Array, Float32Array];
+    conv2dGradInputF32(gy, w, fx, last); // a forward conv with 1 input channel: im2col
+    conv2dGradInput(gy, w, rx, last);
+    conv2dGradInput(abs(gy), abs(w), mx, last);
+    expectClose(fx, rx, mx);
   });
 });
 

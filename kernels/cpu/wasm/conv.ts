@@ -1,5 +1,6 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { packA, runPackedGemm } from './gemm';
+import { conv2dDirectF32, conv2dGradWeightDirectF32, directConvApplies, directConvGradWeightApplies } from './direct-conv';
 import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import type { KernelArgs } from './kernels';
@@ -28,9 +29,10 @@ function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, [nt
   return { x: xAt * 4, dst: bAt * 4, ...geometryArgs(g, np), nt0, nt1 };
 }
 
-/** The fastest applicable forward convolution: Winograd F(2x2, 3x3) where it applies, else im2col + GEMM. */
+/** The fastest applicable forward convolution: direct for few output channels, Winograd F(2x2, 3x3) where it applies, else im2col + GEMM. */
 export function conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
-  if (winogradApplies(g)) conv2dWinogradF32(x, w, out, g);
+  if (directConvApplies(g)) conv2dDirectF32(x, w, out, g);
+  else if (winogradApplies(g)) conv2dWinogradF32(x, w, out, g);
   else conv2dIm2colF32(x, w, out, g);
 }
 
@@ -73,9 +75,10 @@ export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Ar
   });
 }
 
-/** The fastest applicable weight gradient: Winograd F(3x3, 2x2) where it pays, else im2col + GEMM. */
+/** The fastest applicable weight gradient: direct for few channels, Winograd F(3x3, 2x2) where it pays, else im2col + GEMM. */
 export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
-  if (winogradGradWeightApplies(g)) conv2dGradWeightWinogradF32(x, gy, gw, g);
+  if (directConvGradWeightApplies(g)) conv2dGradWeightDirectF32(x, gy, gw, g);
+  else if (winogradGradWeightApplies(g)) conv2dGradWeightWinogradF32(x, gy, gw, g);
   else conv2dGradWeightIm2colF32(x, gy, gw, g);
 }
 

@@ -1,6 +1,7 @@
 import { SILU, SILU_GRAD } from './activation-module';
 import { BINARY_ROWS, BINARY_SAME } from './binary-module';
 import { ModuleBuilder } from './builder';
+import { CONV_DIRECT_3X3_IMAGES, CONV_GRAD_WEIGHT_DIRECT_3X3_IMAGES, PAD_PLANES } from './direct-conv-module';
 import { CONV_GRAD_WEIGHT_IMAGES, CONV_IMAGES, IM2COL, IM2COL_T } from './conv-module';
 import { GEMM, PACK_A, PACK_B } from './gemm-module';
 import type { EmitContext, KernelDef, ModuleFeatures, Params } from './kernel-def';
@@ -26,6 +27,7 @@ import { WINOGRAD_IMAGES } from './winograd-module';
 export const KERNELS = [
   GEMM, IM2COL, IM2COL_T, PACK_A, CONV_IMAGES, CONV_GRAD_WEIGHT_IMAGES, PACK_B, SILU, SILU_GRAD, WINOGRAD_IMAGES, GROUP_NORM,
   ...BINARY_SAME, ...BINARY_ROWS, GROUP_NORM_BACKWARD, WINOGRAD_GRAD_WEIGHT_IMAGES, GROUP_NORM_SILU_GRAD, ROW_SUMS, ADAMW, AXPBY, UPSAMPLE_2X, UPSAMPLE_2X_BACKWARD,
+  PAD_PLANES, CONV_DIRECT_3X3_IMAGES, CONV_GRAD_WEIGHT_DIRECT_3X3_IMAGES,
 ] as const;
 
 type Kernel = (typeof KERNELS)[number];

@@ -1,0 +1,81 @@
+import type { Conv2dGeometry } from '../../../src/backend/backend';
+import { ceilTo, split } from './ranges';
+import { getRuntime } from './runtime';
+
+/** Channels on the small side at most, for the direct kernels to be taken. */
+const FEW_CHANNELS = 4;
+
+/** The geometry the direct kernels compute: 3x3, stride 1, padding 1 (same-size output). */
+export function directConvGeometry(g: Conv2dGeometry): boolean {
+  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH === 1 && g.padW === 1 && g.outH === g.h && g.outW === g.w;
+}
+
+// Where the direct kernels beat the other paths (npx tsx bench/conv-direct-paths.ts, batch 32,
+// 32x32, ms): 65 -> 1 forward 3.2-3.8 vs Winograd 5.7-6.7, its weight gradient 3.0-4.1 vs
+// Winograd 17; 1 -> 32 weight gradient 1.5-2.0 vs im2col 2.3-4.3. Not the forward with few input
+// channels: 1 -> 65 takes 5.2-5.3 vs im2col 3.6-4.1, 1 -> 32 1.8-2.7 vs 1.0-1.7 (one input
+// channel leaves each 16-column block little to sum).
+
+/** Whether conv2d runs direct (direct-conv-module.ts): 3x3 stride-1 padding-1 layers with at most FEW_CHANNELS output channels. */
+export const directConvApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && g.cOut <= FEW_CHANNELS;
+
+/** Whether the weight gradient runs direct: the same layers with at most FEW_CHANNELS input or output channels. */
+export const directConvGradWeightApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && Math.min(g.cIn, g.cOut) <= FEW_CHANNELS;
+
+/** Row strides of the kernels' buffers: output rows of wo floats, zero-bordered input rows of wp = wo + 4. */
+function rowLayout(g: Conv2dGeometry, outputMultiple: number): { wo: number; wp: number; padFloats: number } {
+  const wo = ceilTo(g.w, outputMultiple), wp = wo + 4;
+  return { wo, wp, padFloats: g.cIn * (g.h + 2) * wp };
+}
+
+/** conv2d (no bias) by the direct kernel, images split across threads. */
+export function conv2dDirectF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
+  if (!directConvGeometry(g)) throw new Error('conv2dDirectF32: needs a 3x3 kernel, stride 1 and padding 1.');
+  const rt = getRuntime();
+  const { n, cIn, cOut, h, w: width } = g;
+  const { wo, wp, padFloats } = rowLayout(g, 16);
+  const image = cIn * h * width, outImage = cOut * h * width, perThread = ceilTo(padFloats + wo, 4);
+  const ranges = split(n, rt.threads);
+  rt.frame((f) => {
+    const xAt = f.input(x, 0, n * image), w4At = f.scratch(w.length * 4), outAt = f.output(out, 0, n * outImage), scratchAt = f.scratch(ranges.length * perThread);
+    const mem = f.mem;
+    // each weight as an f32x4 of four copies: the kernel's multiplier, read without a splat
+    for (let i = 0; i < w.length; i++) mem.fill(w[i]!, w4At + 4 * i, w4At + 4 * i + 4);
+    rt.parallel('convDirect3x3Images', ranges.map(([b0, b1], t) => {
+      const padAt = scratchAt + t * perThread;
+      return {
+        x: xAt * 4, xStride: image * 4, w4: w4At * 4, out: outAt * 4, outStride: outImage * 4, pad: padAt * 4, row: (padAt + padFloats) * 4,
+        b0, b1, cIn, cOut, h, w: width, wp, wo,
+      };
+    }));
+  });
+}
+
+/** The weight gradient by the direct kernel: each thread sums its images into its own gw, then the threads' sums are added. */
+export function conv2dGradWeightDirectF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
+  if (!directConvGeometry(g)) throw new Error('conv2dGradWeightDirectF32: needs a 3x3 kernel, stride 1 and padding 1.');
+  const rt = getRuntime();
+  const { n, cIn, cOut, h, w: width } = g;
+  const { wo, wp, padFloats } = rowLayout(g, 4);
+  const image = cIn * h * width, dyImage = cOut * h * width, weights = cOut * cIn * 9;
+  const dyPadFloats = cOut * h * wo, perThread = ceilTo(padFloats + dyPadFloats + weights, 4);
+  const ranges = split(n, rt.threads);
+  rt.frame((f) => {
+    const xAt = f.input(x, 0, n * image), dyAt = f.input(gy, 0, n * dyImage), scratchAt = f.scratch(ranges.length * perThread);
+    const gwAt = (t: number) => scratchAt + t * perThread + padFloats + dyPadFloats;
+    for (let t = 0; t < ranges.length; t++) f.mem.fill(0, gwAt(t), gwAt(t) + weights);
+    rt.parallel('convGradWeightDirect3x3Images', ranges.map(([b0, b1], t) => {
+      const padAt = scratchAt + t * perThread;
+      return {
+        x: xAt * 4, xStride: image * 4, dy: dyAt * 4, dyStride: dyImage * 4, gw: gwAt(t) * 4, pad: padAt * 4, dyPad: (padAt + padFloats) * 4,
+        b0, b1, cIn, cOut, h, w: width, wp, wo,
+      };
+    }));
+    const mem = f.mem;
+    gw.set(mem.subarray(gwAt(0), gwAt(0) + weights));
+    for (let t = 1; t < ranges.length; t++) {
+      const at = gwAt(t);
+      for (let i = 0; i < weights; i++) gw[i]! += mem[at + i]!;
+    }
+  });
+}
