@@ -33,11 +33,13 @@ const conv3x3 = (n: number, cIn: number, cOut: number, side: number): Conv2dGeom
   ({ n, cIn, cOut, h: side, w: side, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: side, outW: side });
 
 for (const [what, g, kind] of [
-  ['last conv forward', conv3x3(32, 65, 1, 32), 'forward'],
-  ['last conv input gradient (forward 1 -> 65)', conv3x3(32, 1, 65, 32), 'forward'],
-  ['last conv weight gradient', conv3x3(32, 65, 1, 32), 'weight'],
-  ['first conv forward', conv3x3(32, 1, 32, 32), 'forward'],
-  ['first conv weight gradient', conv3x3(32, 1, 32, 32), 'weight'],
+  ['SimpleUNet last conv forward', conv3x3(32, 65, 1, 32), 'forward'],
+  ['SimpleUNet last conv input gradient (forward 1 -> 65)', conv3x3(32, 1, 65, 32), 'forward'],
+  ['SimpleUNet last conv weight gradient', conv3x3(32, 65, 1, 32), 'weight'],
+  ['UNet first conv forward', conv3x3(32, 3, 32, 64), 'forward'],
+  ['UNet first conv weight gradient', conv3x3(32, 3, 32, 64), 'weight'],
+  ['UNet last conv forward', conv3x3(32, 32, 3, 64), 'forward'],
+  ['UNet last conv weight gradient', conv3x3(32, 32, 3, 64), 'weight'],
 ] as const) {
   const dispatch = (kind === 'forward' ? directConvApplies : directConvGradWeightApplies)(g) ? 'direct' : 'the other path';
   const x = resident(g.n * g.cIn * g.h * g.w), w = resident(g.cOut * g.cIn * 9), y = resident(g.n * g.cOut * g.h * g.w);

@@ -259,6 +259,7 @@ describe('direct 3x3 conv2d for few channels matches the reference', () => {
     const last: Conv2dGeometry = { n: 3, cIn: 65, h: 32, w: 32, cOut: 1, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 32, outW: 32 };
     expect([directConvApplies(last), directConvGradWeightApplies(last)]).toEqual([true, true]);
     expect([directConvApplies({ ...last, cIn: 1, cOut: 32 }), directConvGradWeightApplies({ ...last, cIn: 1, cOut: 32 })]).toEqual([false, true]);
+    expect([directConvApplies({ ...last, cOut: 3 }), directConvGradWeightApplies({ ...last, cOut: 3 })]).toEqual([false, true]);
     expect(directConvGradWeightApplies({ ...last, cOut: 5 })).toBe(false);
     expect(directConvApplies({ ...last, padH: 0, padW: 0, outH: 30, outW: 30 })).toBe(false);
     expect(directConvApplies({ ...last, strideH: 2, outH: 16 })).toBe(false);

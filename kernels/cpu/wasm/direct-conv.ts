@@ -2,25 +2,24 @@ import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { ceilTo, split } from './ranges';
 import { getRuntime } from './runtime';
 
-/** Channels on the small side at most, for the direct kernels to be taken. */
-const FEW_CHANNELS = 4;
-
 /** The geometry the direct kernels compute: 3x3, stride 1, padding 1 (same-size output). */
 export function directConvGeometry(g: Conv2dGeometry): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH === 1 && g.padW === 1 && g.outH === g.h && g.outW === g.w;
 }
 
-// Where the direct kernels beat the other paths (npx tsx bench/conv-direct-paths.ts, batch 32,
-// 32x32, ms): 65 -> 1 forward 3.2-3.8 vs Winograd 5.7-6.7, its weight gradient 3.0-4.1 vs
-// Winograd 17; 1 -> 32 weight gradient 1.5-2.0 vs im2col 2.3-4.3. Not the forward with few input
-// channels: 1 -> 65 takes 5.2-5.3 vs im2col 3.6-4.1, 1 -> 32 1.8-2.7 vs 1.0-1.7 (one input
-// channel leaves each 16-column block little to sum).
+// Where the direct kernels beat the other paths (npx tsx bench/conv-direct-paths.ts, batch 32, ms,
+// three rounds with a training run beside them): the SimpleUNet's 65 -> 1 at 32x32, forward
+// 3.5-5.2 vs Winograd 5.4-7.1, weight gradient 3.1-3.8 vs Winograd 16-21; the UNet's 32 -> 3 at
+// 64x64, weight gradient 16-17 vs Winograd 30, its 3 -> 32 weight gradient 16-23 vs im2col 18-25.
+// The forward computes each output channel in its own pass over the input: even with Winograd at
+// 32 -> 3 (17-24 vs 19-21), and slower with few input channels (3 -> 32: 23-25 vs im2col 12-13;
+// 1 -> 65: 3.7-5.3 vs 2.7-4.0), which stay on the other paths.
 
-/** Whether conv2d runs direct (direct-conv-module.ts): 3x3 stride-1 padding-1 layers with at most FEW_CHANNELS output channels. */
-export const directConvApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && g.cOut <= FEW_CHANNELS;
+/** Whether conv2d runs direct (direct-conv-module.ts): 3x3 stride-1 padding-1 layers with one or two output channels. */
+export const directConvApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && g.cOut <= 2;
 
-/** Whether the weight gradient runs direct: the same layers with at most FEW_CHANNELS input or output channels. */
-export const directConvGradWeightApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && Math.min(g.cIn, g.cOut) <= FEW_CHANNELS;
+/** Whether the weight gradient runs direct: the same layers with at most four input or output channels. */
+export const directConvGradWeightApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && Math.min(g.cIn, g.cOut) <= 4;
 
 /** Row strides of the kernels' buffers: output rows of wo floats, zero-bordered input rows of wp = wo + 4. */
 function rowLayout(g: Conv2dGeometry, outputMultiple: number): { wo: number; wp: number; padFloats: number } {
