@@ -51,12 +51,14 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
     maxIntervals: int('max-intervals', flags['max-intervals']), ectStages: int('ect-stages', flags['ect-stages']),
     warmupSteps: int('warmup', flags.warmup), lrDecay: choice('lr-decay', flags['lr-decay'], ['none', 'cosine'] as const),
     maxGradNorm: num('clip', flags.clip) || undefined, teacher: flags.teacher && resolve(flags.teacher),
+    init: flags.init && existingFile('init', resolve(flags.init)),
     intervals: int('intervals', flags.intervals), targetEma: num('target-ema', flags['target-ema']),
     distance: choice('distance', flags.distance, ['l2', 'l1', 'pseudo-huber'] as const),
     classConditional: flags['class-conditional'], labelDropout: num('label-dropout', flags['label-dropout']),
   });
   const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels), size: int('size', flags.size) }));
-  return recipe === 'cd' ? withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
+  if (recipe === 'cd') return withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset));
+  return flags.init ? withFlag('--init', flags.init, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
 }
 
 async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {

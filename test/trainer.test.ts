@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -166,8 +166,48 @@ describe('Trainer: teacher and distillation', () => {
     expect(() => loadTeacher(join(dir, 'ema.safetensors'))).toThrow(/is not an EDM teacher \(its parametrization is 'official'\)/);
     expect(loadConsistencyModel(join(dir, 'ema.safetensors')).metadata.teacher).toBe(teacherFile);
     expect(() => new Trainer({ recipe: 'cd', teacher: teacherFile, width: 64, batch: 4, steps: 2, lr: 1e-3, seed: 1, emaRate: 0.9, cNoiseScale: 250 }, tinyDataset()))
-      .toThrow(/the student must match it/);
+      .toThrow(/the teacher .* is a SimpleUNet of width 32 on 1 channel\(s\); this run's network must match it/);
     expect(() => new Trainer({ recipe: 'cd', width: 32, batch: 4, steps: 2, lr: 1e-3, seed: 1, emaRate: 0.9, cNoiseScale: 250 }, tinyDataset()))
       .toThrow(/recipe cd needs a teacher file/);
+  });
+});
+
+describe('Trainer: init from a file', () => {
+  const ict: TrainConfig = { recipe: 'ict', width: 32, batch: 4, steps: 4, lr: 1e-3, seed: 1, emaRate: 0.9, extraEmaRates: [0.99], cNoiseScale: 250 };
+
+  it('starts the model and its EMA copies from an EDM teacher or a model of its own parametrization, and a resume does not read the file again', () => {
+    const teacher = loadTeacher(teacherFile).model.stateDict();
+    const run = new Trainer({ ...ict, init: teacherFile }, tinyDataset());
+    for (const net of [run.model, run.ema, ...run.extraEmas]) {
+      const weights = net.stateDict();
+      for (const name of Object.keys(teacher)) expect(Array.from(weights[name]!.toArray())).toEqual(Array.from(teacher[name]!.toArray()));
+    }
+    const fresh = new Trainer(ict, tinyDataset()).model.stateDict();
+    expect(Array.from(fresh['down.0.weight']!.toArray())).not.toEqual(Array.from(teacher['down.0.weight']!.toArray()));
+    // a consistency model of the same parametrization (official), then a resume with the init file gone
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-init-'));
+    run.trainStep();
+    run.exportEma(join(dir, 'ema.safetensors'));
+    expect(loadSafetensors(join(dir, 'ema.safetensors')).metadata.init).toBe(teacherFile);
+    const copy = join(dir, 'init.safetensors');
+    writeFileSync(copy, readFileSync(join(dir, 'ema.safetensors')));
+    const tuned = new Trainer({ ...ict, init: copy }, tinyDataset());
+    expect(Array.from(tuned.model.stateDict()['last.weight']!.toArray())).toEqual(Array.from(run.ema.stateDict()['last.weight']!.toArray()));
+    tuned.trainStep();
+    tuned.save(join(dir, 'checkpoint.safetensors'));
+    rmSync(copy);
+    const resumed = Trainer.resume(join(dir, 'checkpoint.safetensors'), tinyDataset());
+    expect(resumed.config.init).toBe(copy);
+    expect(Array.from(resumed.model.stateDict()['last.weight']!.toArray())).toEqual(Array.from(tuned.model.stateDict()['last.weight']!.toArray()));
+  });
+
+  it('refuses another network, another parametrization and recipe cd, naming the file', () => {
+    expect(() => new Trainer({ ...ict, width: 64, init: teacherFile }, tinyDataset())).toThrow(/the init file .*teacher\.safetensors is a SimpleUNet of width 32 on 1 channel\(s\); this run's network must match it/);
+    expect(() => new Trainer({ ...ict, model: 'UNet', unet, init: teacherFile }, tinyDataset())).toThrow(/is a SimpleUNet of width 32/);
+    const community = new Trainer({ ...ict, recipe: 'seed' }, tinyDataset());
+    const file = join(mkdtempSync(join(tmpdir(), 'onestep-init-')), 'seed.safetensors');
+    community.exportEma(file);
+    expect(() => new Trainer({ ...ict, init: file }, tinyDataset())).toThrow(/is a consistency model of the community parametrization; recipe ict trains the official one/);
+    expect(() => new Trainer({ ...ict, recipe: 'cd', teacher: teacherFile, init: teacherFile }, tinyDataset())).toThrow(/recipe cd starts from its teacher; leave init out/);
   });
 });

@@ -51,6 +51,9 @@ train flags
   --out DIR                where checkpoints and sample grids go   [runs/mnist; with --resume:
                            the checkpoint's folder]
   --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
+  --init FILE              start from FILE's weights instead of at random: an EDM teacher
+                           (a diffusion pre-training, as ECT tunes one) or a model of the
+                           recipe's own parametrization, the same network (not distill)
   --sample-every N         write sample grids every N steps (0: only at the end)    [250]
   --checkpoint-every N     write the checkpoint every N steps                       [100]
   --eval-every N           MNIST: a learning curve: every N steps and at the end, the FD of
@@ -135,7 +138,7 @@ const text = { type: 'string' } as const;
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, real: { type: 'boolean' }, json: { type: 'boolean' },
   'class-conditional': { type: 'boolean' }, 'label-dropout': text, class: text,
-  dataset: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
+  dataset: text, init: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
   out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, backend: text, ckpt: text, n: text,
   epochs: text, classifier: text, task: text, teacher: text, intervals: text, 'target-ema': text, distance: text, sigmas: text,
@@ -192,11 +195,11 @@ export function choice<T extends string>(flag: string, value: string | undefined
 
 const TRAIN_FLAGS = ['dataset', 'channels', 'size', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
   'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout',
-  'eval-every', 'eval-n', 'classifier'];
+  'eval-every', 'eval-n', 'classifier', 'init'];
 const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...TRAIN_FLAGS, 'recipe'],
   teacher: TRAIN_FLAGS,
-  distill: [...TRAIN_FLAGS, 'teacher', 'intervals', 'target-ema', 'distance'],
+  distill: [...TRAIN_FLAGS.filter((f) => f !== 'init'), 'teacher', 'intervals', 'target-ema', 'distance'],
   sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'seed', 'out', 'raw'],
   classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
   eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'classifier', 'real', 'json', 'class-conditional'],

@@ -44,6 +44,12 @@ export interface TrainConfig {
   lrDecay?: 'none' | 'cosine';
   /** cd: the teacher's weights (an `edm` run's exported EMA file). */
   teacher?: string;
+  /**
+   * Start the network and its EMA copies from this file's weights instead of at random: an EDM
+   * teacher (a diffusion pre-training, as ECT tunes one) or a model the recipe trains (same
+   * parametrization). Not with cd, which starts from its teacher.
+   */
+  init?: string;
   /** cd: N, the levels of the Karras grid (official: 18 for CIFAR-10, 40 for ImageNet-64). */
   intervals?: number;
   /** cd: the target network's fixed EMA rate mu (default 0.95; official: 0 for CIFAR-10, 0.95 for ImageNet-64). */
@@ -115,6 +121,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.lrDecay !== undefined && c.lrDecay !== 'none' && c.lrDecay !== 'cosine') bad('lrDecay', `lrDecay must be 'none' or 'cosine', got '${c.lrDecay}'.`);
   if (c.labelDropout !== undefined && !(c.labelDropout >= 0 && c.labelDropout < 1)) bad('labelDropout', `labelDropout must be in [0, 1), got ${c.labelDropout}.`);
   if (c.labelDropout !== undefined && !c.classConditional) bad('labelDropout', 'labelDropout needs classConditional (it drops labels of a class-conditional run).');
+  if (c.init !== undefined && (typeof c.init !== 'string' || c.init === '')) bad('init', `init must name a weights file, got '${c.init}'.`);
+  if (c.init !== undefined && c.recipe === 'cd') bad('init', 'init: recipe cd starts from its teacher; leave init out (or give that file as teacher).');
   if (c.recipe === 'cd') {
     if (!c.teacher) bad('teacher', 'teacher: recipe cd needs a teacher file (train one with recipe edm).');
     if (c.intervals !== undefined && !isInt(c.intervals, 2)) bad('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);

@@ -25,6 +25,14 @@ export function buildNetwork(spec: NetworkSpec, init: InitOptions = {}): Network
   throw new Error(`Unknown model '${String(spec.model)}'; expected SimpleUNet or UNet.`);
 }
 
+/** What a built network is (its model, width, channels, classes, the UNet's settings). */
+export function networkSpecOf(net: Network): NetworkSpec {
+  const numClasses = net.config.numClasses;
+  if (net instanceof SimpleUNet) return { model: 'SimpleUNet', channels: net.config.channels, width: net.config.width, ...(numClasses ? { numClasses } : {}) };
+  const { channels, modelChannels, numClasses: _, ...unet } = net.config;
+  return { model: 'UNet', channels, width: modelChannels, unet, ...(numClasses ? { numClasses } : {}) };
+}
+
 /** The network body F(x, t) that the official and EDM parametrizations wrap. */
 export function networkBody(net: Network): NetworkBody {
   return net instanceof SimpleUNet ? (x, t, labels) => net.body(x, t, undefined, labels) : (x, t, labels) => net.forward(x, t, labels);

@@ -6,6 +6,7 @@ import { ConfigError, FormatError } from '../errors';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file';
 import type { TensorRecord } from '../io/safetensors';
 import { AdamW } from '../optim/adamw';
+import { DEFAULT_UNET_CONFIG } from '../nn/unet';
 import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
@@ -14,8 +15,8 @@ import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, spl
 import { CD_DEFAULTS, validateTrainConfig, type TrainConfig } from './config';
 import type { Distance } from './distill';
 import { type Denoiser, edmDenoiser } from './edm';
-import { loadTeacher } from './load-file';
-import { buildNetwork, networkBody, networkConsistency, specMetadata, type Network, type NetworkSpec } from './network';
+import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
+import { buildNetwork, networkBody, networkConsistency, networkSpecOf, specMetadata, type Network, type NetworkSpec } from './network';
 import type { ConsistencyFunction } from './parametrization';
 import { RECIPES, type SampleSettings, type TrainingRecipe } from './recipes';
 import type { StepResult } from './train';
@@ -49,7 +50,8 @@ export class Trainer {
   /** Classes of a class-conditional run (from the dataset's labels), else undefined. */
   readonly numClasses: number | undefined;
 
-  constructor(readonly config: TrainConfig, readonly dataset: ImageDataset) {
+  /** options.loadInit false: leave config.init unread (resume restores the weights from its checkpoint). */
+  constructor(readonly config: TrainConfig, readonly dataset: ImageDataset, options: { loadInit?: boolean } = {}) {
     validateTrainConfig(config);
     this.recipe = RECIPES[config.recipe];
     // SimpleUNet halves the image twice; the UNet once per extra level
@@ -75,20 +77,53 @@ export class Trainer {
     this.generator = new Generator(config.seed + 1);
     if (config.recipe === 'cd') {
       const teacher = loadTeacher(config.teacher!);
-      const spec = this.spec;
-      if (teacher.spec.model !== spec.model || teacher.spec.width !== spec.width || teacher.spec.channels !== spec.channels || teacher.spec.numClasses !== spec.numClasses) {
-        const classes = (k: number | undefined) => (k ? `, conditional on ${k} classes` : '');
-        throw new FormatError(config.teacher!,
-          `the teacher ${config.teacher} is a ${teacher.spec.model} of width ${teacher.spec.width} on ${teacher.spec.channels} channel(s)${classes(teacher.spec.numClasses)}; ` +
-            `the student must match it (model, width, dataset, classConditional).`);
-      }
-      if (spec.numClasses && JSON.stringify(teacher.classNames) !== JSON.stringify(this.classNames)) {
-        throw new FormatError(config.teacher!, `the teacher ${config.teacher} knows the classes ${teacher.classNames?.join(', ')}; this dataset's are ${this.classNames!.join(', ')}.`);
-      }
+      this.checkSameNetwork(config.teacher!, 'teacher', teacher.spec, teacher.classNames);
       this.teacher = teacher.denoiser;
       // the student starts from the teacher's weights, as the official code does
-      const weights = teacher.model.stateDict();
-      for (const net of [this.model, this.ema, this.target, ...this.extraEmas]) net.loadStateDict(weights);
+      this.startFrom(teacher.model);
+    }
+    if (config.init && options.loadInit !== false) this.startFrom(this.initialWeights(config.init));
+  }
+
+  /** Puts `source`'s weights into the model and every copy of it (EMA copies, target). */
+  private startFrom(source: Network): void {
+    const weights = source.stateDict();
+    for (const net of [this.model, this.ema, this.target, ...this.extraEmas]) net.loadStateDict(weights);
+  }
+
+  /** The network of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this run's. */
+  private initialWeights(path: string): Network {
+    if (isTeacherFile(path)) {
+      const teacher = loadTeacher(path);
+      this.checkSameNetwork(path, 'init file', networkSpecOf(teacher.model), teacher.classNames);
+      return teacher.model;
+    }
+    const loaded = loadConsistencyModel(path);
+    const parametrization = loaded.metadata.parametrization ?? 'community';
+    if (parametrization !== this.recipe.parametrization) {
+      throw new FormatError(path, `the init file ${path} is a consistency model of the ${parametrization} parametrization; recipe ${this.config.recipe} trains the ${this.recipe.parametrization} one (start from an EDM teacher or a model of that recipe).`);
+    }
+    this.checkSameNetwork(path, 'init file', networkSpecOf(loaded.model), loaded.classNames);
+    return loaded.model;
+  }
+
+  /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes). */
+  private checkSameNetwork(path: string, what: string, other: NetworkSpec, classNames: string[] | undefined): void {
+    const spec = this.spec;
+    // the UNet's settings that shape its weights (dropout does not)
+    const unet = (x: NetworkSpec) => {
+      if (x.model !== 'UNet') return '';
+      const { channelMult, numResBlocks, attentionResolutions, numHeads } = { ...DEFAULT_UNET_CONFIG, ...x.unet };
+      return JSON.stringify({ channelMult, numResBlocks, attentionResolutions, numHeads });
+    };
+    if (other.model !== spec.model || other.width !== spec.width || other.channels !== spec.channels || other.numClasses !== spec.numClasses || unet(other) !== unet(spec)) {
+      const classes = (k: number | undefined) => (k ? `, conditional on ${k} classes` : '');
+      throw new FormatError(path,
+        `the ${what} ${path} is a ${other.model} of width ${other.width} on ${other.channels} channel(s)${classes(other.numClasses)}` +
+          `${other.model === 'UNet' ? ` (UNet settings ${unet(other)})` : ''}; this run's network must match it (model, width, dataset, classConditional${other.model === 'UNet' ? ', the UNet settings' : ''}).`);
+    }
+    if (spec.numClasses && JSON.stringify(classNames) !== JSON.stringify(this.classNames)) {
+      throw new FormatError(path, `the ${what} ${path} knows the classes ${classNames?.join(', ')}; this dataset's are ${this.classNames!.join(', ')}.`);
     }
   }
 
@@ -181,6 +216,7 @@ export class Trainer {
       c_noise_scale: String(this.config.cNoiseScale),
       dataset: this.dataset.name,
       ...(this.numClasses ? { class_names: JSON.stringify(this.classNames) } : {}),
+      ...(this.config.init ? { init: this.config.init } : {}),
       ...this.recipe.metadata(this.config),
     };
   }
@@ -235,7 +271,7 @@ export class Trainer {
     const count = (key: string, fallback?: number) => metadataNumber(path, metadata, key, fallback, (x) => Number.isInteger(x) && x >= 0);
     const config = { ...json<TrainConfig>('config'), ...overrides };
     const data = dataset ?? loadDataset(metadata.dataset ?? 'mnist', { channels: count('channels', 1), size: count('height', 32) });
-    const trainer = new Trainer(config, data);
+    const trainer = new Trainer(config, data, { loadInit: false });
     const classes = trainer.metadata().class_names;
     if ((metadata.class_names ?? null) !== (classes ?? null)) {
       throw new FormatError(path, `${path} was trained on the classes ${metadata.class_names ?? '(none)'}; the dataset ${data.name} now gives ${classes ?? '(none)'}: resume on the same classes.`);
