@@ -107,7 +107,7 @@ export class Trainer {
     return loaded.model;
   }
 
-  /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes). */
+  /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes, the UNet's layout). */
   private checkSameNetwork(path: string, what: string, other: NetworkSpec, classNames: string[] | undefined): void {
     const spec = this.spec;
     // the UNet's settings that shape its weights (dropout does not)
