@@ -8,12 +8,12 @@ export function directConvGeometry(g: Conv2dGeometry): boolean {
 }
 
 // Where the direct kernels beat the other paths (npx tsx bench/conv-direct-paths.ts, batch 32, ms,
-// three rounds with a training run beside them): the SimpleUNet's 65 -> 1 at 32x32, forward
-// 3.5-5.2 vs Winograd 5.4-7.1, weight gradient 3.1-3.8 vs Winograd 16-21; the UNet's 32 -> 3 at
-// 64x64, weight gradient 16-17 vs Winograd 30, its 3 -> 32 weight gradient 16-23 vs im2col 18-25.
-// The forward computes each output channel in its own pass over the input: even with Winograd at
-// 32 -> 3 (17-24 vs 19-21), and slower with few input channels (3 -> 32: 23-25 vs im2col 12-13;
-// 1 -> 65: 3.7-5.3 vs 2.7-4.0), which stay on the other paths.
+// three rounds on a quiet machine): the SimpleUNet's 65 -> 1 at 32x32, forward 1.7-3.1 vs Winograd
+// 2.6-4.2, weight gradient 1.6-1.8 vs Winograd 7.8-8.4; the UNet's 32 -> 3 at 64x64, weight
+// gradient 8.2-8.9 vs Winograd 14.4-15.4, its 3 -> 32 weight gradient 8.3-9.2 vs im2col 12.4-12.9.
+// The forward computes each output channel in its own pass over the input: slower than Winograd
+// at 32 -> 3 (12.6-12.7 vs 10.8-11.2), and than im2col with few input channels (3 -> 32: 8.5-12.2
+// vs 4.9-6.2), which stay on the other paths.
 
 /** Whether conv2d runs direct (direct-conv-module.ts): 3x3 stride-1 padding-1 layers with one or two output channels. */
 export const directConvApplies = (g: Conv2dGeometry): boolean => directConvGeometry(g) && g.cOut <= 2;
