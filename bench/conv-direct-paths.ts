@@ -1,6 +1,8 @@
 // The direct 3x3 kernels for few channels (kernels/cpu/wasm/direct-conv.ts) against the paths the
-// same convolutions take otherwise, on the SimpleUNet's convolutions with few channels: its last 65 -> 1 (forward, weight gradient, and the input gradient, which is a forward
-// 1 -> 65 convolution) and its first 1 -> 32 (forward, weight gradient), batch 32, 32x32.
+// same convolutions take otherwise, on the convolutions with few channels of the two models at
+// batch 32: the SimpleUNet's last 65 -> 1 at 32x32 (forward, weight gradient, and the input
+// gradient, which is a forward 1 -> 65 convolution; its first convolution has stride 2), and the
+// UNet's first 3 -> 32 and last 32 -> 3 at 64x64 (`npm run imagenet9`'s defaults).
 // Operands resident in the wasm heap as the cpu backend's tensors are; three rounds alternating
 // the paths, each the median of 15 calls after 3 warm-up ones.
 //   npx tsx bench/conv-direct-paths.ts

@@ -103,7 +103,7 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   if (result.curve) console.log(`  learning curve:                    ${result.curve.file}`);
 }
 
-/** --eval-every: FD of the run's EMA copy at 1 and 2 steps (18 Heun steps for a teacher) against the MNIST test digits. */
+/** --eval-every: FD of the run's EMA copy at 1 and 2 steps (18 Heun steps for a teacher) against the MNIST test digits, columns fd_1step_nN, fd_2step_nN (fd_heun18_nN). */
 function learningCurve(flags: Flags, run: cm.Trainer): cm.CurveOptions | undefined {
   const every = int('eval-every', flags['eval-every'], 0, 0)!, n = int('eval-n', flags['eval-n'], 1000, 2)!;
   if (!every) {
@@ -114,18 +114,18 @@ function learningCurve(flags: Flags, run: cm.Trainer): cm.CurveOptions | undefin
   if (!run.dataset.name.startsWith('mnist') || !digits) {
     throw new UsageError(`--eval-every measures MNIST digits with the MNIST classifier; this run trains on ${run.dataset.name}.`);
   }
-  const file = existingFile('classifier', flags.classifier && resolve(flags.classifier), COMMITTED.classifier, ' (train one with `npm run mnist -- classifier`)');
-  const classifier = withFlag('--classifier', file, () => metrics.loadClassifier(file));
+  const classifier = loadClassifierFlag(flags);
   // a class-conditional run: the classes in turn, as eval --class-conditional
   const labels = run.numClasses ? Array.from({ length: n }, (_, i) => i % 10) : undefined;
-  const samplers: [string, Parameters<cm.Trainer['drawer']>[0]][] = run.recipe.parametrization === 'edm'
-    ? [['heun18', { heunSteps: 18 }]]
-    : [['1step', { sigmas: cm.SAMPLER_LEVELS[1] }], ['2step', { sigmas: cm.SAMPLER_LEVELS[2] }]];
+  // the grids' samplers, but not 40 Heun steps (a teacher's second grid): twice the cost of 18 at every point
+  const samplers = cm.gridSamplers(run).filter(([name]) => name !== 'heun40');
+  // FD depends on n: the columns say it, so a resumed run measuring another n starts the file afresh
+  const column = (name: string) => `fd_${name}_n${n}`;
   return {
     every,
-    measure: (t) => Object.fromEntries(samplers.map(([name, settings]) => [`fd_${name}`, metrics.measureMnistSamples(t.drawer(settings), { classifier, n, seed: 0, labels }).samples.fd])),
+    measure: (t) => Object.fromEntries(samplers.map(([name, settings]) => [column(name), metrics.measureMnistSamples(t.drawer(settings), { classifier, n, seed: 0, labels }).samples.fd])),
     onPoint: ({ step, minutes, values }, seconds) => console.log(`\nstep ${step} (${minutes.toFixed(1)} min of training): ` +
-      `${Object.entries(values).map(([k, v]) => `${k.replace('fd_', 'FD ')} ${v.toFixed(1)}`).join(', ')} (n = ${n}, measured in ${seconds.toFixed(1)} s)`),
+      `${samplers.map(([name]) => `FD ${name} ${values[column(name)]!.toFixed(1)}`).join(', ')} (n = ${n}, measured in ${seconds.toFixed(1)} s)`),
   };
 }
 
@@ -190,8 +190,7 @@ async function classifier(flags: Flags): Promise<void> {
 function evaluate(flags: Flags): void {
   const started = performance.now();
   const n = int('n', flags.n, 10_000, 2)!, seed = int('seed', flags.seed, 0, 0)!;
-  const file = existingFile('classifier', flags.classifier && resolve(flags.classifier), COMMITTED.classifier, ' (train one with `npm run mnist -- classifier`)');
-  const model = withFlag('--classifier', file, () => metrics.loadClassifier(file));
+  const model = loadClassifierFlag(flags);
   const picked = flags.real ? null : imageSource(flags);
   const tty = !flags.json && process.stdout.isTTY;
   if (flags['class-conditional'] && !picked?.source.numClasses) throw new UsageError(`--class-conditional needs a class-conditional model; ${picked?.file ?? '--real'} is not one.`);
@@ -223,6 +222,12 @@ function evaluate(flags: Flags): void {
   ];
   console.log(`${picked ? `${n} samples, ${steps} step(s), of ${picked.file}` : `${n} real training digits`}, against the 10000 MNIST test digits:`);
   for (const [what, value] of lines) if (value !== false) console.log(`  ${what.padEnd(31)} ${value}`);
+}
+
+/** The classifier of --classifier, or the committed one. */
+function loadClassifierFlag(flags: Flags): metrics.MnistClassifier {
+  const file = existingFile('classifier', flags.classifier && resolve(flags.classifier), COMMITTED.classifier, ' (train one with `npm run mnist -- classifier`)');
+  return withFlag('--classifier', file, () => metrics.loadClassifier(file));
 }
 
 function edit(flags: Flags): void {

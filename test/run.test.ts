@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +81,29 @@ describe('runTraining', () => {
     const fresh = await cm.runTraining(new cm.Trainer({ ...config, steps: 2 }, tinyDataset()), { outDir, curve: { every: 1, measure: () => ({ other: 1 }) } });
     expect(fresh.curve!.points.map((p) => p.step)).toEqual([1, 2]);
     expect(readFileSync(join(outDir, 'curve.csv'), 'utf8')).toMatch(/^step,minutes,other\n1,[\d.]+,1\.000\n2,[\d.]+,1\.000\n$/);
+  });
+
+  it('starts a new run\'s curve afresh even before its first point, refuses a damaged curve on resume, and checks every', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const file = join(outDir, 'curve.csv');
+    writeFileSync(file, 'step,minutes,fd\n2,0.1,50\n');
+    const measure = () => ({ fd: 1 });
+    const trainer = new cm.Trainer({ ...config, steps: 4 }, tinyDataset());
+    const stopped = await cm.runTraining(trainer, { outDir, shouldStop: () => trainer.step >= 1, curve: { every: 3, measure } });
+    expect(stopped.stopped).toBe(true);
+    expect(existsSync(file)).toBe(false);
+    // each resume below goes on from the checkpoint of step 1 and writes its own
+    const resume = (name: string) => ({ outDir, resumedFrom: stopped.checkpoint, checkpoint: join(outDir, name) });
+    const resumed = await cm.runTraining(cm.Trainer.resume(stopped.checkpoint, tinyDataset()), { ...resume('b.safetensors'), curve: { every: 3, measure } });
+    expect(resumed.curve!.points.map((p) => p.step)).toEqual([3, 4]);
+    // a resumed run whose figures have other names than the rows it keeps starts the file afresh
+    writeFileSync(file, 'step,minutes,fd\n1,0.1,5\n3,0.2,4\n');
+    const renamed = await cm.runTraining(cm.Trainer.resume(stopped.checkpoint, tinyDataset()), { ...resume('c.safetensors'), curve: { every: 3, measure: () => ({ other: 2 }) } });
+    expect(renamed.curve!.points.map((p) => [p.step, Object.keys(p.values)])).toEqual([[3, ['other']], [4, ['other']]]);
+    writeFileSync(file, 'step,minutes,fd\n1,0.1\n');
+    await expect(cm.runTraining(cm.Trainer.resume(stopped.checkpoint, tinyDataset()), { ...resume('d.safetensors'), curve: { every: 3, measure } }))
+      .rejects.toThrow(/the learning curve .*curve\.csv has a row that is not 3 numbers \('1,0\.1'\); delete the file or the row/);
+    await expect(cm.runTraining(new cm.Trainer(config, tinyDataset()), { outDir, curve: { every: 0, measure } })).rejects.toThrow(/curve\.every must be an integer >= 1/);
   });
 });
 

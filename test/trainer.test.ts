@@ -204,6 +204,14 @@ describe('Trainer: init from a file', () => {
   it('refuses another network, another parametrization and recipe cd, naming the file', () => {
     expect(() => new Trainer({ ...ict, width: 64, init: teacherFile }, tinyDataset())).toThrow(/the init file .*teacher\.safetensors is a SimpleUNet of width 32 on 1 channel\(s\); this run's network must match it/);
     expect(() => new Trainer({ ...ict, model: 'UNet', unet, init: teacherFile }, tinyDataset())).toThrow(/is a SimpleUNet of width 32/);
+    expect(() => new Trainer({ ...ict, cNoiseScale: 100, init: teacherFile }, tinyDataset())).toThrow(/was trained with the time input 250 ln\(sigma\); this run's is 100 ln\(sigma\)/);
+    // two UNets that differ in their layout only
+    const unetRun = new Trainer({ ...ict, model: 'UNet', unet }, tinyDataset());
+    const unetFile = join(mkdtempSync(join(tmpdir(), 'onestep-init-')), 'unet.safetensors');
+    unetRun.exportEma(unetFile);
+    expect(() => new Trainer({ ...ict, model: 'UNet', unet: { ...unet, dropout: 0 }, init: unetFile }, tinyDataset())).not.toThrow();
+    expect(() => new Trainer({ ...ict, model: 'UNet', unet: { ...unet, channelMult: [1, 1] }, init: unetFile }, tinyDataset()))
+      .toThrow(/is a UNet of width 32 on 1 channel\(s\) \(UNet settings \{"channelMult":\[1,2\].*\); this run's network must match it \(.*the UNet settings\)/);
     const community = new Trainer({ ...ict, recipe: 'seed' }, tinyDataset());
     const file = join(mkdtempSync(join(tmpdir(), 'onestep-init-')), 'seed.safetensors');
     community.exportEma(file);

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { CurveFile, type CurveOptions, type CurvePoint } from './curve';
-import { DivergenceError } from '../errors';
+import { ConfigError, DivergenceError } from '../errors';
 import { saveImageGrid } from '../io/png';
 import { SAMPLER_LEVELS } from './sample';
+import type { SampleSettings } from './recipes';
 import type { Trainer } from './trainer';
 
 export interface TrainingRunOptions {
@@ -52,18 +53,21 @@ export interface TrainingRunResult {
 const yieldToEventLoop = (): Promise<void> =>
   new Promise((done) => (typeof setImmediate === 'function' ? setImmediate(done) : setTimeout(done, 0)));
 
+/** The samplers of the run's grids, by name: one and two steps for a consistency model, 18 and 40 Heun steps for an EDM teacher. */
+export function gridSamplers(trainer: Trainer): [string, SampleSettings][] {
+  return trainer.recipe.parametrization === 'edm'
+    ? [['heun18', { heunSteps: 18 }], ['heun40', { heunSteps: 40 }]]
+    : [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]];
+}
+
 /**
- * Sample grids of the run's EMA copy, 64 images each: one and two steps for a consistency model,
- * 18 and 40 Heun steps for an EDM teacher; a class-conditional run's cycle through its classes.
- * Returns the files written.
+ * Sample grids of the run's EMA copy, 64 images each, one per gridSamplers; a class-conditional
+ * run's cycle through its classes. Returns the files written.
  */
 export function writeSampleGrids(trainer: Trainer, outDir: string, tag: string): string[] {
-  const grids = trainer.recipe.parametrization === 'edm'
-    ? [['heun18', { heunSteps: 18 }], ['heun40', { heunSteps: 40 }]] as const
-    : [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]] as const;
   // a class-conditional run: the classes in turn (its "no label" row may be untrained: labelDropout 0)
   const labels = trainer.numClasses ? Array.from({ length: 64 }, (_, i) => i % trainer.numClasses!) : undefined;
-  return grids.map(([name, settings]) => {
+  return gridSamplers(trainer).map(([name, settings]) => {
     const file = join(outDir, `samples-${tag}-${name}.png`);
     const images = trainer.sample(64, 0, { ...settings, labels });
     saveImageGrid(file, images, 8);
@@ -85,6 +89,9 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
   const started = performance.now(), startStep = trainer.step;
   let lastSaved: string | null = opts.resumedFrom ?? null;
   const grids: string[] = [];
+  if (opts.curve && !(Number.isInteger(opts.curve.every) && opts.curve.every >= 1)) {
+    throw new ConfigError('curve', `curve.every must be an integer >= 1 (steps between points of the learning curve), got ${opts.curve.every}.`);
+  }
   const curve = opts.curve && new CurveFile(join(opts.outDir, 'curve.csv'), trainer.step, opts.resumedFrom !== undefined);
   const result = (stopped: boolean, exports: string[]): TrainingRunResult => ({
     stopped, steps: trainer.step - startStep, seconds: (performance.now() - started) / 1e3, checkpoint, exports, grids,

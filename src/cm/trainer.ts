@@ -17,7 +17,7 @@ import type { Distance } from './distill';
 import { type Denoiser, edmDenoiser } from './edm';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import { buildNetwork, networkBody, networkConsistency, networkSpecOf, specMetadata, type Network, type NetworkSpec } from './network';
-import type { ConsistencyFunction } from './parametrization';
+import { DEFAULT_C_NOISE_SCALE, type ConsistencyFunction } from './parametrization';
 import { RECIPES, type SampleSettings, type TrainingRecipe } from './recipes';
 import type { StepResult } from './train';
 
@@ -91,17 +91,17 @@ export class Trainer {
     for (const net of [this.model, this.ema, this.target, ...this.extraEmas]) net.loadStateDict(weights);
   }
 
-  /** The network of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this run's. */
+  /** The network of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this run's with the same time input. */
   private initialWeights(path: string): Network {
-    if (isTeacherFile(path)) {
-      const teacher = loadTeacher(path);
-      this.checkSameNetwork(path, 'init file', networkSpecOf(teacher.model), teacher.classNames);
-      return teacher.model;
-    }
-    const loaded = loadConsistencyModel(path);
+    const teacher = isTeacherFile(path) ? loadTeacher(path) : null;
+    const loaded = teacher ?? loadConsistencyModel(path);
     const parametrization = loaded.metadata.parametrization ?? 'community';
-    if (parametrization !== this.recipe.parametrization) {
+    if (!teacher && parametrization !== this.recipe.parametrization) {
       throw new FormatError(path, `the init file ${path} is a consistency model of the ${parametrization} parametrization; recipe ${this.config.recipe} trains the ${this.recipe.parametrization} one (start from an EDM teacher or a model of that recipe).`);
+    }
+    const cNoiseScale = metadataNumber(path, loaded.metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0);
+    if (parametrization !== 'community' && cNoiseScale !== this.config.cNoiseScale) {
+      throw new FormatError(path, `the init file ${path} was trained with the time input ${cNoiseScale} ln(sigma); this run's is ${this.config.cNoiseScale} ln(sigma) (set cNoiseScale to ${cNoiseScale}).`);
     }
     this.checkSameNetwork(path, 'init file', networkSpecOf(loaded.model), loaded.classNames);
     return loaded.model;
@@ -110,7 +110,7 @@ export class Trainer {
   /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes, the UNet's layout). */
   private checkSameNetwork(path: string, what: string, other: NetworkSpec, classNames: string[] | undefined): void {
     const spec = this.spec;
-    // the UNet's settings that shape its weights (dropout does not)
+    // the UNet's layout: what its weights are and mean (dropout is not part of it)
     const unet = (x: NetworkSpec) => {
       if (x.model !== 'UNet') return '';
       const { channelMult, numResBlocks, attentionResolutions, numHeads } = { ...DEFAULT_UNET_CONFIG, ...x.unet };

@@ -215,7 +215,7 @@ describe('Winograd F(2x2, 3x3) conv2d matches the reference', () => {
 
 describe('direct 3x3 conv2d for few channels matches the reference', () => {
   // Ragged widths (not whole f32x4 or 16-column blocks), one to four channels on one side and up
-  // to 70 on the other, batches split unevenly over the threads; padding 1 (what the kernels compute).
+  // to 20, or 65, on the other, batches split unevenly over the threads; padding 1 (what the kernels compute).
   const arb = fc
     .record({
       n: fc.integer({ min: 1, max: 5 }), many: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constant(65)), few: fc.integer({ min: 1, max: 4 }),
@@ -255,7 +255,7 @@ describe('direct 3x3 conv2d for few channels matches the reference', () => {
     );
   });
 
-  it('takes the SimpleUNet\'s last convolution and the first one\'s weight gradient, not the wide ones', () => {
+  it('takes the SimpleUNet\'s last convolution and the weight gradient of a 1 -> 32 one, not the wide ones', () => {
     const last: Conv2dGeometry = { n: 3, cIn: 65, h: 32, w: 32, cOut: 1, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 32, outW: 32 };
     expect([directConvApplies(last), directConvGradWeightApplies(last)]).toEqual([true, true]);
     expect([directConvApplies({ ...last, cIn: 1, cOut: 32 }), directConvGradWeightApplies({ ...last, cIn: 1, cOut: 32 })]).toEqual([false, true]);
@@ -696,8 +696,8 @@ describe('the cpu backend\'s fused paths match the reference backend', () => {
     expect(winogradTermsApply({ n: 1, cIn: 8, h: 8, w: 12, cOut: 1, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: 8, outW: 12 })).toBe(false);
   });
 
-  it('conv2d with a bias and every epilogue term (fused into Winograd at 8x16, separate passes at 12x11)', () => {
-    for (const [n, cIn, cOut, h, w] of [[3, 8, 5, 12, 11], [3, 8, 5, 8, 16]] as const) {
+  it('conv2d with a bias and every epilogue term (fused into Winograd at 8x16, separate passes at 12x11 and after the direct 65 -> 1)', () => {
+    for (const [n, cIn, cOut, h, w] of [[3, 8, 5, 12, 11], [3, 8, 5, 8, 16], [3, 65, 1, 8, 16]] as const) {
       const g: Conv2dGeometry = { n, cIn, h, w, cOut, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: h, outW: w };
       const x = random(n * cIn * h * w, 1), wt = random(cOut * cIn * 9, 2), bias = random(cOut, 3);
       const size = n * cOut * h * w;

@@ -1,9 +1,9 @@
 import type { FunctionBody } from './builder';
 import { kernel, type EmitContext, type Params } from './kernel-def';
 
-// Direct 3x3 convolution (stride 1, padding 1) for layers with few input or output channels,
-// where Winograd and im2col + GEMM spend most of their work on transforms, packing and padding
-// (the SimpleUNet's last 65 -> 1 convolution, its first 1 -> 32). Each thread takes whole images.
+// Direct 3x3 convolution (stride 1, padding 1) for layers with few channels, where Winograd and
+// im2col + GEMM spend most of their work on transforms, packing and padding (the SimpleUNet's last
+// 65 -> 1 convolution; which layers take it: direct-conv.ts). Each thread takes whole images.
 // An image is first copied into the thread's zero-bordered buffer `pad`: per input channel
 // (h + 2) rows of wp floats, the image's row y at row y + 1 from column 1, so tap (ky, kx) of
 // output (y, x) is pad[y + ky][x + kx], in bounds for every output column up to wo (wp = wo + 4).

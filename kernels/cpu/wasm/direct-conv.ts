@@ -3,7 +3,7 @@ import { ceilTo, split } from './ranges';
 import { getRuntime } from './runtime';
 
 /** The geometry the direct kernels compute: 3x3, stride 1, padding 1 (same-size output). */
-export function directConvGeometry(g: Conv2dGeometry): boolean {
+function directConvGeometry(g: Conv2dGeometry): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH === 1 && g.padW === 1 && g.outH === g.h && g.outW === g.w;
 }
 
