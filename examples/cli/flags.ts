@@ -57,9 +57,10 @@ train flags
   --sample-every N         write sample grids every N steps (0: only at the end)    [250]
   --checkpoint-every N     write the checkpoint every N steps                       [100]
   --eval-every N           MNIST: a learning curve: every N steps and at the end, the FD of
-                           the EMA copy's samples at 1 and 2 steps (as eval, --eval-n of
-                           them), written to DIR/curve.csv with the step and the minutes
-                           of training (the measurements left out) (0: none)       [0]
+                           the EMA copy's samples at 1 and 2 steps (a teacher: 18 Heun
+                           steps) as eval measures it, --eval-n of them, written to
+                           DIR/curve.csv with the step and the minutes of training (the
+                           measurements left out) (0: none)                        [0]
   --eval-n N               samples per point of the curve                           [1000]
   --classifier FILE        the curve's classifier, as for eval
   --log-every N            print a progress line every N steps instead of the bar (0: the bar
