@@ -125,7 +125,7 @@ export async function soak(name: string, be: Backend, o: SoakOptions): Promise<S
   const on = <T>(fn: () => T): T => withBackend(be, fn);
   const config: cm.TrainConfig = {
     recipe: 'ict', width: WIDTH, batch: o.batch, steps: o.steps, lr: 6e-4, lrDecay: 'cosine', seed: 0,
-    emaRate: 0.995, cNoiseScale: cm.DEFAULT_C_NOISE_SCALE, maxIntervals: 40,
+    emaRate: 0.995, cNoiseScale: cm.DEFAULT_C_NOISE_SCALE, maxIntervals: 80,
   };
   const trainer = on(() => new cm.Trainer(config, syntheticDataset()));
   const dir = mkdtempSync(join(tmpdir(), 'onestep-soak-'));

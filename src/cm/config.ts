@@ -77,14 +77,14 @@ export const RECIPE_DEFAULTS: Record<TrainRecipe, Pick<TrainConfig, 'steps' | 'l
 
 /**
  * A complete configuration: the recipe's defaults and the recommended settings for short runs on
- * a laptop (SimpleUNet D = 32, batch 32, EMA 0.995, at most 40 curriculum intervals), then `given`.
+ * a laptop (SimpleUNet D = 32, batch 32, EMA 0.995, at most 80 curriculum intervals), then `given`.
  */
 export function trainConfig(given: Partial<TrainConfig> & Pick<TrainConfig, 'recipe'>): TrainConfig {
   const recipe = given.recipe;
   if (!TRAIN_RECIPES.includes(recipe)) throw new ConfigError('recipe', `recipe must be one of ${TRAIN_RECIPES.join(', ')}, got '${recipe}'.`);
   const config: TrainConfig = {
     model: 'SimpleUNet', width: 32, batch: 32, seed: 0, emaRate: 0.995, extraEmaRates: [], cNoiseScale: DEFAULT_C_NOISE_SCALE,
-    maxIntervals: 40, ectStages: DEFAULT_ECT_STAGES, warmupSteps: 0,
+    maxIntervals: 80, ectStages: DEFAULT_ECT_STAGES, warmupSteps: 0,
     ...RECIPE_DEFAULTS[recipe],
     ...(recipe === 'cd' ? CD_DEFAULTS : {}),
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
