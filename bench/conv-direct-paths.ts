@@ -8,27 +8,10 @@
 //   npx tsx bench/conv-direct-paths.ts
 import { conv2dGradWeightIm2colF32, conv2dIm2colF32 } from '../kernels/cpu/wasm/conv';
 import { conv2dDirectF32, conv2dGradWeightDirectF32, directConvApplies, directConvGradWeightApplies } from '../kernels/cpu/wasm/direct-conv';
-import { getRuntime } from '../kernels/cpu/wasm/runtime';
 import { conv2dWinogradF32, winogradApplies } from '../kernels/cpu/wasm/winograd';
 import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from '../kernels/cpu/wasm/winograd-grad';
 import type { Conv2dGeometry } from '../src/backend/backend';
-import { Generator } from '../src/index';
-
-const generator = new Generator(1);
-const resident = (n: number): Float32Array => {
-  const a = getRuntime().heap.tensor(n) ?? new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = generator.uniform() - 0.5;
-  return a;
-};
-const medianMs = (f: () => void): number => {
-  for (let i = 0; i < 3; i++) f();
-  const times = Array.from({ length: 15 }, () => {
-    const t0 = performance.now();
-    f();
-    return performance.now() - t0;
-  }).sort((a, b) => a - b);
-  return times[7]!;
-};
+import { medianMs, residentRandom } from './path-timing';
 
 type Conv = (x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry) => void;
 const conv3x3 = (n: number, cIn: number, cOut: number, side: number): Conv2dGeometry =>
@@ -44,7 +27,7 @@ for (const [what, g, kind] of [
   ['UNet last conv weight gradient', conv3x3(32, 32, 3, 64), 'weight'],
 ] as const) {
   const dispatch = (kind === 'forward' ? directConvApplies : directConvGradWeightApplies)(g) ? 'direct' : 'the other path';
-  const x = resident(g.n * g.cIn * g.h * g.w), w = resident(g.cOut * g.cIn * 9), y = resident(g.n * g.cOut * g.h * g.w);
+  const x = residentRandom(g.n * g.cIn * g.h * g.w), w = residentRandom(g.cOut * g.cIn * 9), y = residentRandom(g.n * g.cOut * g.h * g.w);
   const [beforeName, before]: [string, Conv] = kind === 'forward'
     ? (winogradApplies(g) ? ['Winograd', conv2dWinogradF32] : ['im2col', conv2dIm2colF32])
     : (winogradGradWeightApplies(g) ? ['Winograd', (a, dy, gw, geometry) => conv2dGradWeightWinogradF32(a, dy, gw, geometry)] : ['im2col', conv2dGradWeightIm2colF32]);
