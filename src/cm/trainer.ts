@@ -20,6 +20,7 @@ import { buildNetwork, networkBody, networkConsistency, networkSpecOf, specMetad
 import { DEFAULT_C_NOISE_SCALE, type ConsistencyFunction } from './parametrization';
 import { RECIPES, type SampleSettings, type TrainingRecipe } from './recipes';
 import type { StepResult } from './train';
+import type { ImageDrawer } from '../metrics/evaluate';
 
 /**
  * A training run of a SimpleUNet or UNet under one recipe (recipes.ts): the model, the EMA copies
@@ -204,7 +205,7 @@ export class Trainer {
    * The EMA copy as something eval draws from (an ImageDrawer: metrics/evaluate.ts), sampled with
    * `settings` (noise levels or Heun steps).
    */
-  drawer(settings: Omit<SampleSettings, 'labels' | 'batch'> = {}): { shape: [number, number, number]; draw(count: number, generator: Generator, batch?: number, labels?: ArrayLike<number>): Tensor } {
+  drawer(settings: Omit<SampleSettings, 'labels' | 'batch'> = {}): ImageDrawer {
     return { shape: this.imageShape, draw: (count, generator, batch, labels) => this.sample(count, generator, { ...settings, batch, labels }) };
   }
 

@@ -48,6 +48,22 @@ const place = (x: Float32Array, resident: boolean): Float32Array => {
   return r;
 };
 
+type TwoInputKernel = (a: Float32Array, b: Float32Array, out: Float32Array) => void;
+
+/**
+ * A fast two-input kernel (inputs placed resident or copied, its output NaN-filled first) against
+ * the reference run on the inputs and, for the tolerance, on their magnitudes; returns the fast output.
+ */
+function expectKernelClose(size: number, a: Float32Array, b: Float32Array, resident: boolean, fast: TwoInputKernel, reference: TwoInputKernel): Float32Array {
+  const [ref, mag] = [0, 1].map(() => new Float32Array(size)) as [Float32Array, Float32Array];
+  const out = place(new Float32Array(size).fill(Number.NaN), resident);
+  fast(place(a, resident), place(b, resident), out);
+  reference(a, b, ref);
+  reference(abs(a), abs(b), mag);
+  expectClose(out, ref, mag);
+  return out;
+}
+
 function expectClose(actual: Float32Array, expected: Float32Array, magnitude: Float32Array): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < actual.length; i++) {
@@ -122,27 +138,10 @@ describe('WebAssembly conv2d matches the reference', () => {
         const g: Conv2dGeometry = p;
         const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * g.kh * g.kw, p.seed + 1);
         const gy = random(g.n * g.cOut * g.outH * g.outW, p.seed + 2);
-        const [ref, mag] = [0, 1].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array];
-        const fast = place(new Float32Array(gy.length).fill(Number.NaN), resident);
-        conv2dF32(place(x, resident), place(w, resident), fast, g);
-        conv2dNoBias(x, w, ref, g);
-        conv2dNoBias(abs(x), abs(w), mag, g);
-        expectClose(fast, ref, mag);
-
-        const [rw, mw] = [0, 1].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array];
-        const fw = place(new Float32Array(w.length).fill(Number.NaN), resident);
-        conv2dGradWeightF32(place(x, resident), place(gy, resident), fw, g);
-        conv2dGradWeight(x, gy, rw, g);
-        conv2dGradWeight(abs(x), abs(gy), mw, g);
-        expectClose(fw, rw, mw);
-
+        expectKernelClose(gy.length, x, w, resident, (a, b, o) => conv2dF32(a, b, o, g), (a, b, o) => conv2dNoBias(a, b, o, g));
+        expectKernelClose(w.length, x, gy, resident, (a, b, o) => conv2dGradWeightF32(a, b, o, g), (a, b, o) => conv2dGradWeight(a, b, o, g));
         if (gradInputAsConv(g)) {
-          const [rx, mx] = [0, 1].map(() => new Float32Array(x.length)) as [Float32Array, Float32Array];
-          const fx = place(new Float32Array(x.length).fill(Number.NaN), resident);
-          conv2dGradInputF32(place(gy, resident), place(w, resident), fx, g);
-          conv2dGradInput(gy, w, rx, g);
-          conv2dGradInput(abs(gy), abs(w), mx, g);
-          expectClose(fx, rx, mx);
+          expectKernelClose(x.length, gy, w, resident, (a, b, o) => conv2dGradInputF32(a, b, o, g), (a, b, o) => conv2dGradInput(a, b, o, g));
         }
       }),
       { numRuns: 60 },
@@ -229,24 +228,13 @@ describe('direct 3x3 conv2d for few channels matches the reference', () => {
         const g: Conv2dGeometry = p;
         expect(directConvGradWeightApplies(g)).toBe(true);
         const x = random(g.n * g.cIn * g.h * g.w, p.seed), w = random(g.cOut * g.cIn * 9, p.seed + 1), gy = random(g.n * g.cOut * g.h * g.w, p.seed + 2);
-        const [ref, mag] = [0, 1].map(() => new Float32Array(gy.length)) as [Float32Array, Float32Array];
-        const fast = place(new Float32Array(gy.length).fill(Number.NaN), resident);
-        conv2dDirectF32(place(x, resident), place(w, resident), fast, g);
-        conv2dNoBias(x, w, ref, g);
-        conv2dNoBias(abs(x), abs(w), mag, g);
-        expectClose(fast, ref, mag);
+        const fast = expectKernelClose(gy.length, x, w, resident, (a, b, o) => conv2dDirectF32(a, b, o, g), (a, b, o) => conv2dNoBias(a, b, o, g));
         if (directConvApplies(g)) {
           const viaDispatch = new Float32Array(gy.length);
           conv2dF32(x, w, viaDispatch, g);
           expect(viaDispatch).toEqual(fast);
         }
-
-        const [rw, mw] = [0, 1].map(() => new Float32Array(w.length)) as [Float32Array, Float32Array];
-        const fw = place(new Float32Array(w.length).fill(Number.NaN), resident);
-        conv2dGradWeightDirectF32(place(x, resident), place(gy, resident), fw, g);
-        conv2dGradWeight(x, gy, rw, g);
-        conv2dGradWeight(abs(x), abs(gy), mw, g);
-        expectClose(fw, rw, mw);
+        const fw = expectKernelClose(w.length, x, gy, resident, (a, b, o) => conv2dGradWeightDirectF32(a, b, o, g), (a, b, o) => conv2dGradWeight(a, b, o, g));
         const gwDispatch = new Float32Array(w.length);
         conv2dGradWeightF32(x, gy, gwDispatch, g);
         expect(gwDispatch).toEqual(fw);
@@ -276,12 +264,7 @@ describe('direct 3x3 conv2d for few channels matches the reference', () => {
 /** The Winograd weight gradient of random x and dy against the reference loops (NaN-filled output). */
 function expectWinogradGradWeightClose(g: Conv2dGeometry, seed: number, resident = false): void {
   const x = random(g.n * g.cIn * g.h * g.w, seed), gy = random(g.n * g.cOut * g.outH * g.outW, seed + 1);
-  const [ref, mag] = [0, 1].map(() => new Float32Array(g.cOut * g.cIn * 9)) as [Float32Array, Float32Array];
-  const fast = place(new Float32Array(ref.length).fill(Number.NaN), resident);
-  conv2dGradWeightWinogradF32(place(x, resident), place(gy, resident), fast, g);
-  conv2dGradWeight(x, gy, ref, g);
-  conv2dGradWeight(abs(x), abs(gy), mag, g);
-  expectClose(fast, ref, mag);
+  expectKernelClose(g.cOut * g.cIn * 9, x, gy, resident, (a, b, o) => conv2dGradWeightWinogradF32(a, b, o, g), (a, b, o) => conv2dGradWeight(a, b, o, g));
 }
 
 describe('Winograd F(3x3, 2x2) weight gradient matches the reference', () => {
