@@ -10,6 +10,7 @@ import {
 } from '../src/index';
 import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, type Flags } from './cli/flags';
 import { existingFile, outputFolder, progressBar } from './cli/io';
+import { inTrainerProcess, superviseTrainer, watchSupervisor } from './cli/supervise';
 import { reportError, UsageError, withFlag } from './cli/report';
 
 const COMMITTED = {
@@ -33,10 +34,9 @@ export interface App {
 }
 
 const MNIST: App = { name: 'mnist', help: HELP, committedModel: true, out: 'runs/mnist' };
-let app = MNIST;
-const committedModel = () => (app.committedModel && existsSync(COMMITTED.model) ? COMMITTED.model : undefined);
+const committedModel = (app: App) => (app.committedModel && existsSync(COMMITTED.model) ? COMMITTED.model : undefined);
 
-function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
+function trainer(flags: Flags, recipe: cm.TrainRecipe, app: App): cm.Trainer {
   if (flags.resume) {
     const file = existingFile('resume', flags.resume);
     return withFlag('--resume', file, () => cm.Trainer.resume(file, undefined, flags.steps ? { steps: int('steps', flags.steps) } : {}));
@@ -61,30 +61,35 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
   return flags.init ? withFlag('--init', flags.init, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
 }
 
-async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
-  const run = trainer(flags, recipe);
+async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: string): Promise<void> {
+  const timeLimit = num('time-limit', flags['time-limit']);
+  if (timeLimit !== undefined && !(timeLimit > 0)) throw new UsageError(`--time-limit must be a positive number of minutes, got '${flags['time-limit']}'.`);
+  const run = trainer(flags, recipe, app);
   const curve = learningCurve(flags, run);
   const outDir = outputFolder(flags.out ?? (flags.resume ? dirname(flags.resume) : app.out));
   const c = run.config, logEvery = int('log-every', flags['log-every'], 0, 0)!;
   if (flags.resume) console.log(`resuming ${flags.resume} at step ${run.step} of ${c.steps}`);
   console.log(`training ${c.model ?? 'SimpleUNet'} width ${c.width} (${run.model.parameterCount().toLocaleString()} parameters) on ` +
     `${run.dataset.name} (${run.dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`);
-  let stopping = false;
-  // JavaScript sees a signal only between steps: a second one, even if pressed during the same
-  // step, exits as soon as that step returns, without a checkpoint (the last one on disk is whole)
-  const onSignal = (signal: string) => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    console.error(`\n${signal}: finishing this step and writing the checkpoint (again to stop without it)`);
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   const nName = c.recipe === 'ect' ? 'stage' : 'N';
   const bar = logEvery ? null : progressBar(`step {value}/{total} [{bar}] loss {loss} | ${nName} {n} | {rate} steps/s | ETA {eta_formatted}`);
   bar?.start(c.steps, run.step, { loss: '-', n: '-', rate: '-' });
+  let stopping = false;
+  // JavaScript sees a signal only between steps; the process that started this one forwards one
+  // signal per key press (cli/supervise.ts): a second press exits when the step returns, without
+  // a checkpoint (the last one on disk is whole)
+  const onSignal = (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    bar?.stop();
+    console.error(`${signal}: finishing this step and writing the checkpoint (again to stop without it)`);
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  watchSupervisor(() => (stopping = true));
   let smoothed = NaN;
   const result = await cm.runTraining(run, {
     outDir, checkpointEvery: int('checkpoint-every', flags['checkpoint-every'], 100, 1), sampleEvery: int('sample-every', flags['sample-every'], 250, 0),
-    shouldStop: () => stopping, resumedFrom: flags.resume, curve,
+    shouldStop: () => stopping, timeLimit: timeLimit && timeLimit * 60, resumedFrom: flags.resume, curve,
     onStep: ({ step, loss, n, rate }) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
       bar?.update(step, { loss: smoothed.toFixed(4), n, rate: rate.toFixed(2) });
@@ -92,8 +97,11 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
     },
   }).finally(() => bar?.stop());
   if (result.stopped) {
-    console.log(`stopped at step ${run.step} of ${c.steps}; checkpoint: ${result.checkpoint}\n  continue with: npm run ${app.name} -- train --resume ${result.checkpoint}`);
-    process.exit(130);
+    const why = result.stoppedBy === 'time-limit' ? `the time limit (${timeLimit} min) reached: ` : '';
+    console.log(`${why}stopped at step ${run.step} of ${c.steps}; checkpoint: ${result.checkpoint}\n` +
+      `  continue with: npm run ${app.name} -- ${command} --resume ${result.checkpoint}${timeLimit ? ` --time-limit ${timeLimit}` : ''}`);
+    if (result.stoppedBy === 'request') process.exit(130);
+    return;
   }
   console.log(`\ndone: ${result.steps} steps in ${(result.seconds / 60).toFixed(1)} min`);
   console.log(`  checkpoint (resume with --resume): ${result.checkpoint}`);
@@ -103,40 +111,28 @@ async function train(flags: Flags, recipe: cm.TrainRecipe): Promise<void> {
   if (result.curve) console.log(`  learning curve:                    ${result.curve.file}`);
 }
 
-/** --eval-every: FD of the run's EMA copy at 1 and 2 steps (18 Heun steps for a teacher) against the MNIST test digits, columns fd_1step_nN, fd_2step_nN (fd_heun18_nN). */
+/** --eval-every: the run's learning curve on MNIST (cm.mnistCurve), printed as it is measured. */
 function learningCurve(flags: Flags, run: cm.Trainer): cm.CurveOptions | undefined {
   const every = int('eval-every', flags['eval-every'], 0, 0)!, n = int('eval-n', flags['eval-n'], 1000, 2)!;
   if (!every) {
     if (flags['eval-n'] || flags.classifier) throw new UsageError(`--${flags['eval-n'] ? 'eval-n' : 'classifier'} sets the learning curve of --eval-every, which is off.`);
     return undefined;
   }
-  const digits = run.classNames === undefined || run.classNames.join() === '0,1,2,3,4,5,6,7,8,9';
-  if (!run.dataset.name.startsWith('mnist') || !digits) {
-    throw new UsageError(`--eval-every measures MNIST digits with the MNIST classifier; this run trains on ${run.dataset.name}.`);
-  }
-  const classifier = loadClassifierFlag(flags);
-  // a class-conditional run: the classes in turn, as eval --class-conditional
-  const labels = run.numClasses ? Array.from({ length: n }, (_, i) => i % 10) : undefined;
-  // the grids' samplers, but not 40 Heun steps (a teacher's second grid): twice the cost of 18 at every point
-  const samplers = cm.gridSamplers(run).filter(([name]) => name !== 'heun40');
-  // FD depends on n: the columns say it, so a resumed run measuring another n starts the file afresh
-  const column = (name: string) => `fd_${name}_n${n}`;
-  return {
-    every,
-    measure: (t) => Object.fromEntries(samplers.map(([name, settings]) => [column(name), metrics.measureMnistSamples(t.drawer(settings), { classifier, n, seed: 0, labels }).samples.fd])),
-    onPoint: ({ step, minutes, values }, seconds) => console.log(`\nstep ${step} (${minutes.toFixed(1)} min of training): ` +
-      `${samplers.map(([name]) => `FD ${name} ${values[column(name)]!.toFixed(1)}`).join(', ')} (n = ${n}, measured in ${seconds.toFixed(1)} s)`),
-  };
+  const curve: ReturnType<typeof cm.mnistCurve> = cm.mnistCurve(run, {
+    every, n, classifier: loadClassifierFlag(flags),
+    onPoint: (point, seconds) => console.log(`\n${cm.describeCurvePoint(curve, point)} (n = ${n}, measured in ${seconds.toFixed(1)} s)`),
+  });
+  return curve;
 }
 
-function imageSource(flags: Flags): { source: cm.ImageSource; file: string } {
-  const file = existingFile('ckpt', flags.ckpt, committedModel(), ' (a checkpoint.safetensors or ema.safetensors written by train)');
+function imageSource(flags: Flags, app: App): { source: cm.ImageSource; file: string } {
+  const file = existingFile('ckpt', flags.ckpt, committedModel(app), ' (a checkpoint.safetensors or ema.safetensors written by train)');
   const sigmas = numbers('sigmas', flags.sigmas);
   return { file, source: withFlag('--ckpt', file, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas })) };
 }
 
-function sample(flags: Flags): void {
-  const { source } = imageSource(flags);
+function sample(flags: Flags, app: App): void {
+  const { source } = imageSource(flags, app);
   const classes = classRange(flags.class);
   // a range: a grid row of --n images per class
   const perClass = int('n', flags.n, classes && classes.length > 1 ? 8 : 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
@@ -158,7 +154,7 @@ function sample(flags: Flags): void {
   }
 }
 
-async function classifier(flags: Flags): Promise<void> {
+async function classifier(flags: Flags, app: App): Promise<void> {
   const epochs = int('epochs', flags.epochs, 3, 1)!, batch = int('batch', flags.batch, 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
   const lr = num('lr', flags.lr) ?? 0.002;
   if (!(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${flags.lr}'.`);
@@ -180,18 +176,15 @@ async function classifier(flags: Flags): Promise<void> {
   const minutes = (performance.now() - started) / 60e3;
   const acc = metrics.accuracy(metrics.classify(model, test.images, test.count).probabilities, test.labels!);
   const file = join(outDir, 'classifier.safetensors');
-  saveSafetensors(file, model.stateDict(), {
-    model: 'MnistClassifier', epochs: String(epochs), batch: String(batch), lr: String(lr), seed: String(seed),
-    test_accuracy: acc.toFixed(4), minutes: minutes.toFixed(1), backend: getBackend().name,
-  });
+  metrics.saveClassifier(file, model, { epochs, batch, lr, seed, testAccuracy: acc, minutes, backend: getBackend().name });
   console.log(`test accuracy ${(acc * 100).toFixed(2)}% on ${test.count} MNIST test digits (${minutes.toFixed(1)} min of training)\nweights: ${file}`);
 }
 
-function evaluate(flags: Flags): void {
+function evaluate(flags: Flags, app: App): void {
   const started = performance.now();
   const n = int('n', flags.n, 10_000, 2)!, seed = int('seed', flags.seed, 0, 0)!;
   const model = loadClassifierFlag(flags);
-  const picked = flags.real ? null : imageSource(flags);
+  const picked = flags.real ? null : imageSource(flags, app);
   const tty = !flags.json && process.stdout.isTTY;
   if (flags['class-conditional'] && !picked?.source.numClasses) throw new UsageError(`--class-conditional needs a class-conditional model; ${picked?.file ?? '--real'} is not one.`);
   if (flags['class-conditional'] && picked!.source.classNames?.join() !== '0,1,2,3,4,5,6,7,8,9') {
@@ -230,21 +223,18 @@ function loadClassifierFlag(flags: Flags): metrics.MnistClassifier {
   return withFlag('--classifier', file, () => metrics.loadClassifier(file));
 }
 
-function edit(flags: Flags): void {
+function edit(flags: Flags, app: App): void {
   const task = choice('task', flags.task, cm.EDIT_TASKS);
   if (!task) throw new UsageError(`edit needs --task, one of ${cm.EDIT_TASKS.join(', ')}.`);
-  const file = existingFile('ckpt', flags.ckpt, committedModel());
+  const file = existingFile('ckpt', flags.ckpt, committedModel(app));
   const model = withFlag('--ckpt', file, () => cm.loadConsistencyModel(file));
   const n = int('n', flags.n, 8, 1)!, seed = int('seed', flags.seed, 0, 0)!, generator = new Generator(seed);
   const [channels, size] = model.shape;
   const outDir = outputFolder(flags.out ?? app.out);
   // the originals: images of --dataset DIR if given, test digits for a 1x32x32 model, else the model's own samples
-  const folder = flags.dataset && flags.dataset !== 'mnist'
-    ? withFlag('--dataset', flags.dataset, () => data.loadDataset(flags.dataset!, { channels, size })) : null;
-  const originals = task === 'interpolate' || (task === 'colorize' && channels !== 3) ? null
-    : folder ? data.pickImages(folder, n, seed)
-      : channels === 1 && size === 32 ? data.pickImages(data.loadMnist('test'), n, seed)
-        : cm.sample(model.f, { count: n, shape: model.shape, generator, sigmas: cm.SAMPLER_LEVELS[2] });
+  const dataset = flags.dataset && flags.dataset !== 'mnist' ? withFlag('--dataset', flags.dataset, () => data.loadDataset(flags.dataset!, { channels, size }))
+    : channels === 1 && size === 32 ? data.loadMnist('test') : null;
+  const originals = cm.editOriginals(task, model, dataset, n, seed, generator);
   const started = performance.now();
   const cls = classRange(flags.class);
   if (cls && (cls.length !== 1 || !model.numClasses || cls[0]! >= model.numClasses)) {
@@ -262,40 +252,41 @@ function edit(flags: Flags): void {
     : `${task} of ${columns} images in ${seconds.toFixed(1)} s: ${out} (rows: originals, the model's input, results)`);
 }
 
-const COMMANDS: Record<string, (flags: Flags) => void | Promise<void>> = {
-  train: (f) => train(f, choice('recipe', f.recipe, ['ict', 'ect', 'seed'] as const) ?? 'ict'),
-  teacher: (f) => train(f, 'edm'),
-  distill: (f) => train(f, 'cd'),
+const COMMANDS: Record<string, (flags: Flags, app: App) => void | Promise<void>> = {
+  train: (f, app) => train(f, app, choice('recipe', f.recipe, ['ict', 'ect', 'seed'] as const) ?? 'ict', 'train'),
+  teacher: (f, app) => train(f, app, 'edm', 'teacher'),
+  distill: (f, app) => train(f, app, 'cd', 'distill'),
   sample, classifier, eval: evaluate, edit,
 };
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[], app: App): Promise<void> {
   const offered = app.commands ?? Object.keys(COMMANDS);
   const given = parseFlags(argv);
   const command = given.positionals[0] ?? 'train';
-  const training = ['train', 'teacher', 'distill'].includes(command) && !given.values.resume;
-  const { values: flags, positionals } = training && app.trainDefaults ? parseFlags([...app.trainDefaults, ...argv]) : given;
+  const training = ['train', 'teacher', 'distill'].includes(command);
+  const { values: flags, positionals } = training && !given.values.resume && app.trainDefaults ? parseFlags([...app.trainDefaults, ...argv]) : given;
   if (flags.help) return console.log(app.help);
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}.`);
   if (!offered.includes(command)) throw new UsageError(`unknown command '${command}'; use ${offered.join(', ')}.`);
   checkFlags(command, flags);
-  if (training && app.requireFolder && (!flags.dataset || data.isBuiltInDataset(flags.dataset))) {
+  if (training && !flags.resume && app.requireFolder && (!flags.dataset || data.isBuiltInDataset(flags.dataset))) {
     throw new UsageError(`${app.name} trains on a folder of labelled images: give --dataset DIR (one subfolder of PNG images per class)${flags.dataset ? `, not ${flags.dataset}` : ''}.`);
   }
+  // the trainer runs in a process of its own, so Ctrl-C in a terminal ends with a checkpoint
+  if (training && !inTrainerProcess()) return void (process.exitCode = await superviseTrainer());
   const backend = flags.backend ?? (process.env.ONESTEP_BACKEND || 'cpu');
   try {
     setBackend(backend as BackendName);
   } catch (e) {
     throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
   }
-  await COMMANDS[command]!(flags);
+  await COMMANDS[command]!(flags, app);
 }
 
 /** Runs the commands of `which` (default: this MNIST example) on argv; exits with the error's code on failure. */
-export async function runApp(argv: string[], which: App = MNIST): Promise<void> {
-  app = which;
+export async function runApp(argv: string[], app: App = MNIST): Promise<void> {
   const debug = argv.includes('--debug') || process.env.ONESTEP_DEBUG === '1';
-  await main(argv).catch((e: unknown) => process.exit(reportError(e, debug, app.name)));
+  await main(argv, app).catch((e: unknown) => process.exit(reportError(e, debug, app.name)));
 }
 
 // run only as the entry point (imagenet9.ts imports runApp); real paths, so a symlinked checkout runs too

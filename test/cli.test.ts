@@ -129,7 +129,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['train', '--eval-n', '500'], /--eval-n sets the learning curve of --eval-every, which is off/],
       [['train', '--init', 'no-such.safetensors'], /--init .*no-such\.safetensors: no such file/],
       [['train', '--init', MODEL, '--recipe', 'seed'], /--init .*mnist-simpleunet-d32\.safetensors: the init file .* is a consistency model of the official parametrization; recipe seed trains the community one/],
-      [['train', '--eval-every', '100', '--dataset', 'fashion'], /--eval-every measures MNIST digits with the MNIST classifier; this run trains on fashion/],
+      [['train', '--eval-every', '100', '--dataset', 'fashion'], /--eval-every: the MNIST learning curve measures MNIST digits with the MNIST classifier; this run trains on fashion/],
       [['train', '--resume', MODEL, '--lr', '0.1'], /--lr cannot change a resumed run: --resume continues with the checkpoint's own settings/],
       [['train', 'extra'], /unexpected arguments: extra/],
       [['frobnicate'], /unknown command 'frobnicate'; use train, teacher, distill, sample, classifier, eval, edit/],

@@ -29,8 +29,31 @@ describe('runTraining', () => {
     const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
     const trainer = new cm.Trainer(config, tinyDataset());
     const result = await cm.runTraining(trainer, { outDir, checkpointEvery: 100, shouldStop: () => trainer.step >= 2 });
-    expect(result).toMatchObject({ stopped: true, steps: 2, exports: [], grids: [] });
+    expect(result).toMatchObject({ stopped: true, stoppedBy: 'request', steps: 2, exports: [], grids: [] });
     expect(loadSafetensors(result.checkpoint).metadata.step).toBe('2');
+  });
+
+  it('stops with a checkpoint after the step that crosses its time limit', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const trainer = new cm.Trainer({ ...config, steps: 1000 }, tinyDataset());
+    const realStep = trainer.trainStep.bind(trainer);
+    // steps of at least 40 ms, so a limit of 0.2 s ends the run after a few of them
+    trainer.trainStep = () => {
+      const until = performance.now() + 40;
+      const result = realStep();
+      while (performance.now() < until);
+      return result;
+    };
+    const ends: number[] = [];
+    const started = performance.now();
+    const result = await cm.runTraining(trainer, { outDir, checkpointEvery: 100, timeLimit: 0.2, onStep: () => ends.push(performance.now() - started) });
+    expect(result).toMatchObject({ stopped: true, stoppedBy: 'time-limit', exports: [], grids: [] });
+    expect(result.steps).toBe(ends.length);
+    // the last step crossed the limit; none before it had (20 ms: runTraining's clock starts a little later)
+    expect(ends.at(-1)).toBeGreaterThanOrEqual(200);
+    if (ends.length > 1) expect(ends.at(-2)).toBeLessThan(220);
+    expect(loadSafetensors(result.checkpoint).metadata.step).toBe(String(result.steps));
+    await expect(cm.runTraining(trainer, { outDir, timeLimit: 0 })).rejects.toThrow(/timeLimit must be a positive number of seconds, got 0/);
   });
 
   it('stops at a loss that is not finite, naming the step and the last good checkpoint', async () => {
@@ -107,35 +130,58 @@ describe('runTraining', () => {
   });
 });
 
-// Ctrl-C as a user presses it: SIGINT to the CLI's training process.
-const CLI = [process.execPath, '--import', 'tsx', 'examples/mnist.ts'] as const;
+// Ctrl-C as a user presses it. A terminal signals its whole foreground process group: npm, tsx's
+// CLI and node each see it, and npm and tsx relay it again; tsx's CLI SIGKILLs a child that does
+// not answer within 60 ms, which a process busy in a step cannot. The CLI trains in a process of
+// its own (examples/cli/supervise.ts), so every way of starting it ends with a checkpoint.
+const LAUNCH = {
+  npm: ['npm', 'run', 'mnist', '--'],
+  'npx tsx': [join('node_modules', '.bin', 'tsx'), 'examples/mnist.ts'],
+  node: [process.execPath, '--import', 'tsx', 'examples/mnist.ts'],
+} as const;
+const CLI = LAUNCH.node;
 const TRAIN = ['train', '--steps', '24', '--batch', '2', '--seed', '3', '--sample-every', '0', '--checkpoint-every', '1000', '--log-every', '1'];
 
+interface Interrupt {
+  launch?: readonly string[];
+  /** SIGINTs to send, 30 ms apart (default 1). */
+  signals?: number;
+  /** Signal the process group, as a terminal does (the child is started in a group of its own). */
+  group?: boolean;
+  /** Train in the process started (ONESTEP_TRAINER_PROCESS=1: no separate trainer process). */
+  inProcess?: boolean;
+  extra?: string[];
+}
+
 /**
- * Starts a training child and sends it `signals` SIGINTs, 30 ms apart, once it has printed `afterStep`.
- * The step after that print takes far longer than the gap between steps, so the signals arrive
- * during it; a handler runs when the step ends.
+ * Starts a training run and sends SIGINT 100 ms after it has printed `afterStep`, so with batches
+ * of 32 (steps of 0.3 s and more here) the signals arrive during a step.
  */
-function interrupted(outDir: string, afterStep: number, signals: number, extra: string[] = []): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-  const child = spawn(CLI[0], [...CLI.slice(1), ...TRAIN, ...extra, '--out', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+function interrupted(outDir: string, afterStep: number, opts: Interrupt = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const [command, ...args] = opts.launch ?? CLI;
+  const env = { ...process.env, ...(opts.inProcess ? { ONESTEP_TRAINER_PROCESS: '1' } : {}) };
+  const child = spawn(command!, [...args, ...TRAIN, ...(opts.extra ?? []), '--out', outDir], { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.group, env });
   let stdout = '', stderr = '', sent = false;
+  const send = () => (opts.group ? process.kill(-child.pid!, 'SIGINT') : child.kill('SIGINT'));
   child.stdout.on('data', (d: Buffer) => {
     stdout += d;
     if (!sent && stdout.includes(`step ${afterStep}/24`)) {
       sent = true;
-      for (let i = 0; i < signals; i++) setTimeout(() => child.kill('SIGINT'), 30 * i);
+      for (let i = 0; i < (opts.signals ?? 1); i++) setTimeout(send, 100 + 30 * i);
     }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   return new Promise((done) => child.on('exit', (code, signal) => done({ code, signal, stdout, stderr })));
 }
 
+const stoppedAt = (stdout: string): number => Number(/stopped at step (\d+) of 24/.exec(stdout)?.[1]);
+
 describe('Ctrl-C during `npm run mnist -- train`', () => {
   it('finishes the step, writes a checkpoint and exits 130; resuming it gives the weights of an uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
-    const stopped = await interrupted(join(dir, 'a'), 6, 1);
+    const stopped = await interrupted(join(dir, 'a'), 6);
     expect(stopped.code, stopped.stderr).toBe(130);
-    const at = Number(/stopped at step (\d+) of 24/.exec(stopped.stdout)?.[1]);
+    const at = stoppedAt(stopped.stdout);
     expect(at).toBeGreaterThanOrEqual(6);
     expect(at).toBeLessThan(24);
     expect(stopped.stdout).toContain(`continue with: npm run mnist -- train --resume ${join(dir, 'a', 'checkpoint.safetensors')}`);
@@ -151,13 +197,55 @@ describe('Ctrl-C during `npm run mnist -- train`', () => {
     for (const name of Object.keys(b.tensors)) expect(Array.from(a.tensors[name]!.toArray()), name).toEqual(Array.from(b.tensors[name]!.toArray()));
   }, 300_000);
 
-  it('a second Ctrl-C, even during the same step, exits when the step returns without writing a checkpoint', async () => {
+  for (const [name, launch] of Object.entries(LAUNCH)) {
+    it(`through ${name}, with the whole process group signalled (a terminal's Ctrl-C): one press, a checkpoint`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
+      const stopped = await interrupted(dir, 2, { launch, group: true, extra: ['--batch', '32'] });
+      // npm ends itself with the signal it got, once its script has exited (a shell shows 130 either way)
+      if (name === 'npm') expect([stopped.code, stopped.signal], stopped.stderr).toContainEqual(stopped.code === null ? 'SIGINT' : 130);
+      else expect(stopped.code, stopped.stderr).toBe(130);
+      const at = stoppedAt(stopped.stdout);
+      expect(at, stopped.stdout + stopped.stderr).toBeGreaterThanOrEqual(2);
+      expect(stopped.stderr.match(/SIGINT: finishing this step/g)).toHaveLength(1);
+      expect(loadSafetensors(join(dir, 'checkpoint.safetensors')).metadata.step).toBe(String(at));
+      expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    }, 120_000);
+  }
+
+  it('two signals 30 ms apart are one press (npm and tsx relay each press again): a checkpoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
-    const stopped = await interrupted(dir, 2, 2, ['--batch', '32']); // steps of ~0.3 s here
+    const stopped = await interrupted(dir, 2, { signals: 2, extra: ['--batch', '32'] });
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(loadSafetensors(join(dir, 'checkpoint.safetensors')).metadata.step).toBe(String(stoppedAt(stopped.stdout)));
+  }, 120_000);
+
+  it('a second press during the same step exits when the step returns, without writing a checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-sigint-'));
+    // the trainer itself, as the supervising process forwards a second press (500 ms after the first) to it
+    const stopped = await interrupted(dir, 2, { signals: 2, inProcess: true, extra: ['--batch', '32'] });
     expect(stopped.code, stopped.stderr).toBe(130);
     expect(stopped.stderr).toContain('SIGINT: finishing this step and writing the checkpoint');
     expect(stopped.stdout).not.toContain('stopped at step');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     if (existsSync(join(dir, 'checkpoint.safetensors'))) expect(() => loadSafetensors(join(dir, 'checkpoint.safetensors'))).not.toThrow();
+  }, 120_000);
+});
+
+describe('train --time-limit', () => {
+  it('stops with a checkpoint after the given minutes, exits 0 and prints the command that continues the run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-time-limit-'));
+    const limited = spawnSync(CLI[0], [...CLI.slice(1), ...TRAIN, '--steps', '100000', '--time-limit', '0.05', '--out', dir], { encoding: 'utf8' });
+    expect(limited.status, limited.stderr).toBe(0);
+    const at = Number(/the time limit \(0\.05 min\) reached: stopped at step (\d+) of 100000/.exec(limited.stdout)?.[1]);
+    expect(at, limited.stdout).toBeGreaterThan(0);
+    const checkpoint = join(dir, 'checkpoint.safetensors');
+    expect(limited.stdout).toContain(`continue with: npm run mnist -- train --resume ${checkpoint} --time-limit 0.05`);
+    expect(loadSafetensors(checkpoint).metadata.step).toBe(String(at));
+    const resumed = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--resume', checkpoint, '--steps', String(at + 2), '--time-limit', '5', '--log-every', '100'], { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(loadSafetensors(checkpoint).metadata.step).toBe(String(at + 2));
+    const bad = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--time-limit', '0'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--time-limit must be a positive number of minutes, got '0'");
   }, 120_000);
 });

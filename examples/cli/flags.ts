@@ -66,9 +66,13 @@ train flags
   --classifier FILE        the curve's classifier, as for eval
   --log-every N            print a progress line every N steps instead of the bar (0: the bar
                            on a terminal, a line every 10 s otherwise)              [0]
-  Ctrl-C (or SIGTERM) finishes the current step, writes the checkpoint and exits with code 130;
-  a second Ctrl-C exits when the current step returns, without writing one (the last checkpoint
-  stays whole).
+  --time-limit MIN         stop after MIN minutes (wall clock, this invocation) with a
+                           checkpoint and print the command that continues the run; exit
+                           code 0 (long runs in parts: resume with the same flag)
+  Ctrl-C (or SIGTERM) finishes the current step, writes the checkpoint and exits with code 130
+  (the same through npm, npx tsx and node: training runs in a process of its own); a second
+  Ctrl-C exits when the current step returns, without writing one (the last checkpoint stays
+  whole).
 
 sample flags
   --ckpt FILE              a training checkpoint or exported weights
@@ -142,7 +146,7 @@ const OPTIONS = {
   'class-conditional': { type: 'boolean' }, 'label-dropout': text, class: text,
   dataset: text, init: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
-  out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, backend: text, ckpt: text, n: text,
+  out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, 'time-limit': text, backend: text, ckpt: text, n: text,
   epochs: text, classifier: text, task: text, teacher: text, intervals: text, 'target-ema': text, distance: text, sigmas: text,
   raw: text,
 } as const;
@@ -197,7 +201,7 @@ export function choice<T extends string>(flag: string, value: string | undefined
 
 const TRAIN_FLAGS = ['dataset', 'channels', 'size', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
   'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout',
-  'eval-every', 'eval-n', 'classifier', 'init'];
+  'eval-every', 'eval-n', 'classifier', 'init', 'time-limit'];
 const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...TRAIN_FLAGS, 'recipe'],
   teacher: TRAIN_FLAGS,
@@ -208,7 +212,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
   edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'class', 'seed', 'dataset', 'out'],
 };
 // what a resumed run may change: the rest comes from the checkpoint
-const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every', 'eval-every', 'eval-n', 'classifier'];
+const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every', 'eval-every', 'eval-n', 'classifier', 'time-limit'];
 
 /** Refuses a flag the command does not read, and settings a resumed run takes from its checkpoint. */
 export function checkFlags(command: string, flags: Flags): void {

@@ -4,6 +4,8 @@ import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { blockMeans, colorize, denoise, EDIT_SIGMAS, inpaint, interpolateLatents, luminance, repeatBlocks, superResolve } from './edit';
 import type { LoadedConsistencyModel } from './load';
+import { pickImages, type ImageDataset } from '../data/dataset';
+import { sample, SAMPLER_LEVELS } from './sample';
 
 export const EDIT_TASKS = ['inpaint', 'superres', 'denoise', 'interpolate', 'colorize'] as const;
 export type EditTask = (typeof EDIT_TASKS)[number];
@@ -31,6 +33,16 @@ export interface EditResult {
   rows: Tensor[];
   /** Images per row. */
   columns: number;
+}
+
+/**
+ * The images a task edits: none for interpolate (it draws latents) or for colorize with a grey
+ * model (refused by runEditTask); else n images of `dataset` picked by seed, or without a dataset
+ * the model's own 2-step samples.
+ */
+export function editOriginals(task: EditTask, model: LoadedConsistencyModel, dataset: ImageDataset | null, n: number, seed: number, generator: Generator): Tensor | null {
+  if (task === 'interpolate' || (task === 'colorize' && model.shape[0] !== 3)) return null;
+  return dataset ? pickImages(dataset, n, seed) : sample(model.f, { count: n, shape: model.shape, generator, sigmas: SAMPLER_LEVELS[2] });
 }
 
 /**

@@ -5,4 +5,5 @@ export { Trainer } from './trainer';
 export { runTraining, writeSampleGrids, gridSamplers, type TrainingRunOptions, type TrainingRunResult, type StepProgress } from './run';
 export type { CurveOptions, CurvePoint } from './curve';
 export { loadImageSource, type ImageSource, type ImageSourceOptions } from './source';
-export { EDIT_TASKS, runEditTask, type EditTask, type EditTaskOptions, type EditResult } from './edit-task';
+export { EDIT_TASKS, runEditTask, editOriginals, type EditTask, type EditTaskOptions, type EditResult } from './edit-task';
+export { mnistCurve, describeCurvePoint, type MnistCurveOptions } from './mnist-curve';

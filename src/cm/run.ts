@@ -19,6 +19,11 @@ export interface TrainingRunOptions {
   onStep?: (progress: StepProgress) => void;
   /** Asked after every step; true ends the run there, with a checkpoint (Ctrl-C in the CLI). */
   shouldStop?: () => boolean;
+  /**
+   * Seconds of wall-clock time this call may take (steps, checkpoints, grids and curve points all
+   * count): the run ends with a checkpoint after the step that crosses it (the CLI's --time-limit).
+   */
+  timeLimit?: number;
   /** The checkpoint the trainer was resumed from: the last good one until this run writes its own. */
   resumedFrom?: string;
   /** A learning curve (outDir/curve.csv): measured every `every` steps and at the end. */
@@ -35,8 +40,10 @@ export interface StepProgress {
 }
 
 export interface TrainingRunResult {
-  /** True when shouldStop ended the run before its last step. */
+  /** True when shouldStop or the time limit ended the run before its last step. */
   stopped: boolean;
+  /** Why a stopped run stopped: shouldStop() turned true, or the time limit was reached. */
+  stoppedBy?: 'request' | 'time-limit';
   /** Steps taken in this call. */
   steps: number;
   seconds: number;
@@ -80,8 +87,8 @@ export function writeSampleGrids(trainer: Trainer, outDir: string, tag: string):
  * Trains to config.steps: checkpoints on schedule (atomically, so a crash leaves the last one
  * whole), grids every sampleEvery steps, and at the end the checkpoint, the EMA exports
  * (outDir/ema.safetensors or teacher.safetensors, and ema-RATE.safetensors for extra rates) and
- * final grids. When shouldStop() turns true, the run ends after the current step with a
- * checkpoint. A loss that is not finite throws a DivergenceError naming the last good checkpoint.
+ * final grids. When shouldStop() turns true or the time limit passes, the run ends after the
+ * current step with a checkpoint. A loss that is not finite throws a DivergenceError naming the last good checkpoint.
  */
 export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): Promise<TrainingRunResult> {
   const checkpoint = opts.checkpoint ?? join(opts.outDir, 'checkpoint.safetensors');
@@ -93,8 +100,11 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
     throw new ConfigError('curve', `curve.every must be an integer >= 1 (steps between points of the learning curve), got ${opts.curve.every}.`);
   }
   const curve = opts.curve && new CurveFile(join(opts.outDir, 'curve.csv'), trainer.step, opts.resumedFrom !== undefined);
-  const result = (stopped: boolean, exports: string[]): TrainingRunResult => ({
-    stopped, steps: trainer.step - startStep, seconds: (performance.now() - started) / 1e3, checkpoint, exports, grids,
+  if (opts.timeLimit !== undefined && !(opts.timeLimit > 0)) {
+    throw new ConfigError('timeLimit', `timeLimit must be a positive number of seconds, got ${opts.timeLimit}.`);
+  }
+  const result = (stoppedBy: TrainingRunResult['stoppedBy'], exports: string[]): TrainingRunResult => ({
+    stopped: stoppedBy !== undefined, ...(stoppedBy ? { stoppedBy } : {}), steps: trainer.step - startStep, seconds: (performance.now() - started) / 1e3, checkpoint, exports, grids,
     ...(curve ? { curve: { file: curve.file, points: curve.points } } : {}),
   });
   // trainer.trainSeconds counts everything but the curve's measurements
@@ -108,9 +118,10 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
   };
   while (trainer.step < trainer.config.steps) {
     await yieldToEventLoop();
-    if (opts.shouldStop?.()) {
+    const stopBy = opts.shouldStop?.() ? 'request' : opts.timeLimit !== undefined && performance.now() - started >= opts.timeLimit * 1e3 ? 'time-limit' : undefined;
+    if (stopBy) {
       trainer.save(checkpoint);
-      return result(true, []);
+      return result(stopBy, []);
     }
     const { loss, n } = trainer.trainStep();
     if (!Number.isFinite(loss)) {
@@ -137,5 +148,5 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
   }
   grids.push(...writeSampleGrids(trainer, opts.outDir, 'final'));
   if (curve && curve.points.at(-1)?.step !== trainer.step) measure();
-  return result(false, exports);
+  return result(undefined, exports);
 }

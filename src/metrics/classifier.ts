@@ -1,6 +1,6 @@
 import { noGrad } from '../autograd/grad-mode';
 import { FormatError } from '../errors';
-import { loadSafetensors } from '../io/safetensors-file';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors-file';
 import type { ImageDataset } from '../data/dataset';
 import { BatchSampler, gatherImages } from '../data/dataset';
 import { Conv2d, Linear, type InitOptions } from '../nn/layers';
@@ -61,6 +61,18 @@ export function loadClassifier(path: string): MnistClassifier {
     throw new FormatError(path, `not the MNIST classifier (${(e as Error).message})`);
   }
   return model.eval();
+}
+
+/**
+ * Writes a trained classifier where loadClassifier reads it (atomically), with how it was trained
+ * and its test accuracy in the metadata.
+ */
+export function saveClassifier(path: string, model: MnistClassifier, trained: ClassifierTrainOptions & { testAccuracy: number; minutes: number; backend: string }): void {
+  const { epochs, batch, lr, seed, testAccuracy, minutes, backend } = trained;
+  saveSafetensors(path, model.stateDict(), {
+    model: 'MnistClassifier', epochs: String(epochs), batch: String(batch), lr: String(lr), seed: String(seed),
+    test_accuracy: testAccuracy.toFixed(4), minutes: minutes.toFixed(1), backend,
+  });
 }
 
 export interface ClassifierTrainOptions {
