@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { cm, Generator, getBackend, gpujsBackend, saveImageGrid, withBackend, type Backend } from '../src/index';
+import { cm, getBackend, gpujsBackend, saveImageGrid, withBackend, type Backend } from '../src/index';
 import type { ImageDataset } from '../src/data/dataset';
 import type { Row } from './harness';
 
@@ -135,7 +135,7 @@ export async function soak(name: string, be: Backend, o: SoakOptions): Promise<S
   const checkpoint = (): void => on(() => {
     trainer.save(join(dir, 'checkpoint.safetensors'));
     saveImageGrid(join(dir, 'samples-1step.png'), trainer.sample(16, 0), 4);
-    const twoStep = cm.sample(trainer.consistency(trainer.ema), { count: 16, shape: [1, SIZE, SIZE], generator: new Generator(0), sigmas: [80, 0.8] });
+    const twoStep = trainer.sample(16, 0, { sigmas: [80, 0.8] });
     saveImageGrid(join(dir, 'samples-2step.png'), twoStep, 4);
   });
   const points: Snapshot[] = [];

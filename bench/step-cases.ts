@@ -56,8 +56,8 @@ export function ctStepCase(backend: BackendName = 'cpu', width = 32, batch = 32)
       const generator = new Generator(2);
       const x = randn([batch, 1, SIZE, SIZE], { generator }).clamp(-1, 1);
       const ctx: cm.CtStepContext = {
-        recipe: 'seed', student: (xs, s) => online.forward(xs, s), target: (xs, s) => target.forward(xs, s), targetModel: target,
-        model: online, optimizer, generator, totalSteps: 1000, epoch: 10, epochs: 100,
+        levels: cm.seedLevels(10, 100), student: (xs, s) => online.forward(xs, s), target: (xs, s) => target.forward(xs, s), targetModel: target,
+        model: online, optimizer, generator,
       };
       let step = 0;
       return onDevice(c, backend, () => withBackend(backend, () => void cm.ctStep(ctx, x, step++)));

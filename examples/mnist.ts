@@ -8,10 +8,10 @@ import {
   cm, concat, data, Generator, getBackend, metrics, saveImageGrid, saveSafetensors, setBackend,
   type BackendName,
 } from '../src/index';
-import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, type Flags } from './cli/flags';
+import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, recipeFlagFiles, recipeOf, recipeSettings, recipesOf, type Flags } from './cli/flags';
 import { existingFile, outputFolder, progressBar } from './cli/io';
 import { inTrainerProcess, superviseTrainer, watchSupervisor } from './cli/supervise';
-import { reportError, UsageError, withFlag } from './cli/report';
+import { reportError, UsageError, withFlag, withFlags } from './cli/report';
 
 const COMMITTED = {
   model: fileURLToPath(new URL('./checkpoints/mnist-simpleunet-d32.safetensors', import.meta.url)),
@@ -36,43 +36,40 @@ export interface App {
 const MNIST: App = { name: 'mnist', help: HELP, committedModel: true, out: 'runs/mnist' };
 const committedModel = (app: App) => (app.committedModel && existsSync(COMMITTED.model) ? COMMITTED.model : undefined);
 
-function trainer(flags: Flags, recipe: cm.TrainRecipe, app: App): cm.Trainer {
+function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
   if (flags.resume) {
     const file = existingFile('resume', flags.resume);
     return withFlag('--resume', file, () => cm.Trainer.resume(file, undefined, flags.steps ? { steps: int('steps', flags.steps) } : {}));
   }
-  if (recipe === 'cd') existingFile('teacher', flags.teacher, undefined, ` (train one with \`npm run ${app.name} -- teacher\`)`);
   const rates = numbers('ema', flags.ema);
   const model = choice('model', flags.model, ['simpleunet', 'unet'] as const);
   const config = cm.trainConfig({
     recipe, model: model && ({ simpleunet: 'SimpleUNet', unet: 'UNet' } as const)[model], width: int('width', flags.width),
     batch: int('batch', flags.batch), steps: int('steps', flags.steps), lr: num('lr', flags.lr), seed: int('seed', flags.seed),
     emaRate: rates?.[0], extraEmaRates: rates?.slice(1), cNoiseScale: num('c-noise-scale', flags['c-noise-scale']),
-    maxIntervals: int('max-intervals', flags['max-intervals']), ectStages: int('ect-stages', flags['ect-stages']),
     warmupSteps: int('warmup', flags.warmup), lrDecay: choice('lr-decay', flags['lr-decay'], ['none', 'cosine'] as const),
-    maxGradNorm: num('clip', flags.clip) || undefined, teacher: flags.teacher && resolve(flags.teacher),
-    init: flags.init && existingFile('init', resolve(flags.init)),
-    intervals: int('intervals', flags.intervals), targetEma: num('target-ema', flags['target-ema']),
-    distance: choice('distance', flags.distance, ['l2', 'l1', 'pseudo-huber'] as const),
+    maxGradNorm: num('clip', flags.clip) || undefined, init: flags.init && existingFile('init', resolve(flags.init)),
     classConditional: flags['class-conditional'], labelDropout: num('label-dropout', flags['label-dropout']),
+    ...recipeSettings(recipe, flags),
   });
   const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels), size: int('size', flags.size) }));
-  if (recipe === 'cd') return withFlag('--teacher', flags.teacher!, () => new cm.Trainer(config, dataset));
-  return flags.init ? withFlag('--init', flags.init, () => new cm.Trainer(config, dataset)) : new cm.Trainer(config, dataset);
+  // a weights file the run reads (--init, --teacher) that does not fit: the error names its flag
+  const files = [['init', flags.init], ...recipeFlagFiles(recipe, flags)].filter((f): f is [string, string] => typeof f[1] === 'string');
+  return withFlags(files, () => new cm.Trainer(config, dataset));
 }
 
 async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: string): Promise<void> {
   const timeLimit = num('time-limit', flags['time-limit']);
   if (timeLimit !== undefined && !(timeLimit > 0)) throw new UsageError(`--time-limit must be a positive number of minutes, got '${flags['time-limit']}'.`);
-  const run = trainer(flags, recipe, app);
+  const run = trainer(flags, recipe);
   const curve = learningCurve(flags, run);
   const outDir = outputFolder(flags.out ?? (flags.resume ? dirname(flags.resume) : app.out));
   const c = run.config, logEvery = int('log-every', flags['log-every'], 0, 0)!;
   if (flags.resume) console.log(`resuming ${flags.resume} at step ${run.step} of ${c.steps}`);
   console.log(`training ${c.model ?? 'SimpleUNet'} width ${c.width} (${run.model.parameterCount().toLocaleString()} parameters) on ` +
     `${run.dataset.name} (${run.dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`);
-  const nName = c.recipe === 'ect' ? 'stage' : 'N';
-  const bar = logEvery ? null : progressBar(`step {value}/{total} [{bar}] loss {loss} | ${nName} {n} | {rate} steps/s | ETA {eta_formatted}`);
+  const nName = run.recipe.progress;
+  const bar = logEvery ? null : progressBar(`step {value}/{total} [{bar}] loss {loss}${nName ? ` | ${nName} {n}` : ''} | {rate} steps/s | ETA {eta_formatted}`);
   bar?.start(c.steps, run.step, { loss: '-', n: '-', rate: '-' });
   let stopping = false;
   // JavaScript sees a signal only between steps; the process that started this one forwards one
@@ -93,7 +90,7 @@ async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: st
     onStep: ({ step, loss, n, rate }) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
       bar?.update(step, { loss: smoothed.toFixed(4), n, rate: rate.toFixed(2) });
-      if (logEvery && step % logEvery === 0) console.log(`step ${step}/${c.steps} loss ${smoothed.toFixed(4)} ${nName} ${n} ${rate.toFixed(2)} steps/s`);
+      if (logEvery && step % logEvery === 0) console.log(`step ${step}/${c.steps} loss ${smoothed.toFixed(4)}${nName ? ` ${nName} ${n}` : ''} ${rate.toFixed(2)} steps/s`);
     },
   }).finally(() => bar?.stop());
   if (result.stopped) {
@@ -253,9 +250,9 @@ function edit(flags: Flags, app: App): void {
 }
 
 const COMMANDS: Record<string, (flags: Flags, app: App) => void | Promise<void>> = {
-  train: (f, app) => train(f, app, choice('recipe', f.recipe, ['ict', 'ect', 'seed'] as const) ?? 'ict', 'train'),
-  teacher: (f, app) => train(f, app, 'edm', 'teacher'),
-  distill: (f, app) => train(f, app, 'cd', 'distill'),
+  train: (f, app) => train(f, app, choice('recipe', f.recipe, recipesOf('train')) ?? recipeOf('train', undefined), 'train'),
+  teacher: (f, app) => train(f, app, recipeOf('teacher', undefined), 'teacher'),
+  distill: (f, app) => train(f, app, recipeOf('distill', undefined), 'distill'),
   sample, classifier, eval: evaluate, edit,
 };
 

@@ -72,7 +72,7 @@ describe('device buffers are freed deterministically (webgpu)', () => {
       const optimizer = new AdamW(model.parameters(), { lr: 1e-3 });
       const f = cm.simpleUNetConsistency(model, 'official', 250);
       const x = randn([2, 1, 8, 8], { generator: new Generator(1) });
-      const ctx: cm.CtStepContext = { recipe: 'ict', student: f, model, optimizer, generator: new Generator(2), totalSteps: 100, epoch: 0, epochs: 1 };
+      const ctx: cm.CtStepContext = { levels: cm.ictLevels(100), student: f, model, optimizer, generator: new Generator(2) };
       const counts: number[] = [];
       for (let step = 0; step < 4; step++) {
         cm.ctStep(ctx, x, step);

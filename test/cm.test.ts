@@ -7,6 +7,7 @@ import {
   communitySchedule, drawIndex, ectStage, ectTargetLevel, erf, ictDiscretization, karrasSigmas, lognormalIndexProbabilities, SIGMA_MAX, SIGMA_MIN,
 } from '../src/cm/schedule';
 import { ctLoss, ctStep } from '../src/cm/train';
+import { ectLevels, ictLevels } from '../src/cm/recipes/index';
 
 describe('noise schedules (docs/contracts.md, Consistency models)', () => {
   it('the Karras grid runs from eps to T, increasing, rho = 7 spacing', () => {
@@ -82,9 +83,9 @@ describe('training and sampling', () => {
   // (bright squares at different places). ECT runs long enough that all 200 steps are stage 0:
   // denoising, the phase that teaches the network the data (the later stages' gaps are tested
   // above; the MNIST runs show them working).
-  for (const [recipe, title] of [
-    ['ict', 'a few hundred improved-CT steps on a tiny problem lower the loss'],
-    ['ect', '200 steps of ECT stage 0 (denoising) on a tiny problem lower its loss'],
+  for (const [levels, title] of [
+    [ictLevels, 'a few hundred improved-CT steps on a tiny problem lower the loss'],
+    [ectLevels, '200 steps of ECT stage 0 (denoising) on a tiny problem lower its loss'],
   ] as const) {
     it(title, () => {
       const model = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(0) });
@@ -94,7 +95,7 @@ describe('training and sampling', () => {
       const data = new Float32Array(8 * 64).fill(-1);
       for (let k = 0; k < 8; k++) for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) data[k * 64 + (y + (k % 4)) * 8 + x + (k >> 2) * 4] = 1;
       const x = tensor(data, { shape: [8, 1, 8, 8] });
-      const ctx = { recipe, student: f, model, totalSteps: 1e9, epoch: 0, epochs: 1 };
+      const ctx = { levels: levels(1e9), student: f, model };
       const heldOut = () => {
         let total = 0;
         for (let k = 0; k < 16; k++) total += noGrad(() => ctLoss({ ...ctx, generator: new Generator(100 + k) }, x, 0).loss.item());

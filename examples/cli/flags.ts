@@ -1,8 +1,49 @@
 // The MNIST example's flags: the help text, the parseArgs table, and turning strings into numbers.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cm } from '../../src/index';
+import { existingFile } from './io';
 import { UsageError } from './report';
 
-export const HELP = `onestep MNIST example: consistency training from data alone, and one-step sampling.
+/** The CLI's recipe table: which command trains which recipes (train chooses with --recipe, default ict). */
+export const DEFAULT_TRAIN_RECIPE: cm.TrainRecipe = 'ict';
+export const recipesOf = (command: string): cm.TrainRecipe[] => cm.TRAIN_RECIPES.filter((r) => cm.RECIPES[r].command === command);
+/** The recipe a training command runs. */
+export const recipeOf = (command: string, given: string | undefined): cm.TrainRecipe => (command === 'train' ? (given ?? DEFAULT_TRAIN_RECIPE) : recipesOf(command)[0]!) as cm.TrainRecipe;
+
+const recipeFlags = (names: readonly cm.TrainRecipe[]): [flag: string, recipe: cm.TrainRecipe, cm.RecipeFlag][] =>
+  names.flatMap((r) => Object.entries(cm.RECIPES[r].flags as Record<string, cm.RecipeFlag>).map(([flag, f]): [string, cm.TrainRecipe, cm.RecipeFlag] => [flag, r, f]));
+/** Every recipe's own flags (--max-intervals, --teacher, ...), with the recipe that reads each. */
+export const RECIPE_FLAGS = recipeFlags(cm.TRAIN_RECIPES);
+
+/** Help lines: `  --name ARG` in 27 columns, then `text` wrapped at 92. */
+function helpLines(name: string, text: string): string {
+  const lines: string[] = [];
+  let line = `  ${name}`.padEnd(27);
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > 92 && line.trim()) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(27);
+    }
+    line += (line.endsWith(' ') ? '' : ' ') + word;
+  }
+  return [...lines, line.trimEnd()].join('\n');
+}
+
+const ARG = { int: 'N', number: 'X', file: 'FILE' } as const;
+const argOf = (f: cm.RecipeFlag) => (typeof f.kind === 'string' ? ARG[f.kind] : 'NAME');
+
+function recipeFlagLines(command: string): string {
+  const names = recipesOf(command);
+  return recipeFlags(names).map(([flag, r, f]) => helpLines(`--${flag} ${argOf(f)}`, `${names.length > 1 ? `${r}: ` : ''}${f.help}`)).join('\n');
+}
+
+function recipeChoice(command: string): string {
+  const names = recipesOf(command);
+  return helpLines(`--recipe ${names.join('|')}`, `${names.map((r) => `${r}: ${cm.RECIPES[r].summary}`).join('; ')} [${DEFAULT_TRAIN_RECIPE}]`);
+}
+
+export const HELP: string = `onestep MNIST example: consistency training from data alone, and one-step sampling.
 
   npm run mnist -- train [flags]      train (the default command)
   npm run mnist -- sample --ckpt FILE [flags]
@@ -23,10 +64,7 @@ train flags
   --model NAME             simpleunet (the community model) or unet (ADM-style: channel
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,
                            dropout 0.1; not with recipe seed)                      [simpleunet]
-  --recipe ict|ect|seed    ict: improved CT (official parametrization, pseudo-Huber, lognormal
-                           levels, doubling curriculum); ect: easy consistency tuning from
-                           scratch (starts as denoising, then halves the gap between the two
-                           noise levels --ect-stages times); seed: the community recipe [ict]
+${recipeChoice('train')}
   --steps N                optimiser steps                       [ict: 2400, others: 1000]
   --batch N                images per step                                          [32]
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
@@ -39,10 +77,7 @@ train flags
                                                           [ict: cosine, others: none]
   --clip X                 clip gradients to global norm X (0: off)                 [0]
   --c-noise-scale X        time input = X ln(sigma) under the official parametrization [250]
-  --max-intervals N        ict: the curriculum's last number of intervals, its doublings
-                           from 10 spread evenly over the run (the paper's 1280 is for
-                           long runs; 80 learned fastest in 2400 steps here)       [80]
-  --ect-stages N           ect: stages of the run (the gap halves at each)           [6]
+${recipeFlagLines('train')}
   --seed N                 seeds initialisation, batch order and noise              [0]
   --class-conditional      condition the network on the dataset's labels (a label
                            embedding); sample and edit then take --class, eval
@@ -125,13 +160,10 @@ edit flags
 teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)
   and writes DIR/teacher.safetensors and grids of its Heun sampler at 18 and 40 steps. sample
   and eval read teacher files too: --steps N is then the number of Heun steps [18].
-distill: the train flags, and
-  --teacher FILE           the EDM teacher (required); the student starts from its weights
-  --intervals N            N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]
-  --target-ema X           the target network's fixed EMA rate mu (official: 0 / 0.95)  [0.95]
+distill: the train flags (recipe cd), and
+${recipeFlagLines('distill')}
   --lr X                   as for train, but                                        [0.0001]
                            (lr 6e-4 with mu 0 diverged here within 300 steps)
-  --distance NAME          l2, l1 or pseudo-huber                                   [pseudo-huber]
 
 every command
   --backend NAME           cpu, cpu-reference, webgpu, webasm, gpujs-cpu or auto    [cpu]
@@ -145,10 +177,10 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, real: { type: 'boolean' }, json: { type: 'boolean' },
   'class-conditional': { type: 'boolean' }, 'label-dropout': text, class: text,
   dataset: text, init: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
-  warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, 'max-intervals': text, 'ect-stages': text, seed: text,
+  warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, seed: text,
   out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, 'time-limit': text, backend: text, ckpt: text, n: text,
-  epochs: text, classifier: text, task: text, teacher: text, intervals: text, 'target-ema': text, distance: text, sigmas: text,
-  raw: text,
+  epochs: text, classifier: text, task: text, sigmas: text, raw: text,
+  ...(Object.fromEntries(RECIPE_FLAGS.map(([flag]) => [flag, text])) as Record<string, typeof text>),
 } as const;
 
 export type Flags = ReturnType<typeof parseFlags>['values'];
@@ -200,12 +232,13 @@ export function choice<T extends string>(flag: string, value: string | undefined
 }
 
 const TRAIN_FLAGS = ['dataset', 'channels', 'size', 'model', 'steps', 'batch', 'width', 'lr', 'ema', 'warmup', 'lr-decay', 'clip', 'c-noise-scale',
-  'max-intervals', 'ect-stages', 'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout',
+  'seed', 'out', 'resume', 'sample-every', 'checkpoint-every', 'log-every', 'class-conditional', 'label-dropout',
   'eval-every', 'eval-n', 'classifier', 'init', 'time-limit'];
+const trainingFlags = (command: string) => [...TRAIN_FLAGS, ...recipeFlags(recipesOf(command)).map(([flag]) => flag)];
 const COMMAND_FLAGS: Record<string, string[]> = {
-  train: [...TRAIN_FLAGS, 'recipe'],
-  teacher: TRAIN_FLAGS,
-  distill: [...TRAIN_FLAGS.filter((f) => f !== 'init'), 'teacher', 'intervals', 'target-ema', 'distance'],
+  train: [...trainingFlags('train'), 'recipe'],
+  teacher: trainingFlags('teacher'),
+  distill: trainingFlags('distill').filter((f) => f !== 'init'),
   sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'seed', 'out', 'raw'],
   classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
   eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'seed', 'classifier', 'real', 'json', 'class-conditional'],
@@ -214,14 +247,38 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 // what a resumed run may change: the rest comes from the checkpoint
 const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every', 'eval-every', 'eval-n', 'classifier', 'time-limit'];
 
+/** A flag's value by name (the recipes' flags are not in the Flags type). */
+export const flagValue = (flags: Flags, name: string): string | boolean | undefined => (flags as Record<string, string | boolean | undefined>)[name];
+
+/** The settings a recipe's own flags give (each parsed by its kind; a file must exist, and is made absolute). */
+export function recipeSettings(recipe: cm.TrainRecipe, flags: Flags): Partial<cm.TrainConfig> {
+  const settings: Record<string, unknown> = {};
+  for (const [flag, , f] of recipeFlags([recipe])) {
+    const value = flagValue(flags, flag) as string | undefined;
+    if (value === undefined) {
+      if (f.required) throw new UsageError(`this command needs --${flag} ${argOf(f)} (${f.required}).`);
+      continue;
+    }
+    settings[f.setting] = f.kind === 'int' ? int(flag, value) : f.kind === 'number' ? num(flag, value)
+      : f.kind === 'file' ? resolve(existingFile(flag, value)) : choice(flag, value, f.kind);
+  }
+  return settings as Partial<cm.TrainConfig>;
+}
+
+/** The recipe's file flags that were given, with their values: [flag, value]. */
+export const recipeFlagFiles = (recipe: cm.TrainRecipe, flags: Flags): [string, string | undefined][] =>
+  recipeFlags([recipe]).filter(([, , f]) => f.kind === 'file').map(([flag]) => [flag, flagValue(flags, flag) as string | undefined]);
+
 /** Refuses a flag the command does not read, and settings a resumed run takes from its checkpoint. */
 export function checkFlags(command: string, flags: Flags): void {
-  const given = Object.keys(flags).filter((f) => !['help', 'debug', 'backend'].includes(f));
+  const given = Object.keys(flags).filter((f) => flagValue(flags, f) !== undefined && !['help', 'debug', 'backend'].includes(f));
+  // a recipe's flag given to a run of another recipe
+  const training = recipesOf(command).length > 0;
+  const recipe = training ? recipeOf(command, flags.recipe) : undefined;
+  const unread = training && !flags.resume ? RECIPE_FLAGS.find(([flag, r]) => r !== recipe && given.includes(flag) && !recipeFlags([recipe!]).some(([f]) => f === flag)) : undefined;
+  if (unread) throw new UsageError(`--${unread[0]} is read by the ${unread[1]} recipe only, not by ${recipe}.`);
   const foreign = given.filter((f) => !COMMAND_FLAGS[command]!.includes(f));
   if (foreign.length) throw new UsageError(`--${foreign[0]} is not a flag of ${command} (its flags: ${COMMAND_FLAGS[command]!.map((f) => `--${f}`).join(' ')}).`);
-  const recipe = command === 'train' ? flags.recipe ?? 'ict' : command;
-  const unread = given.find((f) => (f === 'max-intervals' && recipe !== 'ict') || (f === 'ect-stages' && recipe !== 'ect'));
-  if (unread && !flags.resume) throw new UsageError(`--${unread} is read by the ${unread === 'ect-stages' ? 'ect' : 'ict'} recipe only, not by ${recipe}.`);
   const fixed = flags.resume ? given.filter((f) => !RESUME_FLAGS.includes(f)) : [];
   if (fixed.length) throw new UsageError(`--${fixed[0]} cannot change a resumed run: --resume continues with the checkpoint's own settings (it may change ${RESUME_FLAGS.slice(1).map((f) => `--${f}`).join(', ')}).`);
 }

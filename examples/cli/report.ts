@@ -1,5 +1,6 @@
 // How the example reports a failure: one `error:` line (exit code 2) for bad input of any kind,
 // the stack trace only with --debug or ONESTEP_DEBUG=1.
+import { resolve } from 'node:path';
 import { ConfigError, FileAccessError, FormatError, InputError } from '../../src/index';
 
 /** A bad flag, a missing required flag, or flags that do not go together. */
@@ -22,6 +23,18 @@ export function withFlag<T>(flag: string, value: string, fn: () => T): T {
     return fn();
   } catch (e) {
     if (e instanceof FormatError || e instanceof FileAccessError) e.message = `${flag} ${value}: ${e.message}`;
+    throw e;
+  }
+}
+
+/** withFlag for several file flags ([flag, value] pairs): a failure names the flag whose file it is about. */
+export function withFlags<T>(files: [flag: string, value: string][], fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const about = e instanceof FormatError ? e.source : e instanceof FileAccessError ? e.path : undefined;
+    const match = files.find(([, value]) => about !== undefined && resolve(value) === resolve(about));
+    if (match) e instanceof Error && (e.message = `--${match[0]} ${match[1]}: ${e.message}`);
     throw e;
   }
 }

@@ -2,7 +2,7 @@ import { decodeSafetensors, fileTensors } from '../io/safetensors';
 import { type Denoiser, edmDenoiser } from './edm';
 import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Network, type NetworkSpec } from './network';
 import { metadataJson, metadataNumber } from './checkpoint';
-import { DEFAULT_C_NOISE_SCALE, type ConsistencyFunction, type Parametrization } from './parametrization';
+import { DEFAULT_C_NOISE_SCALE, isDenoiserParametrization, PARAMETRIZATIONS, type ConsistencyFunction, type Parametrization } from './parametrization';
 import { samplingWeights } from './checkpoint';
 import { FormatError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
@@ -54,7 +54,7 @@ function classesOf(path: string, metadata: Record<string, string>): { numClasses
  * metadata is taken as the community SimpleUNet, its width read from the weights.
  */
 export function consistencyModelFrom(path: string, { tensors, metadata }: WeightsFile): LoadedConsistencyModel {
-  if (metadata.parametrization === 'edm') {
+  if (isDenoiserParametrization(metadata.parametrization)) {
     throw new FormatError(path, `${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
   }
   const weights = samplingWeights(tensors);
@@ -66,7 +66,7 @@ export function consistencyModelFrom(path: string, { tensors, metadata }: Weight
   const channels = metadataNumber(path, metadata, 'channels', first.shape[1], isCount);
   const size = metadataNumber(path, metadata, 'height', 32, isCount);
   const parametrization = (metadata.parametrization ?? 'community') as Parametrization;
-  if (parametrization !== 'official' && parametrization !== 'community') {
+  if (!PARAMETRIZATIONS.includes(parametrization)) {
     throw new FormatError(path, `${path} has an unknown parametrization '${parametrization}'; expected 'official' or 'community'.`);
   }
   const classes = classesOf(path, metadata);
@@ -87,7 +87,7 @@ export interface LoadedTeacher {
 
 /** An EDM teacher written by an `edm` run (`path` names it in errors): its exported EMA weights, or a checkpoint's (`ema.*`). */
 export function teacherFrom(path: string, { tensors, metadata }: WeightsFile): LoadedTeacher {
-  if (metadata.parametrization !== 'edm') {
+  if (!isDenoiserParametrization(metadata.parametrization)) {
     throw new FormatError(path, `${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
   }
   const weights = samplingWeights(tensors);

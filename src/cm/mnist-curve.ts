@@ -3,7 +3,6 @@ import { ConfigError } from '../errors';
 import { measureMnistSamples } from '../metrics/evaluate';
 import type { MnistClassifier } from '../metrics/classifier';
 import type { CurveOptions, CurvePoint } from './curve';
-import { gridSamplers } from './run';
 import type { Trainer } from './trainer';
 
 export interface MnistCurveOptions {
@@ -18,8 +17,8 @@ export interface MnistCurveOptions {
 const DIGITS = '0,1,2,3,4,5,6,7,8,9';
 
 /**
- * FD of the run's EMA copy against the MNIST test digits with each of the grids' samplers (1 and 2
- * steps; a teacher: 18 Heun steps, not the 40 of its second grid, twice the cost at every point),
+ * FD of the run's EMA copy against the MNIST test digits with each of its recipe's curve samplers
+ * (1 and 2 steps; a teacher: 18 Heun steps),
  * as columns fd_NAME_nN; a class-conditional run draws the classes in turn, as eval
  * --class-conditional does. Throws a ConfigError for a run that does not train on MNIST digits.
  */
@@ -29,7 +28,7 @@ export function mnistCurve(run: Trainer, opts: MnistCurveOptions): CurveOptions 
   }
   const { n, classifier } = opts;
   const labels = run.numClasses ? Array.from({ length: n }, (_, i) => i % 10) : undefined;
-  const samplers = gridSamplers(run).filter(([name]) => name !== 'heun40');
+  const samplers = run.recipe.curve;
   const columns = samplers.map(([name]): [string, string] => [name, `fd_${name}_n${n}`]);
   return {
     every: opts.every,

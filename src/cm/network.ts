@@ -1,7 +1,7 @@
 import type { InitOptions } from '../nn/layers';
 import { SimpleUNet } from '../nn/simple-unet';
 import { UNet, type UNetConfig } from '../nn/unet';
-import { officialConsistency, simpleUNetConsistency, type ConsistencyFunction, type NetworkBody, type Parametrization } from './parametrization';
+import { officialConsistency, scalesTimeInput, simpleUNetConsistency, type ConsistencyFunction, type NetworkBody, type Parametrization } from './parametrization';
 
 export type ModelKind = 'SimpleUNet' | 'UNet';
 
@@ -41,7 +41,7 @@ export function networkBody(net: Network): NetworkBody {
 /** The network's consistency function: UNet only under the official parametrization. */
 export function networkConsistency(net: Network, parametrization: Parametrization, cNoiseScale: number): ConsistencyFunction {
   if (net instanceof SimpleUNet) return simpleUNetConsistency(net, parametrization, cNoiseScale);
-  if (parametrization !== 'official') {
+  if (!scalesTimeInput(parametrization)) {
     throw new Error("The UNet has no built-in skip parametrization; train it with the official parametrization (recipe 'ict').");
   }
   return officialConsistency((x, t, labels) => net.forward(x, t, labels), cNoiseScale);

@@ -4,7 +4,17 @@ import { reshape } from '../ops/movement';
 import type { Tensor } from '../tensor/tensor';
 import { SIGMA_DATA, SIGMA_MIN } from './schedule';
 
+/** What a consistency model's weights mean (metadata `parametrization`); an EDM teacher's file says 'edm'. */
 export type Parametrization = 'official' | 'community';
+
+/** Whether the file metadata's parametrization is an EDM denoiser's (a teacher) rather than a consistency model's. */
+export const isDenoiserParametrization = (name: string | undefined): boolean => name === 'edm';
+
+/** Whether the parametrization wraps a network body F (official, EDM), whose time input is cNoiseScale ln(sigma); the community model takes sigma itself. */
+export const scalesTimeInput = (name: string): boolean => name !== 'community';
+
+/** The consistency parametrizations a file may name. */
+export const PARAMETRIZATIONS: readonly Parametrization[] = ['official', 'community'];
 
 /** The official parametrization's time input is cNoiseScale ln(sigma); 250 as the official code's 1000/4. */
 export const DEFAULT_C_NOISE_SCALE = 250;
@@ -41,6 +51,6 @@ export function officialConsistency(body: NetworkBody, cNoiseScale: number): Con
 
 /** The consistency function of a SimpleUNet under either parametrization. */
 export function simpleUNetConsistency(model: SimpleUNet, parametrization: Parametrization, cNoiseScale: number): ConsistencyFunction {
-  if (parametrization === 'community') return (x, sigma, labels) => model.forward(x, sigma, labels);
+  if (!scalesTimeInput(parametrization)) return (x, sigma, labels) => model.forward(x, sigma, labels);
   return officialConsistency((x, t, labels) => model.body(x, t, undefined, labels), cNoiseScale);
 }

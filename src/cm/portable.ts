@@ -2,11 +2,15 @@
 export * from './schedule';
 export * from './parametrization';
 export * from './losses';
-export { ctStep, ctLoss, DEFAULT_ECT_STAGES, type Recipe, type CtStepContext, type StepResult } from './train';
+export { ctStep, ctLoss, type LevelSampler, type LevelPairs, type CtStepContext, type StepResult } from './train';
 export { sample, samplerLevels, checkSamplerLevels, SAMPLER_LEVELS, type SampleOptions } from './sample';
 export { defaultSampleBatch, inChunks } from './chunks';
 export { trainConfig, validateTrainConfig, RECIPE_DEFAULTS, TRAIN_RECIPES, type TrainConfig, type TrainRecipe } from './config';
-export { RECIPES, type TrainingRecipe, type SampleSettings } from './recipes';
+export {
+  RECIPES, recipeNamed, ictLevels, ectLevels, seedLevels, DEFAULT_ECT_STAGES, CD_DEFAULTS,
+  type TrainingRecipe, type RecipeRun, type RecipeState, type RecipeFlag, type SampleSettings, type BaseTrainConfig, type RecipeSettings,
+  type IctSettings, type EctSettings, type CdSettings,
+} from './recipes/index';
 export { TRAINING_CHECKPOINT_FORMAT, isTrainingCheckpoint, joinCheckpoint, splitCheckpoint, samplingWeights, type CheckpointParts } from './checkpoint';
 export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';
 export { EDIT_SIGMAS, inpaint, superResolve, colorize, denoise, interpolateLatents, blockMeans, repeatBlocks, luminance, slerp, LUMA, type EditOptions } from './edit';

@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { CurveFile, type CurveOptions, type CurvePoint } from './curve';
 import { ConfigError, DivergenceError } from '../errors';
 import { saveImageGrid } from '../io/png';
-import { SAMPLER_LEVELS } from './sample';
-import type { SampleSettings } from './recipes';
+import type { SampleSettings } from './recipes/index';
 import type { Trainer } from './trainer';
 
 export interface TrainingRunOptions {
@@ -60,11 +59,9 @@ export interface TrainingRunResult {
 const yieldToEventLoop = (): Promise<void> =>
   new Promise((done) => (typeof setImmediate === 'function' ? setImmediate(done) : setTimeout(done, 0)));
 
-/** The samplers of the run's grids, by name: one and two steps for a consistency model, 18 and 40 Heun steps for an EDM teacher. */
-export function gridSamplers(trainer: Trainer): [string, SampleSettings][] {
-  return trainer.recipe.parametrization === 'edm'
-    ? [['heun18', { heunSteps: 18 }], ['heun40', { heunSteps: 40 }]]
-    : [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]];
+/** The samplers of the run's grids, by name (the recipe's: one and two steps for a consistency model, 18 and 40 Heun steps for an EDM teacher). */
+export function gridSamplers(trainer: Trainer): (readonly [string, SampleSettings])[] {
+  return [...trainer.recipe.grids];
 }
 
 /**
@@ -86,7 +83,7 @@ export function writeSampleGrids(trainer: Trainer, outDir: string, tag: string):
 /**
  * Trains to config.steps: checkpoints on schedule (atomically, so a crash leaves the last one
  * whole), grids every sampleEvery steps, and at the end the checkpoint, the EMA exports
- * (outDir/ema.safetensors or teacher.safetensors, and ema-RATE.safetensors for extra rates) and
+ * (the recipe's exportName in outDir: ema.safetensors or teacher.safetensors; ema-RATE.safetensors for extra rates) and
  * final grids. When shouldStop() turns true or the time limit passes, the run ends after the
  * current step with a checkpoint. A loss that is not finite throws a DivergenceError naming the last good checkpoint.
  */
@@ -140,7 +137,7 @@ export async function runTraining(trainer: Trainer, opts: TrainingRunOptions): P
     if (sampleEvery > 0 && trainer.step % sampleEvery === 0 && trainer.step < trainer.config.steps) grids.push(...writeSampleGrids(trainer, opts.outDir, `step${trainer.step}`));
   }
   trainer.save(checkpoint);
-  const exports = [join(opts.outDir, trainer.recipe.parametrization === 'edm' ? 'teacher.safetensors' : 'ema.safetensors')];
+  const exports = [join(opts.outDir, trainer.recipe.exportName)];
   trainer.exportEma(exports[0]!);
   for (const rate of trainer.config.extraEmaRates ?? []) {
     exports.push(join(opts.outDir, `ema-${rate}.safetensors`));

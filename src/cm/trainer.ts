@@ -12,35 +12,32 @@ import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT } from './checkpoint';
-import { CD_DEFAULTS, validateTrainConfig, type TrainConfig } from './config';
-import type { Distance } from './distill';
-import { type Denoiser, edmDenoiser } from './edm';
+import { validateTrainConfig, type TrainConfig } from './config';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
-import { buildNetwork, networkBody, networkConsistency, networkSpecOf, specMetadata, type Network, type NetworkSpec } from './network';
-import { DEFAULT_C_NOISE_SCALE, type ConsistencyFunction } from './parametrization';
-import { RECIPES, type SampleSettings, type TrainingRecipe } from './recipes';
+import type { WeightsFile } from './load';
+import { buildNetwork, networkSpecOf, specMetadata, type Network, type NetworkSpec } from './network';
+import { DEFAULT_C_NOISE_SCALE, scalesTimeInput } from './parametrization';
+import { RECIPES, type RecipeRun, type RecipeState, type SampleSettings, type TrainingRecipe } from './recipes/index';
 import type { StepResult } from './train';
 import type { ImageDrawer } from '../metrics/evaluate';
 
 /**
- * A training run of a SimpleUNet or UNet under one recipe (recipes.ts): the model, the EMA copies
- * for sampling, the target network (seed, cd), AdamW, the batch order and the random stream, all
- * saved to and restored from one safetensors checkpoint (checkpoint.ts), so a resumed run
- * continues exactly where it stopped.
+ * A training run of a SimpleUNet or UNet under one recipe (src/cm/recipes): the loop's pieces (the
+ * model, the EMA copies for sampling, AdamW, the batch order and the random stream) and the
+ * recipe's state (a target network, a teacher), all saved to and restored from one safetensors
+ * checkpoint (checkpoint.ts), so a resumed run continues exactly where it stopped.
  */
-export class Trainer {
+export class Trainer implements RecipeRun {
   readonly recipe: TrainingRecipe;
+  /** What the recipe keeps for the run (its target network is saved with the checkpoint). */
+  readonly state: RecipeState;
   readonly model: Network;
   readonly ema: Network;
   /** The extra EMA copies, in the order of config.extraEmaRates. */
   readonly extraEmas: Network[];
-  /** The target network (EMA at the schedule's rate mu) of recipes that keep one. */
-  readonly target: Network;
   readonly optimizer: AdamW;
   readonly sampler: BatchSampler;
   readonly generator: Generator;
-  /** cd: the teacher's denoiser (frozen). */
-  readonly teacher: Denoiser | null = null;
   step = 0;
   /**
    * Seconds spent training so far, over every resumed part of the run (runTraining counts them,
@@ -54,7 +51,7 @@ export class Trainer {
   /** options.loadInit false: leave config.init unread (resume restores the weights from its checkpoint). */
   constructor(readonly config: TrainConfig, readonly dataset: ImageDataset, options: { loadInit?: boolean } = {}) {
     validateTrainConfig(config);
-    this.recipe = RECIPES[config.recipe];
+    this.recipe = RECIPES[config.recipe] as TrainingRecipe;
     // SimpleUNet halves the image twice; the UNet once per extra level
     const halvings = (config.model ?? 'SimpleUNet') === 'SimpleUNet' ? 2 : (config.unet?.channelMult?.length ?? 3) - 1;
     if (dataset.height % 2 ** halvings !== 0 || dataset.width % 2 ** halvings !== 0) {
@@ -66,30 +63,38 @@ export class Trainer {
       }
       this.numClasses = dataset.classNames?.length ?? dataset.labels.reduce((k, label) => Math.max(k, label + 1), 0);
     }
-    const make = () => buildNetwork(this.spec, { generator: new Generator(config.seed) });
-    this.model = make();
-    this.ema = make().eval();
-    this.extraEmas = (config.extraEmaRates ?? []).map(() => make().eval());
-    this.target = make();
+    this.model = this.newNetwork();
+    this.ema = this.newNetwork().eval();
+    this.extraEmas = (config.extraEmaRates ?? []).map(() => this.newNetwork().eval());
     this.optimizer = new AdamW(this.model.parameters(), {
       lr: config.lr, weightDecay: 0, warmupSteps: config.warmupSteps ?? 0, maxGradNorm: config.maxGradNorm ?? Infinity,
     });
     this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
     this.generator = new Generator(config.seed + 1);
-    if (config.recipe === 'cd') {
-      const teacher = loadTeacher(config.teacher!);
-      this.checkSameNetwork(config.teacher!, 'teacher', teacher.spec, teacher.classNames);
-      this.teacher = teacher.denoiser;
-      // the student starts from the teacher's weights, as the official code does
-      this.startFrom(teacher.model);
-    }
+    this.state = this.recipe.start(this);
+    if (this.state.startWeights) this.startFrom(this.state.startWeights);
     if (config.init && options.loadInit !== false) this.startFrom(this.initialWeights(config.init));
   }
 
-  /** Puts `source`'s weights into the model and every copy of it (EMA copies, target). */
+  /** A new network of the run's kind, initialised from the run's seed (as the model was). */
+  newNetwork(): Network {
+    return buildNetwork(this.spec, { generator: new Generator(this.config.seed) });
+  }
+
+  /** A weights file from disk (a recipe's teacher). */
+  readWeights(path: string): WeightsFile {
+    return loadSafetensors(path);
+  }
+
+  /** The batch order's epoch. */
+  get epoch(): number {
+    return this.sampler.state.epoch;
+  }
+
+  /** Puts `source`'s weights into the model and every copy of it (EMA copies, a recipe's target). */
   private startFrom(source: Network): void {
     const weights = source.stateDict();
-    for (const net of [this.model, this.ema, this.target, ...this.extraEmas]) net.loadStateDict(weights);
+    for (const net of [this.model, this.ema, ...(this.state.target ? [this.state.target] : []), ...this.extraEmas]) net.loadStateDict(weights);
   }
 
   /** The network of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this run's with the same time input. */
@@ -101,7 +106,7 @@ export class Trainer {
       throw new FormatError(path, `the init file ${path} is a consistency model of the ${parametrization} parametrization; recipe ${this.config.recipe} trains the ${this.recipe.parametrization} one (start from an EDM teacher or a model of that recipe).`);
     }
     const cNoiseScale = metadataNumber(path, loaded.metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0);
-    if (parametrization !== 'community' && cNoiseScale !== this.config.cNoiseScale) {
+    if (scalesTimeInput(parametrization) && cNoiseScale !== this.config.cNoiseScale) {
       throw new FormatError(path, `the init file ${path} was trained with the time input ${cNoiseScale} ln(sigma); this run's is ${this.config.cNoiseScale} ln(sigma) (set cNoiseScale to ${cNoiseScale}).`);
     }
     this.checkSameNetwork(path, 'init file', networkSpecOf(loaded.model), loaded.classNames);
@@ -109,7 +114,7 @@ export class Trainer {
   }
 
   /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes, the UNet's layout). */
-  private checkSameNetwork(path: string, what: string, other: NetworkSpec, classNames: string[] | undefined): void {
+  checkSameNetwork(path: string, what: string, other: NetworkSpec, classNames: string[] | undefined): void {
     const spec = this.spec;
     // the UNet's layout: what its weights are and mean (dropout is not part of it)
     const unet = (x: NetworkSpec) => {
@@ -144,23 +149,6 @@ export class Trainer {
     return [this.dataset.channels, this.dataset.height, this.dataset.width];
   }
 
-  /** The EDM denoiser of a network (recipe edm). */
-  denoiser(model: Network): Denoiser {
-    return edmDenoiser(networkBody(model), this.config.cNoiseScale);
-  }
-
-  consistency(model: Network): ConsistencyFunction {
-    const p = this.recipe.parametrization;
-    if (p === 'edm') throw new Error('Trainer: an edm run trains a denoiser, not a consistency function; use denoiser().');
-    return networkConsistency(model, p, this.config.cNoiseScale);
-  }
-
-  /** The distillation settings with their defaults (N = 18, mu = 0.95, pseudo-Huber). */
-  get cd(): { intervals: number; targetEma: number; distance: Distance } {
-    const c = this.config;
-    return { intervals: c.intervals ?? CD_DEFAULTS.intervals, targetEma: c.targetEma ?? CD_DEFAULTS.targetEma, distance: c.distance ?? CD_DEFAULTS.distance };
-  }
-
   get epochs(): number {
     return Math.max(1, Math.ceil((this.config.steps * this.config.batch) / this.dataset.count));
   }
@@ -175,7 +163,7 @@ export class Trainer {
     return tidy(() => {
       this.optimizer.lr = this.learningRate();
       const indices = this.sampler.next();
-      const result = this.recipe.step(this, gatherImages(this.dataset, indices), this.batchLabels(indices));
+      const result = this.recipe.step(this, this.state, gatherImages(this.dataset, indices), this.batchLabels(indices));
       noGrad(() => {
         emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate);
         this.extraEmas.forEach((e, i) => emaUpdate(e.parameters(), this.model.parameters(), this.config.extraEmaRates![i]!));
@@ -198,7 +186,7 @@ export class Trainer {
    * denoiser with EDM's Heun sampler in `heunSteps` steps (default 18).
    */
   sample(count: number, seed: number | Generator, settings: SampleSettings = {}): Tensor {
-    return this.recipe.sample(this, count, typeof seed === 'number' ? new Generator(seed) : seed, settings);
+    return this.recipe.sample(this, this.ema, count, typeof seed === 'number' ? new Generator(seed) : seed, settings);
   }
 
   /**
@@ -231,7 +219,7 @@ export class Trainer {
       model: Object.fromEntries(named),
       ema: Object.fromEntries(this.ema.namedParameters()),
       extraEmas: new Map(this.extraEmas.map((e, i) => [String(this.config.extraEmaRates![i]), Object.fromEntries(e.namedParameters())])),
-      target: this.recipe.usesTarget ? Object.fromEntries(this.target.namedParameters()) : {},
+      target: this.state.target ? Object.fromEntries(this.state.target.namedParameters()) : {},
       optimizerM: Object.fromEntries(named.flatMap(([name], i) => record(m[i]).map((r) => [name, r]))),
       optimizerV: Object.fromEntries(named.flatMap(([name], i) => record(v[i]).map((r) => [name, r]))),
     });
@@ -288,7 +276,7 @@ export class Trainer {
     restore('model', trainer.model, parts.model);
     restore('EMA copy', trainer.ema, parts.ema);
     trainer.extraEmas.forEach((e, i) => restore(`EMA copy at ${config.extraEmaRates![i]}`, e, parts.extraEmas.get(String(config.extraEmaRates![i])) ?? {}));
-    if (trainer.recipe.usesTarget) restore('target network', trainer.target, parts.target);
+    if (trainer.state.target) restore('target network', trainer.state.target, parts.target);
     const names = trainer.model.namedParameters().map(([n]) => n);
     trainer.optimizer.restore(count('optimizer_step'), names.map((n) => parts.optimizerM[n]?.raw), names.map((n) => parts.optimizerV[n]?.raw));
     trainer.step = count('step');

@@ -1,0 +1,72 @@
+// Consistency distillation (Song et al. 2023) from an EDM teacher file; the student starts from the
+// teacher's weights, as the official code does.
+import { cdStep, type Distance } from '../distill';
+import type { Denoiser } from '../edm';
+import { teacherFrom } from '../load';
+import type { Network } from '../network';
+import { withLabels } from '../parametrization';
+import { CONSISTENCY_GRIDS, consistencyOf, consistencySampler } from './consistency';
+import type { RecipeState, TrainingRecipe } from './recipe';
+
+export interface CdSettings {
+  /** The teacher's weights (an `edm` run's exported EMA file). */
+  teacher?: string;
+  /** N, the levels of the Karras grid (official: 18 for CIFAR-10, 40 for ImageNet-64). */
+  intervals?: number;
+  /** The target network's fixed EMA rate mu (default 0.95; official: 0 for CIFAR-10, 0.95 for ImageNet-64). */
+  targetEma?: number;
+  /** The distance d (default pseudo-huber). */
+  distance?: Distance;
+}
+
+/** Distillation's settings when not given: N = 18 (CIFAR-10's), mu = 0.95 (ImageNet-64's), pseudo-Huber. */
+export const CD_DEFAULTS = { intervals: 18, targetEma: 0.95, distance: 'pseudo-huber' } as const satisfies CdSettings;
+
+const DISTANCES: readonly Distance[] = ['l2', 'l1', 'pseudo-huber'];
+
+interface CdState extends RecipeState {
+  readonly teacher: Denoiser;
+  readonly target: Network;
+}
+
+export const cd: TrainingRecipe<CdSettings, CdState> = {
+  name: 'cd',
+  summary: "consistency distillation: one Heun step of an EDM teacher's ODE gives each target point",
+  parametrization: 'official',
+  // lr 6e-4 with mu 0 diverged here within 300 steps
+  defaults: { steps: 1000, lr: 1e-4, lrDecay: 'none', ...CD_DEFAULTS },
+  checkRun: (c, refuse) => {
+    if (c.init !== undefined) refuse('init', 'init: recipe cd starts from its teacher; leave init out (or give that file as teacher).');
+    if (!c.teacher) refuse('teacher', 'teacher: recipe cd needs a teacher file (train one with recipe edm).');
+    if (c.intervals !== undefined && !(Number.isInteger(c.intervals) && c.intervals >= 2)) refuse('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);
+    if (c.targetEma !== undefined && !(c.targetEma >= 0 && c.targetEma < 1)) refuse('targetEma', `targetEma must be in [0, 1), got ${c.targetEma}.`);
+    if (c.distance !== undefined && !DISTANCES.includes(c.distance)) refuse('distance', `distance must be l2, l1 or pseudo-huber, got '${c.distance}'.`);
+  },
+  command: 'distill',
+  flags: {
+    teacher: { setting: 'teacher', kind: 'file', required: 'an EDM teacher: train one with the teacher command', help: 'the EDM teacher (required); the student starts from its weights' },
+    intervals: { setting: 'intervals', kind: 'int', help: "N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]" },
+    'target-ema': { setting: 'targetEma', kind: 'number', help: "the target network's fixed EMA rate mu (official: 0 / 0.95) [0.95]" },
+    distance: { setting: 'distance', kind: DISTANCES, help: 'l2, l1 or pseudo-huber [pseudo-huber]' },
+  },
+  progress: 'N',
+  start: (run) => {
+    const path = run.config.teacher!;
+    const teacher = teacherFrom(path, run.readWeights(path));
+    run.checkSameNetwork(path, 'teacher', teacher.spec, teacher.classNames);
+    return { teacher: teacher.denoiser, target: run.newNetwork(), startWeights: teacher.model };
+  },
+  step: (run, state, x, labels) => {
+    const { intervals = CD_DEFAULTS.intervals, targetEma = CD_DEFAULTS.targetEma, distance = CD_DEFAULTS.distance } = run.config;
+    return cdStep({
+      teacher: withLabels(state.teacher, labels), student: withLabels(consistencyOf(run, run.model, 'official'), labels),
+      target: withLabels(consistencyOf(run, state.target, 'official'), labels), generator: run.generator,
+      intervals, distance, model: run.model, targetModel: state.target, optimizer: run.optimizer, mu: targetEma,
+    }, x);
+  },
+  sample: consistencySampler('official'),
+  grids: CONSISTENCY_GRIDS,
+  curve: CONSISTENCY_GRIDS,
+  exportName: 'ema.safetensors',
+  metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance }),
+};
