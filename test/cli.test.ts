@@ -106,6 +106,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['--lr=-1'], /--lr \(the learning rate\) must be a positive number, got -1/],
       [['--lr', '-1'], /Option '--lr' argument is ambiguous/],
       [['--recipe', 'fast'], /--recipe must be one of ict, ect, seed, got 'fast'/],
+      [['--recipe', 'fast', '--max-intervals', '80'], /--recipe must be one of ict, ect, seed, got 'fast'/],
       [['--width', '48'], /--width must be a multiple of 32/],
       [['--ema', '1.5'], /--ema must be in \[0, 1\), got 1\.5/],
       [['--recipe', 'ect', '--ect-stages', '0'], /--ect-stages must be an integer >= 1, got 0/],

@@ -274,6 +274,7 @@ export function checkFlags(command: string, flags: Flags): void {
   const given = Object.keys(flags).filter((f) => flagValue(flags, f) !== undefined && !['help', 'debug', 'backend'].includes(f));
   // a recipe's flag given to a run of another recipe
   const training = recipesOf(command).length > 0;
+  if (command === 'train') choice('recipe', flags.recipe, recipesOf('train'));
   const recipe = training ? recipeOf(command, flags.recipe) : undefined;
   const unread = training && !flags.resume ? RECIPE_FLAGS.find(([flag, r]) => r !== recipe && given.includes(flag) && !recipeFlags([recipe!]).some(([f]) => f === flag)) : undefined;
   if (unread) throw new UsageError(`--${unread[0]} is read by the ${unread[1]} recipe only, not by ${recipe}.`);
