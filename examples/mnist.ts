@@ -8,7 +8,7 @@ import {
   cm, concat, data, Generator, getBackend, metrics, saveImageGrid, saveSafetensors, setBackend,
   type BackendName,
 } from '../src/index';
-import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, recipeFlagFiles, recipeOf, recipeSettings, recipesOf, type Flags } from './cli/flags';
+import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, recipeFlagFiles, recipeOf, recipeSettings, type Flags } from './cli/flags';
 import { existingFile, outputFolder, progressBar } from './cli/io';
 import { inTrainerProcess, superviseTrainer, watchSupervisor } from './cli/supervise';
 import { reportError, UsageError, withFlag, withFlags } from './cli/report';
@@ -229,7 +229,7 @@ function edit(flags: Flags, app: App): void {
   const [channels, size] = model.shape;
   const outDir = outputFolder(flags.out ?? app.out);
   // the originals: images of --dataset DIR if given, test digits for a 1x32x32 model, else the model's own samples
-  const dataset = flags.dataset && flags.dataset !== 'mnist' ? withFlag('--dataset', flags.dataset, () => data.loadDataset(flags.dataset!, { channels, size }))
+  const dataset = () => flags.dataset && flags.dataset !== 'mnist' ? withFlag('--dataset', flags.dataset, () => data.loadDataset(flags.dataset!, { channels, size }))
     : channels === 1 && size === 32 ? data.loadMnist('test') : null;
   const originals = cm.editOriginals(task, model, dataset, n, seed, generator);
   const started = performance.now();
@@ -250,9 +250,8 @@ function edit(flags: Flags, app: App): void {
 }
 
 const COMMANDS: Record<string, (flags: Flags, app: App) => void | Promise<void>> = {
-  train: (f, app) => train(f, app, choice('recipe', f.recipe, recipesOf('train')) ?? recipeOf('train', undefined), 'train'),
-  teacher: (f, app) => train(f, app, recipeOf('teacher', undefined), 'teacher'),
-  distill: (f, app) => train(f, app, recipeOf('distill', undefined), 'distill'),
+  // checkFlags has refused an unknown --recipe
+  ...Object.fromEntries(['train', 'teacher', 'distill'].map((command) => [command, (f: Flags, app: App) => train(f, app, recipeOf(command, f.recipe), command)])),
   sample, classifier, eval: evaluate, edit,
 };
 

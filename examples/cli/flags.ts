@@ -276,7 +276,8 @@ export function checkFlags(command: string, flags: Flags): void {
   const training = recipesOf(command).length > 0;
   if (command === 'train') choice('recipe', flags.recipe, recipesOf('train'));
   const recipe = training ? recipeOf(command, flags.recipe) : undefined;
-  const unread = training && !flags.resume ? RECIPE_FLAGS.find(([flag, r]) => r !== recipe && given.includes(flag) && !recipeFlags([recipe!]).some(([f]) => f === flag)) : undefined;
+  const own = new Set(training ? recipeFlags([recipe!]).map(([flag]) => flag) : []);
+  const unread = training && !flags.resume ? RECIPE_FLAGS.find(([flag]) => given.includes(flag) && !own.has(flag)) : undefined;
   if (unread) throw new UsageError(`--${unread[0]} is read by the ${unread[1]} recipe only, not by ${recipe}.`);
   const foreign = given.filter((f) => !COMMAND_FLAGS[command]!.includes(f));
   if (foreign.length) throw new UsageError(`--${foreign[0]} is not a flag of ${command} (its flags: ${COMMAND_FLAGS[command]!.map((f) => `--${f}`).join(' ')}).`);

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors';
 import { DEFAULT_C_NOISE_SCALE } from './parametrization';
-import { RECIPES, recipeNamed, TRAIN_RECIPES, type BaseTrainConfig, type RecipeSettings, type TrainRecipe } from './recipes/index';
+import { RECIPE_LIST, RECIPES, recipeNamed, TRAIN_RECIPES, type BaseTrainConfig, type RecipeSettings, type TrainRecipe } from './recipes/index';
 
 export type { TrainRecipe } from './recipes/index';
 export { TRAIN_RECIPES } from './recipes/index';
@@ -22,7 +22,7 @@ export function trainConfig(given: Partial<TrainConfig> & Pick<TrainConfig, 'rec
   if (!recipe) throw new ConfigError('recipe', `recipe must be one of ${TRAIN_RECIPES.join(', ')}, got '${given.recipe}'.`);
   const config = {
     model: 'SimpleUNet', width: 32, batch: 32, seed: 0, emaRate: 0.995, extraEmaRates: [], cNoiseScale: DEFAULT_C_NOISE_SCALE,
-    ...Object.assign({}, ...Object.values(RECIPES).map((r: { settingDefaults?: object }) => r.settingDefaults ?? {})),
+    ...Object.assign({}, ...RECIPE_LIST.map((r) => r.settingDefaults ?? {})),
     warmupSteps: 0,
     ...recipe.defaults,
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
@@ -51,7 +51,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!isRate(c.emaRate)) refuse('emaRate', `emaRate must be in [0, 1), got ${c.emaRate}.`);
   if ((c.extraEmaRates ?? []).some((r) => !isRate(r))) refuse('extraEmaRates', `extraEmaRates must be rates in [0, 1), got [${c.extraEmaRates}].`);
   if (!(typeof c.cNoiseScale === 'number' && c.cNoiseScale > 0)) refuse('cNoiseScale', `cNoiseScale must be a positive number, got ${c.cNoiseScale}.`);
-  for (const r of Object.values(RECIPES) as { checkSettings?: (c: TrainConfig, refuse: (s: string, m: string) => never) => void }[]) r.checkSettings?.(c, refuse);
+  for (const r of RECIPE_LIST) r.checkSettings?.(c, refuse);
   if (c.warmupSteps !== undefined && !isInt(c.warmupSteps, 0)) refuse('warmupSteps', `warmupSteps must be an integer >= 0, got ${c.warmupSteps}.`);
   if (c.maxGradNorm !== undefined && !(c.maxGradNorm > 0)) refuse('maxGradNorm', `maxGradNorm must be a positive number (leave it out for no clipping), got ${c.maxGradNorm}.`);
   if (c.lrDecay !== undefined && c.lrDecay !== 'none' && c.lrDecay !== 'cosine') refuse('lrDecay', `lrDecay must be 'none' or 'cosine', got '${c.lrDecay}'.`);

@@ -37,12 +37,13 @@ export interface EditResult {
 
 /**
  * The images a task edits: none for interpolate (it draws latents) or for colorize with a grey
- * model (refused by runEditTask); else n images of `dataset` picked by seed, or without a dataset
- * the model's own 2-step samples.
+ * model (refused by runEditTask); else n images of the dataset (loaded only then) picked by seed,
+ * or without one the model's own 2-step samples.
  */
-export function editOriginals(task: EditTask, model: LoadedConsistencyModel, dataset: ImageDataset | null, n: number, seed: number, generator: Generator): Tensor | null {
+export function editOriginals(task: EditTask, model: LoadedConsistencyModel, dataset: () => ImageDataset | null, n: number, seed: number, generator: Generator): Tensor | null {
   if (task === 'interpolate' || (task === 'colorize' && model.shape[0] !== 3)) return null;
-  return dataset ? pickImages(dataset, n, seed) : sample(model.f, { count: n, shape: model.shape, generator, sigmas: SAMPLER_LEVELS[2] });
+  const images = dataset();
+  return images ? pickImages(images, n, seed) : sample(model.f, { count: n, shape: model.shape, generator, sigmas: SAMPLER_LEVELS[2] });
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Denoiser } from '../edm';
 import { teacherFrom } from '../load';
 import type { Network } from '../network';
 import { withLabels } from '../parametrization';
-import { CONSISTENCY_GRIDS, consistencyOf, consistencySampler } from './consistency';
+import { consistencyOf, consistencyOutputs } from './consistency';
 import type { RecipeState, TrainingRecipe } from './recipe';
 
 export interface CdSettings {
@@ -32,7 +32,7 @@ interface CdState extends RecipeState {
 export const cd: TrainingRecipe<CdSettings, CdState> = {
   name: 'cd',
   summary: "consistency distillation: one Heun step of an EDM teacher's ODE gives each target point",
-  parametrization: 'official',
+  ...consistencyOutputs('official'),
   // lr 6e-4 with mu 0 diverged here within 300 steps
   defaults: { steps: 1000, lr: 1e-4, lrDecay: 'none', ...CD_DEFAULTS },
   checkRun: (c, refuse) => {
@@ -64,9 +64,5 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
       intervals, distance, model: run.model, targetModel: state.target, optimizer: run.optimizer, mu: targetEma,
     }, x);
   },
-  sample: consistencySampler('official'),
-  grids: CONSISTENCY_GRIDS,
-  curve: CONSISTENCY_GRIDS,
-  exportName: 'ema.safetensors',
   metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance }),
 };

@@ -13,11 +13,21 @@ export const consistencyOf = (run: RecipeRun, network: Network, parametrization:
   networkConsistency(network, parametrization, run.config.cNoiseScale);
 
 /** A consistency recipe's sampler: one step, or through settings.sigmas. */
-export const consistencySampler = (parametrization: Parametrization): TrainingRecipe['sample'] => (run, network, count, generator, s) =>
+const consistencySampler = (parametrization: Parametrization): TrainingRecipe['sample'] => (run, network, count, generator, s) =>
   sample(consistencyOf(run, network, parametrization), { count, shape: run.imageShape, generator, sigmas: s.sigmas, batch: s.batch, labels: s.labels });
 
 /** The grids (and learning-curve columns) of a consistency model: 1 and 2 steps. */
-export const CONSISTENCY_GRIDS: readonly (readonly [string, SampleSettings])[] = [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]];
+const CONSISTENCY_GRIDS: readonly (readonly [string, SampleSettings])[] = [['1step', { sigmas: SAMPLER_LEVELS[1] }], ['2step', { sigmas: SAMPLER_LEVELS[2] }]];
+
+/** What every consistency recipe makes under `parametrization`: its sampler, grids, curve, export (ema.safetensors) and no extra metadata. */
+export const consistencyOutputs = (parametrization: Parametrization) => ({
+  parametrization,
+  sample: consistencySampler(parametrization),
+  grids: CONSISTENCY_GRIDS,
+  curve: CONSISTENCY_GRIDS,
+  exportName: 'ema.safetensors',
+  metadata: () => ({}),
+}) satisfies Partial<TrainingRecipe>;
 
 /**
  * The step of consistency training (ctStep) with a recipe's levels: the target is the student

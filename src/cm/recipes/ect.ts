@@ -2,7 +2,7 @@
 // the two noise levels halves at each stage.
 import { ectStage, ectTargetLevel, SIGMA_MAX, SIGMA_MIN } from '../schedule';
 import type { LevelSampler } from '../train';
-import { CONSISTENCY_GRIDS, consistencySampler, consistencyTrainingStep } from './consistency';
+import { consistencyOutputs, consistencyTrainingStep } from './consistency';
 import type { TrainingRecipe } from './recipe';
 
 export interface EctSettings {
@@ -28,7 +28,7 @@ export function ectLevels(totalSteps: number, stages = DEFAULT_ECT_STAGES): Leve
 export const ect: TrainingRecipe<EctSettings> = {
   name: 'ect',
   summary: 'easy consistency tuning from scratch: starts as denoising, then halves the gap between the two noise levels at each stage',
-  parametrization: 'official',
+  ...consistencyOutputs('official'),
   defaults: { steps: 1000, lr: 6e-4, lrDecay: 'none' },
   settingDefaults: { ectStages: DEFAULT_ECT_STAGES },
   checkSettings: (c, refuse) => {
@@ -39,9 +39,4 @@ export const ect: TrainingRecipe<EctSettings> = {
   progress: 'stage',
   start: () => ({}),
   step: (run, _state, x, labels) => consistencyTrainingStep(run, 'official', ectLevels(run.config.steps, run.config.ectStages), x, labels),
-  sample: consistencySampler('official'),
-  grids: CONSISTENCY_GRIDS,
-  curve: CONSISTENCY_GRIDS,
-  exportName: 'ema.safetensors',
-  metadata: () => ({}),
 };

@@ -1,7 +1,7 @@
 // Improved consistency training (Song & Dhariwal 2023), docs/contracts.md, Consistency models.
 import { drawIndex, ictDiscretization, karrasSigmas, lognormalIndexProbabilities } from '../schedule';
 import type { LevelSampler } from '../train';
-import { CONSISTENCY_GRIDS, consistencySampler, consistencyTrainingStep } from './consistency';
+import { consistencyOutputs, consistencyTrainingStep } from './consistency';
 import type { TrainingRecipe } from './recipe';
 
 export interface IctSettings {
@@ -29,7 +29,7 @@ export function ictLevels(totalSteps: number, maxIntervals = 1280): LevelSampler
 export const ict: TrainingRecipe<IctSettings> = {
   name: 'ict',
   summary: 'improved CT: official parametrization, pseudo-Huber, lognormal levels, doubling curriculum',
-  parametrization: 'official',
+  ...consistencyOutputs('official'),
   defaults: { steps: 2400, lr: 1e-3, lrDecay: 'cosine' },
   settingDefaults: { maxIntervals: 80 },
   checkSettings: (c, refuse) => {
@@ -45,9 +45,4 @@ export const ict: TrainingRecipe<IctSettings> = {
   progress: 'N',
   start: () => ({}),
   step: (run, _state, x, labels) => consistencyTrainingStep(run, 'official', ictLevels(run.config.steps, run.config.maxIntervals), x, labels),
-  sample: consistencySampler('official'),
-  grids: CONSISTENCY_GRIDS,
-  curve: CONSISTENCY_GRIDS,
-  exportName: 'ema.safetensors',
-  metadata: () => ({}),
 };

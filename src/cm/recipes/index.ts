@@ -13,6 +13,9 @@ export type TrainRecipe = keyof typeof RECIPES;
 
 export const TRAIN_RECIPES = Object.keys(RECIPES) as TrainRecipe[];
 
+/** The recipes in the list's order, each as the general interface. */
+export const RECIPE_LIST: readonly TrainingRecipe[] = Object.values(RECIPES) as TrainingRecipe[];
+
 type SettingsOf<R> = R extends TrainingRecipe<infer C, infer _S> ? C : never;
 type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 

@@ -1,7 +1,7 @@
 // The community recipe (the seed's): N and mu per epoch, i uniform, MSE against an EMA target network.
 import { communitySchedule, karrasSigmas } from '../schedule';
 import type { LevelSampler } from '../train';
-import { CONSISTENCY_GRIDS, consistencySampler, consistencyTrainingStep } from './consistency';
+import { consistencyOutputs, consistencyTrainingStep } from './consistency';
 import type { RecipeState, TrainingRecipe } from './recipe';
 
 /** The community schedule's N and mu at this epoch, i uniform in 0..N-2, no weights (MSE). */
@@ -17,7 +17,7 @@ export function seedLevels(epoch: number, epochs: number): LevelSampler {
 export const seed: TrainingRecipe<object, Required<Pick<RecipeState, 'target'>>> = {
   name: 'seed',
   summary: 'the community recipe: community parametrization, per-epoch N and mu, MSE against an EMA target',
-  parametrization: 'community',
+  ...consistencyOutputs('community'),
   defaults: { steps: 1000, lr: 6e-4, lrDecay: 'none' },
   checkRun: (c, refuse) => {
     if ((c.model ?? 'SimpleUNet') === 'UNet') refuse('model', 'model UNet has no community parametrization: use recipe ict, edm or cd.');
@@ -27,9 +27,4 @@ export const seed: TrainingRecipe<object, Required<Pick<RecipeState, 'target'>>>
   progress: 'N',
   start: (run) => ({ target: run.newNetwork() }),
   step: (run, state, x, labels) => consistencyTrainingStep(run, 'community', seedLevels(run.epoch, run.epochs), x, labels, state.target),
-  sample: consistencySampler('community'),
-  grids: CONSISTENCY_GRIDS,
-  curve: CONSISTENCY_GRIDS,
-  exportName: 'ema.safetensors',
-  metadata: () => ({}),
 };
