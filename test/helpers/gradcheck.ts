@@ -100,3 +100,9 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: GradInput[], o
     }
   });
 }
+
+/**
+ * The rows of a gradient table keyed by an op union (a `Record`, so that an op of the engine
+ * without a row does not compile), in the order written, with the keys kept as the union.
+ */
+export const tableRows = <K extends string, V>(table: Readonly<Record<K, V>>): [K, V][] => Object.entries(table) as [K, V][];

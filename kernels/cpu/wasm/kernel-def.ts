@@ -1,7 +1,10 @@
 import type { FunctionBody } from './builder';
+import type { KernelArgs, KernelName } from './kernels';
 
 // What one entry of the wasm kernel table (kernels.ts) is, and `kernel()` to write one. A leaf
-// module: the *-module.ts files define their entries with it, kernels.ts collects them.
+// module at run time: the *-module.ts files define their entries with it, kernels.ts collects
+// them. Its one import of kernels.ts is type-only (erased: no runtime cycle), for the kernel names
+// and parameters that EmitContext.call takes, derived from the table so they cannot drift.
 
 /** The most parameters a kernel may have: what a worker's control block in runtime.ts holds. */
 export const MAX_KERNEL_PARAMS = 56;
@@ -21,9 +24,11 @@ export interface EmitContext {
   /**
    * Emits a call of the table's kernel `name`. `args` has one entry per parameter of that kernel,
    * each a function that leaves the argument's value on the stack; they run in the callee's
-   * parameter order. Throws (at module build) for an unknown kernel or a missing or extra name.
+   * parameter order. Both are typed from the table (a misspelt kernel or parameter does not
+   * compile), and checked again at module build (throws for an unknown kernel or a missing or
+   * extra name).
    */
-  call(name: string, args: Readonly<Record<string, () => void>>): void;
+  call<N extends KernelName>(name: N, args: Readonly<Record<keyof KernelArgs<N>, () => void>>): void;
 }
 
 /** One kernel: its exported name, its parameters in order (all i32 today), its emitter. */

@@ -23,6 +23,8 @@ import { WINOGRAD_IMAGES } from './winograd-module';
 //   2. add X to KERNELS below (anywhere: indices are derived);
 //   3. a driver calls `getRuntime().parallel('name', [{ dst, src, begin, end }, ...])`, one object
 //      per thread, keyed by the parameter names (checked: a missing or extra name throws).
+// Kernel names (KernelName) and their arguments (KernelArgs) are types derived from KERNELS:
+// parallel, ctx.call and kernelEntry take them, so a misspelt kernel or parameter does not compile.
 
 export const KERNELS = [
   GEMM, IM2COL, IM2COL_T, PACK_A, CONV_IMAGES, CONV_GRAD_WEIGHT_IMAGES, PACK_B, SILU, SILU_GRAD, WINOGRAD_IMAGES, GROUP_NORM,
@@ -38,10 +40,13 @@ export type KernelArgs<N extends KernelName> = Params<Extract<Kernel, { name: N 
 /** The kernels' names, in table order (= function index). */
 export const KERNEL_NAMES: readonly KernelName[] = KERNELS.map((k) => k.name);
 
-const byName = new Map<string, { index: number; def: KernelDef }>(KERNELS.map((def, index) => [def.name, { index, def }]));
+const byName = new Map<KernelName, { index: number; def: KernelDef }>(KERNELS.map((def, index) => [def.name, { index, def }]));
 
-/** The table entry of kernel `name` and its function index; throws for a name not in the table. */
-export function kernelEntry(name: string): { index: number; def: KernelDef } {
+/**
+ * The table entry of kernel `name` and its function index; throws for a name not in the table
+ * (which the type admits only through a cast).
+ */
+export function kernelEntry(name: KernelName): { index: number; def: KernelDef } {
   const entry = byName.get(name);
   if (!entry) throw new Error(`wasm kernel '${name}' is not in the kernel table (kernels.ts).`);
   return entry;

@@ -171,8 +171,8 @@ class WasmRuntime {
   }
 
   /** The kernels this runtime can run: the table's names (kernels.ts), in its order. */
-  get kernelNames(): readonly string[] {
-    return Object.keys(this.kernels);
+  get kernelNames(): readonly KernelName[] {
+    return Object.keys(this.kernels) as KernelName[];
   }
 
   /**
