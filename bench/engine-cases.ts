@@ -1,4 +1,5 @@
 import { cpuBackend, cpuReferenceBackend } from '../kernels/cpu/index';
+import { CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, type ConvPath } from '../kernels/cpu/wasm/conv-paths';
 import type { Backend, Conv2dGeometry } from '../src/backend/backend';
 import type { BenchCase } from './harness';
 import { ctStepCase, sampleCase } from './step-cases';
@@ -52,6 +53,29 @@ export function convCase(be: Backend, kind: ConvKind, n: number, c: number, size
       return () => be.conv2dGradWeight(x, y, outW, g);
     },
   };
+}
+
+/**
+ * Each wasm path that computes the 3x3 convolution c -> c at size x size, batch n
+ * (kernels/cpu/wasm/conv-paths.ts), on the cpu backend's resident tensors: rows named like
+ * convCase's plus the path, beside which the backend's own row shows the one it chose.
+ */
+export function convPathCases(n: number, c: number, size: number): BenchCase[] {
+  const g: Conv2dGeometry = { n, cIn: c, h: size, w: size, cOut: c, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: size, outW: size };
+  const be = cpuBackend as Backend, image = n * c * size * size, weights = c * c * 9;
+  // operands in the Backend method's order: forward (x, w, out), weight gradient (x, dy, gw), input gradient (dy, w, gx)
+  const lists: [ConvKind, readonly ConvPath[], [number, number, number]][] = [
+    ['fwd', CONV2D_PATHS, [image, weights, image]], ['wgrad', CONV2D_GRAD_WEIGHT_PATHS, [image, image, weights]], ['dgrad', CONV2D_GRAD_INPUT_PATHS, [image, weights, image]],
+  ];
+  return lists.flatMap(([kind, paths, [na, nb, nOut]]) => paths.filter((p) => p.supports(g)).map((path) => ({
+    name: `${convName(kind, c, size, n)}-${path.name}`,
+    backend: be.name,
+    flops: convFlops(c, size, n),
+    setup: () => {
+      const [a, b, out] = [random(be, na, 3), random(be, nb, 4), be.alloc(nOut, 'float32')] as Float32Array[];
+      return () => path.run(a!, b!, out!, g);
+    },
+  })));
 }
 
 export function groupNormCase(be: Backend, n: number, c: number, size: number): BenchCase {
@@ -127,6 +151,8 @@ export function engineFullCases(): BenchCase[] {
   for (const [c, size] of [[32, 32], [64, 16], [32, 16]] as const) {
     for (const kind of ['fwd', 'dgrad', 'wgrad'] as const) cases.push(convCase(fast, kind, 32, c, size));
   }
+  // every path that computes the 64 -> 64 and 32 -> 32 ones, beside the choice above
+  cases.push(...convPathCases(32, 64, 32), ...convPathCases(32, 32, 16));
   // the same GEMMs im2col makes of them: [cOut x 9 cIn] @ [9 cIn x H W] per image
   cases.push(gemmCase(fast, 64, 576, 1024), gemmCase(fast, 32, 288, 1024), gemmCase(fast, 64, 576, 256));
   cases.push(groupNormCase(fast, 32, 64, 32), ...elementwiseCases(fast, 32 * 64 * 32 * 32));

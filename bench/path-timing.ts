@@ -1,4 +1,4 @@
-// What the side-by-side kernel-path scripts (conv-wgrad-paths.ts, conv-direct-paths.ts) share:
+// What the side-by-side kernel-path script (conv-paths.ts) needs:
 // operands resident in the wasm heap as the cpu backend's tensors are, and a median of calls.
 import { getRuntime } from '../kernels/cpu/wasm/runtime';
 import { Generator } from '../src/index';

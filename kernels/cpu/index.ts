@@ -1,5 +1,5 @@
 import type {
-  AdamWHyper, Backend, ConvEpilogue, BinaryOp, ReduceOp, Conv2dGeometry, DifferentiableUnaryOp, DType, GroupNormGeometry, MatmulGeometry, Shape, StridedView, TypedArray, UnaryOp,
+  AdamWHyper, Backend, ConvEpilogue, BinaryOp, ReduceOp, Conv2dGeometry, DType, MatmulGeometry, Shape, StridedView, TypedArray,
 } from '../../src/backend/backend';
 import { conv2d, conv2dGradInput, conv2dGradWeight, conv2dNoBias } from './conv';
 import { concat, copy } from './copy';
@@ -12,8 +12,7 @@ import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
-import { conv2dF32, conv2dGradInputF32, conv2dGradWeightF32, gradInputAsConv } from './wasm/conv';
-import { directConvApplies } from './wasm/direct-conv';
+import { CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, convPathFor, type ConvPath } from './wasm/conv-paths';
 import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
 import { isWasmBinaryOp } from './wasm/binary-module';
@@ -21,8 +20,9 @@ import { gemmF32 } from './wasm/gemm';
 import { keptBlock, sumKeptBlockF32 } from './wasm/reduce';
 import { adamwF32, axpbyF32 } from './wasm/optim';
 import { upsampleApplies, upsampleNearest2xBackwardF32, upsampleNearest2xF32 } from './wasm/resample';
-import { conv2dWinogradF32, winogradTermsApply, type ConvTerms } from './wasm/winograd';
+import type { ConvTerms } from './wasm/winograd';
 import { getRuntime, runtimeIfStarted } from './wasm/runtime';
+import { wasmWhen } from './wasm-when';
 
 type AdamwInto = typeof adamwInto;
 
@@ -86,6 +86,8 @@ const FAST_MIN_MACS = 32 * 32 * 32;
 const FAST_MIN_ELEMENTS = 1 << 14;
 
 const f32 = (...xs: TypedArray[]): boolean => xs.every((x) => x instanceof Float32Array);
+/** Whether the buffers are float32 and `elements` is large enough for the wasm elementwise kernels. */
+const largeF32 = (elements: number, ...xs: TypedArray[]): boolean => elements >= FAST_MIN_ELEMENTS && f32(...xs);
 const convMacs = (g: Conv2dGeometry): number => g.n * g.cOut * g.cIn * g.kh * g.kw * g.outH * g.outW;
 const gemmMacs = (g: MatmulGeometry): number => g.batch * g.m * g.n * g.k;
 
@@ -101,6 +103,15 @@ function allocArray(size: number, dtype: DType): TypedArray {
 
 function disposeArray(buffer: TypedArray): void {
   if (!(buffer instanceof Float32Array && runtimeIfStarted()?.heap.dispose(buffer))) pool.dispose(buffer);
+}
+
+/** A convolution by the first of `paths` that applies to float32 operands of at least FAST_MIN_MACS, else by `reference`. */
+function convByPaths(paths: readonly ConvPath[], reference: (a: TypedArray, b: TypedArray, out: TypedArray, g: Conv2dGeometry) => void) {
+  return (a: TypedArray, b: TypedArray, out: TypedArray, g: Conv2dGeometry): void => {
+    const path = f32(a, b, out) && convMacs(g) >= FAST_MIN_MACS ? convPathFor(paths, g) : undefined;
+    if (path) path.run(a as Float32Array, b as Float32Array, out as Float32Array, g);
+    else reference(a, b, out, g);
+  };
 }
 
 /**
@@ -126,27 +137,24 @@ export const cpuBackend = {
     else reduce(op, x, shape, axes, out);
   },
   memoryStats: () => ({ ...live.stats(), pooledBytes: pool.idleBytes + (runtimeIfStarted()?.heap.idleBytes ?? 0) }),
-  unary: (op: UnaryOp, x: TypedArray, out: TypedArray): void =>
-    op === 'silu' && f32(x, out) && x.length >= FAST_MIN_ELEMENTS
-      ? siluF32(x as Float32Array, out as Float32Array)
-      : unary(op, x, out),
-  unaryGrad: (op: DifferentiableUnaryOp, x: TypedArray, grad: TypedArray, out: TypedArray): void =>
-    op === 'silu' && f32(x, grad, out) && x.length >= FAST_MIN_ELEMENTS
-      ? siluGradF32(x as Float32Array, grad as Float32Array, out as Float32Array)
-      : unaryGrad(op, x, grad, out),
-  matmul(a: TypedArray, b: TypedArray, out: TypedArray, g: MatmulGeometry, bias?: TypedArray | null): void {
-    if (!(f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS)) return matmul(a, b, out, g, bias);
-    gemmF32(a as Float32Array, b as Float32Array, out as Float32Array, g);
-    if (bias) addRowBias(out, bias, g.n);
-  },
+  unary: wasmWhen((op, x, out) => op === 'silu' && largeF32(x.length, x, out), (_op, x, out) => siluF32(x, out), unary),
+  unaryGrad: wasmWhen((op, x, grad, out) => op === 'silu' && largeF32(x.length, x, grad, out), (_op, x, grad, out) => siluGradF32(x, grad, out), unaryGrad),
+  matmul: wasmWhen<Parameters<typeof matmul>>(
+    (a, b, out, g) => f32(a, b, out) && gemmMacs(g) >= FAST_MIN_MACS,
+    (a, b, out, g, bias) => {
+      gemmF32(a, b, out, g);
+      if (bias) addRowBias(out, bias, g.n);
+    },
+    matmul,
+  ),
   conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry, epilogue?: ConvEpilogue<TypedArray>): void {
     const terms = { bias, convScale: null, residual: null, residualScale: null, channelAdd: null, ...epilogue };
-    const fast = f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS;
-    // the bias and the epilogue in Winograd's output transform where it writes whole tiles
-    if (fast && !directConvApplies(g) && winogradTermsApply(g) && f32(...Object.values(terms).filter((t) => t !== null))) {
-      return conv2dWinogradF32(x as Float32Array, w as Float32Array, out as Float32Array, g, terms as ConvTerms);
+    const path = f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS ? convPathFor(CONV2D_PATHS, g) : undefined;
+    // the bias and the epilogue in the same pass where the path can (Winograd's output transform)
+    if (path?.fused?.applies(g) && f32(...Object.values(terms).filter((t) => t !== null))) {
+      return path.fused.run(x as Float32Array, w as Float32Array, out as Float32Array, g, terms as ConvTerms);
     }
-    if (fast) conv2dF32(x as Float32Array, w as Float32Array, out as Float32Array, g);
+    if (path) path.run(x as Float32Array, w as Float32Array, out as Float32Array, g);
     else conv2dNoBias(x, w, out, g);
     const hw = g.outH * g.outW, shape = [g.n, g.cOut, hw];
     // The bias and the epilogue as the element-wise adds and multiplies they are (wasm when large).
@@ -166,59 +174,42 @@ export const cpuBackend = {
     }
     if (epilogue.channelAdd) add(epilogue.channelAdd, [g.cOut, 1, 0]);
   },
-  conv2dGradInput: (gy: TypedArray, w: TypedArray, gx: TypedArray, g: Conv2dGeometry): void =>
-    f32(gy, w, gx) && convMacs(g) >= FAST_MIN_MACS && gradInputAsConv(g)
-      ? conv2dGradInputF32(gy as Float32Array, w as Float32Array, gx as Float32Array, g)
-      : conv2dGradInput(gy, w, gx, g),
-  adamw: adamwOnto((size, dtype) => live.handOut(allocArray(size, dtype)), (p, g, m, v, p1, m1, v1, h) =>
-    f32(p, g, m, v) && p.length >= FAST_MIN_ELEMENTS
-      ? adamwF32(p as Float32Array, g as Float32Array, m as Float32Array, v as Float32Array, p1 as Float32Array, m1 as Float32Array, v1 as Float32Array, h)
-      : adamwInto(p, g, m, v, p1, m1, v1, h)),
-  axpby: (x: TypedArray, y: TypedArray, alpha: number, beta: number, out: TypedArray): void =>
-    f32(x, y, out) && out.length >= FAST_MIN_ELEMENTS
-      ? axpbyF32(x as Float32Array, y as Float32Array, alpha, beta, out as Float32Array)
-      : axpby(x, y, alpha, beta, out),
-  upsampleNearest2x: (x: TypedArray, out: TypedArray, planes: number, h: number, w: number): void =>
-    f32(x, out) && out.length >= FAST_MIN_ELEMENTS && upsampleApplies(w)
-      ? upsampleNearest2xF32(x as Float32Array, out as Float32Array, planes, h, w)
-      : upsampleNearest2x(x, out, planes, h, w),
-  upsampleNearest2xBackward: (gy: TypedArray, gx: TypedArray, planes: number, h: number, w: number): void =>
-    f32(gy, gx) && gy.length >= FAST_MIN_ELEMENTS && upsampleApplies(w)
-      ? upsampleNearest2xBackwardF32(gy as Float32Array, gx as Float32Array, planes, h, w)
-      : upsampleNearest2xBackward(gy, gx, planes, h, w),
+  conv2dGradInput: convByPaths(CONV2D_GRAD_INPUT_PATHS, conv2dGradInput),
+  conv2dGradWeight: convByPaths(CONV2D_GRAD_WEIGHT_PATHS, conv2dGradWeight),
+  adamw: adamwOnto((size, dtype) => live.handOut(allocArray(size, dtype)), wasmWhen((p, g, m, v) => largeF32(p.length, p, g, m, v), adamwF32, adamwInto)),
+  axpby: wasmWhen((x, y, _alpha, _beta, out) => largeF32(out.length, x, y, out), axpbyF32, axpby),
+  upsampleNearest2x: wasmWhen(
+    (x, out, _planes, _h, w) => largeF32(out.length, x, out) && upsampleApplies(w), upsampleNearest2xF32, upsampleNearest2x,
+  ),
+  upsampleNearest2xBackward: wasmWhen(
+    (gy, gx, _planes, _h, w) => largeF32(gy.length, gy, gx) && upsampleApplies(w), upsampleNearest2xBackwardF32, upsampleNearest2xBackward,
+  ),
   binary: (op: BinaryOp, a: StridedView<TypedArray>, b: StridedView<TypedArray>, outShape: Shape, out: TypedArray): void => {
-    const fast = f32(a.buffer, b.buffer, out) && out.length >= FAST_MIN_ELEMENTS && isWasmBinaryOp(op);
+    const fast = largeF32(out.length, a.buffer, b.buffer, out) && isWasmBinaryOp(op);
+    // binaryF32 declines layouts other than contiguous and row-broadcast operands
     if (!fast || !binaryF32(op, a as StridedView<Float32Array>, b as StridedView<Float32Array>, outShape, out as Float32Array)) {
       binary(op, a, b, outShape, out);
     }
   },
-  groupNorm(x: TypedArray, gamma: TypedArray, beta: TypedArray, out: TypedArray, stats: TypedArray, g: GroupNormGeometry): void {
-    if (!(f32(x, gamma, beta, out, stats) && x.length >= FAST_MIN_ELEMENTS)) return groupNorm(x, gamma, beta, out, stats, g);
-    const items = g.n * g.groups;
-    groupNormF32(
-      x as Float32Array, gamma as Float32Array, beta as Float32Array, out as Float32Array,
-      stats.subarray(0, items) as Float32Array, stats.subarray(items, 2 * items) as Float32Array, g,
-    );
-  },
+  groupNorm: wasmWhen(
+    (x, gamma, beta, out, stats) => largeF32(x.length, x, gamma, beta, out, stats),
+    (x, gamma, beta, out, stats, g) => {
+      const items = g.n * g.groups;
+      groupNormF32(x, gamma, beta, out, stats.subarray(0, items), stats.subarray(items, 2 * items), g);
+    },
+    groupNorm,
+  ),
   /** In wasm; with a fused SiLU, dy silu'(y) first, y recomputed from the forward's statistics (also in wasm). */
-  groupNormBackward(
-    gy: TypedArray, x: TypedArray, gamma: TypedArray, beta: TypedArray, stats: TypedArray,
-    gx: TypedArray, gGamma: TypedArray, gBeta: TypedArray, g: GroupNormGeometry,
-  ): void {
-    const items = g.n * g.groups, mean = stats.subarray(0, items), rstd = stats.subarray(items, 2 * items);
-    if (!(f32(gy, x, gamma, beta, stats) && x.length >= FAST_MIN_ELEMENTS)) {
-      return groupNormBackward(gy, x, gamma, beta, stats, gx, gGamma, gBeta, g);
-    }
-    const [gy32, x32, gamma32, mean32, rstd32] = [gy, x, gamma, mean, rstd] as Float32Array[];
-    const [gx32, gGamma32, gBeta32] = [gx, gGamma, gBeta] as Float32Array[];
-    if (!g.silu) return groupNormBackwardF32(gy32!, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
-    const d = allocArray(x.length, 'float32') as Float32Array;
-    groupNormSiluGradF32(gy32!, x32!, gamma32!, beta as Float32Array, mean32!, rstd32!, d, g);
-    groupNormBackwardF32(d, x32!, gamma32!, mean32!, rstd32!, gx32!, gGamma32!, gBeta32!, g);
-    disposeArray(d);
-  },
-  conv2dGradWeight: (x: TypedArray, gy: TypedArray, gw: TypedArray, g: Conv2dGeometry): void =>
-    f32(x, gy, gw) && convMacs(g) >= FAST_MIN_MACS
-      ? conv2dGradWeightF32(x as Float32Array, gy as Float32Array, gw as Float32Array, g)
-      : conv2dGradWeight(x, gy, gw, g),
+  groupNormBackward: wasmWhen(
+    (gy, x, gamma, beta, stats) => largeF32(x.length, gy, x, gamma, beta, stats),
+    (gy, x, gamma, beta, stats, gx, gGamma, gBeta, g) => {
+      const items = g.n * g.groups, mean = stats.subarray(0, items), rstd = stats.subarray(items, 2 * items);
+      if (!g.silu) return groupNormBackwardF32(gy, x, gamma, mean, rstd, gx, gGamma, gBeta, g);
+      const d = allocArray(x.length, 'float32') as Float32Array;
+      groupNormSiluGradF32(gy, x, gamma, beta, mean, rstd, d, g);
+      groupNormBackwardF32(d, x, gamma, mean, rstd, gx, gGamma, gBeta, g);
+      disposeArray(d);
+    },
+    groupNormBackward,
+  ),
 } satisfies Backend<TypedArray>;

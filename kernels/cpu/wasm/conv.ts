@@ -1,14 +1,11 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
 import { packA, runPackedGemm } from './gemm';
-import { conv2dDirectF32, conv2dGradWeightDirectF32, directConvApplies, directConvGradWeightApplies } from './direct-conv';
 import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import type { KernelArgs } from './kernels';
 import { getRuntime } from './runtime';
-import { conv2dWinogradF32, winogradApplies } from './winograd';
-import { conv2dGradWeightWinogradF32, winogradGradWeightApplies } from './winograd-grad';
 
-// conv2d as GEMM, one image at a time, im2col packed straight into GEMM panels by WebAssembly
+// conv2d as GEMM (the im2col paths of conv-paths.ts), one image at a time, im2col packed straight into GEMM panels by WebAssembly
 // (the kernels im2col, im2colT, convImages, convGradWeightImages: conv-module.ts).
 // With at least as many images as threads, each thread takes whole images (one hand-off per
 // call); otherwise the threads share each image's panels and tiles.
@@ -27,13 +24,6 @@ function geometryArgs(g: Conv2dGeometry, np: number) {
 /** im2col / im2colT of the image at xAt into the B panels [nt0, nt1) at bAt (floats). */
 function im2colArgs(g: Conv2dGeometry, xAt: number, bAt: number, np: number, [nt0, nt1]: [number, number]): KernelArgs<'im2col'> {
   return { x: xAt * 4, dst: bAt * 4, ...geometryArgs(g, np), nt0, nt1 };
-}
-
-/** The fastest applicable forward convolution: direct for few output channels, Winograd F(2x2, 3x3) where it applies, else im2col + GEMM. */
-export function conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
-  if (directConvApplies(g)) conv2dDirectF32(x, w, out, g);
-  else if (winogradApplies(g)) conv2dWinogradF32(x, w, out, g);
-  else conv2dIm2colF32(x, w, out, g);
 }
 
 export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry): void {
@@ -73,13 +63,6 @@ export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Ar
       for (let co = 0; co < g.cOut; co++) out.set(mem.subarray(cAt + co * np, cAt + co * np + P), o + co * P);
     }
   });
-}
-
-/** The fastest applicable weight gradient: direct for few channels, Winograd F(3x3, 2x2) where it pays, else im2col + GEMM. */
-export function conv2dGradWeightF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
-  if (directConvGradWeightApplies(g)) conv2dGradWeightDirectF32(x, gy, gw, g);
-  else if (winogradGradWeightApplies(g)) conv2dGradWeightWinogradF32(x, gy, gw, g);
-  else conv2dGradWeightIm2colF32(x, gy, gw, g);
 }
 
 export function conv2dGradWeightIm2colF32(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Conv2dGeometry): void {
@@ -123,13 +106,15 @@ export function gradInputAsConv(g: Conv2dGeometry): boolean {
   return g.padH <= g.kh - 1 && g.padW <= g.kw - 1;
 }
 
+type Conv2dF32 = (x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2dGeometry) => void;
+
 /**
- * dx = a stride-1 forward convolution of dy with the kernel flipped and in/out swapped, padding
- * k - 1 - p. For stride s > 1, dy is first dilated: s - 1 zeros between its values, plus the
- * (h + 2p - k) mod s rows and columns at the end that the forward's floor left out.
+ * dx = a stride-1 forward convolution (by `forward`) of dy with the kernel flipped and in/out
+ * swapped, padding k - 1 - p. For stride s > 1, dy is first dilated: s - 1 zeros between its
+ * values, plus the (h + 2p - k) mod s rows and columns at the end that the forward's floor left out.
  */
-export function conv2dGradInputF32(gy: Float32Array, w: Float32Array, gx: Float32Array, g: Conv2dGeometry): void {
-  if (!gradInputAsConv(g)) throw new Error('conv2dGradInputF32: needs padding < kernel size.');
+export function conv2dGradInputAsForward(gy: Float32Array, w: Float32Array, gx: Float32Array, g: Conv2dGeometry, forward: Conv2dF32): void {
+  if (!gradInputAsConv(g)) throw new Error('conv2dGradInputAsForward: needs padding < kernel size.');
   const { cIn, cOut, kh, kw } = g;
   const flipped = new Float32Array(w.length);
   for (let co = 0; co < cOut; co++) {
@@ -154,7 +139,7 @@ export function conv2dGradInputF32(gy: Float32Array, w: Float32Array, gx: Float3
       }
     }
   }
-  conv2dF32(src, flipped, gx, {
+  forward(src, flipped, gx, {
     n: g.n, cIn: cOut, h, w: width, cOut: cIn, kh, kw, strideH: 1, strideW: 1,
     padH: kh - 1 - g.padH, padW: kw - 1 - g.padW, outH: g.h, outW: g.w,
   });

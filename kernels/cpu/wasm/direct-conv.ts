@@ -3,11 +3,11 @@ import { ceilTo, split } from './ranges';
 import { getRuntime } from './runtime';
 
 /** The geometry the direct kernels compute: 3x3, stride 1, padding 1 (same-size output). */
-function directConvGeometry(g: Conv2dGeometry): boolean {
+export function directConvGeometry(g: Conv2dGeometry): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH === 1 && g.padW === 1 && g.outH === g.h && g.outW === g.w;
 }
 
-// Where the direct kernels beat the other paths (npx tsx bench/conv-direct-paths.ts, batch 32, ms,
+// Where the direct kernels beat the other paths (npx tsx bench/conv-paths.ts, batch 32, ms,
 // three rounds on a quiet machine): the SimpleUNet's 65 -> 1 at 32x32, forward 1.7-3.1 vs Winograd
 // 2.6-4.2, weight gradient 1.6-1.8 vs Winograd 7.8-8.4; the UNet's 32 -> 3 at 64x64, weight
 // gradient 8.2-8.9 vs Winograd 14.4-15.4, its 3 -> 32 weight gradient 8.3-9.2 vs im2col 12.4-12.9.

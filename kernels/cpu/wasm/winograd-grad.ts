@@ -11,7 +11,7 @@ const DEPTH_TARGET = 512;
  * Whether the weight gradient runs by Winograd: where it is supported and beats im2col + GEMM,
  * i.e. at least 8 input channels (fewer leave the packed panels mostly padding) and outputs of at
  * least 16x16, or of at least 8x8 with a batch of at least DEPTH_TARGET tiles in all (fewer tiles
- * do not pay for the transforms). Measured by bench/conv-wgrad-paths.ts on the SimpleUNet's shapes
+ * do not pay for the transforms). Measured by bench/conv-paths.ts on the SimpleUNet's shapes
  * (Winograd vs im2col): 64 -> 64 at 32x32, batch 32: 19 vs 35 ms; at 8x8, batch 32: 2.1-2.2 vs
  * 2.5-2.9 ms (128 -> 128: 7.3-7.5 vs 8.4-8.5 ms); at 8x8, batch 8: 1.2 vs 0.84 ms.
  */
