@@ -61,11 +61,14 @@ const BINARY_BODIES: Record<BinaryOp, string> = {
 };
 
 
-function sources<Op extends string>(family: string, bodies: Record<Op, string>, make: (body: string) => string): Record<string, string> {
-  return Object.fromEntries(Object.entries<string>(bodies).map(([op, body]) => [`${family}.${op}`, make(body)]));
+/** One source per op, named `family.op`. */
+function sources<Family extends string, Op extends string>(
+  family: Family, bodies: Record<Op, string>, make: (body: string) => string,
+): Record<`${Family}.${Op}`, string> {
+  return Object.fromEntries(Object.entries<string>(bodies).map(([op, body]) => [`${family}.${op}`, make(body)])) as Record<`${Family}.${Op}`, string>;
 }
 
-export const ELEMENTWISE_SOURCES: Record<string, string> = {
+export const ELEMENTWISE_SOURCES = {
   fill: source('value', 'return value;'),
   ...sources('unary', UNARY_BODIES, (body) => source('x', `const v = x[this.thread.x]; ${body}`)),
   ...sources('unaryGrad', UNARY_GRAD_BODIES, (body) => source('x, g', `const v = x[this.thread.x]; const d = g[this.thread.x]; ${body}`)),
@@ -82,7 +85,7 @@ export const ELEMENTWISE_SOURCES: Record<string, string> = {
     `k, a, b, ${viewParams('k')}, ${viewParams('a')}, ${viewParams('b')}, d2, d3`,
     `${STRIDED_PREAMBLE} if (${viewAt('k', 'k')} !== 0) { return ${viewAt('a', 'a')}; } return ${viewAt('b', 'b')};`,
   ),
-};
+} satisfies Record<string, string>;
 
 export const planFill = (out: number, size: number, value: number): Launch => ({
   kernel: 'fill', output: [size], args: [float(value)], out,

@@ -1,6 +1,6 @@
 import gpujs from 'gpu.js';
 import { type Launch, launchSize } from './launch';
-import { type Executor, GPUJS_MODE, type GpujsMode, kernelKey, kernelSettings, kernelSource } from './sources';
+import { type Executor, GPUJS_MODE, type GpujsKernelName, type GpujsMode, kernelKey, kernelSettings, kernelSource } from './sources';
 
 export type { GpujsMode, HostStats } from './sources';
 
@@ -14,7 +14,7 @@ export class DeviceHost implements Executor {
   private readonly buffers = new Map<number, { size: number; value: Float32Array | null }>();
   private readonly kernels = new Map<string, CompiledKernel>();
   private readonly modesRan = new Set<string>();
-  private readonly byKernel: Record<string, number> = {};
+  private readonly byKernel: Partial<Record<GpujsKernelName, number>> = {};
   private launches = 0;
 
   constructor(readonly mode: Exclude<GpujsMode, 'webgpu'>) {

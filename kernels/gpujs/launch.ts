@@ -1,3 +1,5 @@
+import type { GpujsKernelName } from './sources';
+
 // What a gpu.js kernel call needs, described as data: the main thread plans launches and the
 // device worker runs them (kernels/gpujs/host.ts), so no kernel function ever crosses a thread.
 
@@ -22,8 +24,7 @@ export type LaunchArg =
   | { float: number }; // an f32 uniform
 
 export interface Launch {
-  /** Which kernel source (see KERNEL_SOURCES). */
-  kernel: string;
+  kernel: GpujsKernelName;
   /** Compile-time constants (op codes); one compiled kernel per distinct set. */
   constants?: Record<string, number>;
   /** gpu.js output dimensions [x] | [x, y] | [x, y, z]; elements land at x + X (y + Y z). */

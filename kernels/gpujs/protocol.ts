@@ -3,10 +3,10 @@ import type { GpujsMode } from './sources';
 
 // Messages from the main thread to the device worker. The main thread appends allocations,
 // uploads, launches and frees to a command list and posts the list in one message per flush
-// (kernels/gpujs/backend.ts); the worker runs a flush in order and, on webgpu, encodes all of its
-// launches into one command encoder and one submit (kernels/gpujs/stream.ts). A flush that asks
-// something (read, stats, sync) is answered through shared memory while the main thread waits in
-// Atomics.wait, which is what lets a synchronous Backend sit on an asynchronous device.
+// (kernels/gpujs/command-queue.ts); the worker runs a flush in order and, on webgpu, encodes all
+// of its launches into one command encoder and one submit (kernels/gpujs/stream.ts). A flush that
+// asks something (read, stats, sync) is answered through shared memory while the main thread
+// waits in Atomics.wait, which is what lets a synchronous Backend sit on an asynchronous device.
 
 export type Command =
   | { t: 'alloc'; id: number; size: number }

@@ -21,7 +21,7 @@ function uploadKernel(this: { thread: { x: number } }, x: number[]): number {
 }
 
 /** Kernel bodies as functions, or as text assembled from shared pieces (elementwise.ts). */
-const KERNEL_SOURCES: Record<string, KernelSource | string> = {
+const KERNEL_SOURCES = {
   upload: uploadKernel as KernelSource,
   ...ELEMENTWISE_SOURCES,
   gather: GATHER_SOURCE,
@@ -41,7 +41,10 @@ const KERNEL_SOURCES: Record<string, KernelSource | string> = {
   upsample2xBackward: upsample2xBackwardKernel as KernelSource,
   adamw: adamwKernel as KernelSource,
   axpby: axpbyKernel as KernelSource,
-};
+} satisfies Record<string, KernelSource | string>;
+
+/** The name of a gpu.js kernel: what a Launch runs. */
+export type GpujsKernelName = keyof typeof KERNEL_SOURCES;
 
 export const kernelKey = (launch: Launch): string => `${launch.kernel}|${launch.output.length}|${JSON.stringify(launch.constants ?? {})}`;
 
@@ -64,8 +67,9 @@ export function kernelSettings(launch: Launch, extra: object = {}): object {
   };
 }
 
-export function kernelSource(name: string): KernelSource | string {
-  const source = KERNEL_SOURCES[name];
+export function kernelSource(name: GpujsKernelName): KernelSource | string {
+  // a launch names its kernel through a message: check it here all the same
+  const source: KernelSource | string | undefined = KERNEL_SOURCES[name];
   if (!source) throw new Error(`no gpu.js kernel named '${name}'`);
   return source;
 }
@@ -77,7 +81,7 @@ export interface HostStats {
   modesRan: string[];
   launches: number;
   /** Launches by kernel name. */
-  launchesByKernel: Record<string, number>;
+  launchesByKernel: Partial<Record<GpujsKernelName, number>>;
   /** Flush messages the worker received. */
   messages: number;
   /** queue.submit calls (webgpu; 0 on the CPU-side modes). */

@@ -1,6 +1,6 @@
 import gpujs from 'gpu.js';
 import { type Launch, launchSize } from './launch';
-import { type Executor, kernelKey, kernelSettings, kernelSource } from './sources';
+import { type Executor, type GpujsKernelName, kernelKey, kernelSettings, kernelSource } from './sources';
 
 // The webgpu executor: a batched device stream. gpu.js compiles every kernel (its WGSL, compute
 // pipeline and bind-group layout, built once per kernelKey); this class does the encoding, as
@@ -67,7 +67,7 @@ export class WebGpuStream implements Executor {
   private encoder: any = null;
   private pass: any = null;
   private readonly modesRan = new Set<string>();
-  private readonly byKernel: Record<string, number> = {};
+  private readonly byKernel: Partial<Record<GpujsKernelName, number>> = {};
   private launches = 0;
   private submits = 0;
   private buffersCreated = 0;
