@@ -69,7 +69,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(r.status).toBe(0);
     for (const flag of ['--dataset', '--model', '--recipe', '--steps', '--batch', '--width', '--lr', '--ema', '--seed', '--out', '--resume',
       '--sample-every', '--checkpoint-every', '--log-every', '--backend', '--ckpt', '--n', '--sigmas', '--raw', '--debug',
-      '--epochs', '--classifier', '--real', '--json', '--task', '--teacher', '--intervals', '--target-ema', '--distance', '--ect-stages']) expect(r.stdout).toContain(flag);
+      '--epochs', '--classifier', '--real', '--json', '--task', '--teacher', '--intervals', '--target-ema', '--distance', '--ect-stages', '--guidance']) expect(r.stdout).toContain(flag);
   });
 
   it('answers every bad input with exit code 2 and one error line naming the file or flag, without a stack trace', async () => {
@@ -143,6 +143,9 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['distill'], /this command needs --teacher FILE \(an EDM teacher: train one with the teacher command\)/],
       [['distill', '--teacher', 'nope.safetensors'], /--teacher nope\.safetensors: no such file/],
       [['distill', '--teacher', MODEL, '--distance', 'l3'], /--distance must be one of l2, l1, pseudo-huber, got 'l3'/],
+      [['sample', '--guidance', '1', '--class', '3'], /--guidance is for an EDM teacher's sampler; .*mnist-simpleunet-d32\.safetensors is a consistency model/],
+      [['eval', '--guidance', '1', '--n', '10'], /--guidance is for an EDM teacher's sampler/],
+      [['distill', '--teacher', MODEL, '--guidance', '1'], /--guidance distills a class-conditional teacher into a class-conditional student: add classConditional/],
       [['edit'], /edit needs --task, one of inpaint, superres, denoise, interpolate, colorize/],
       [['edit', '--task', 'sharpen'], /--task must be one of inpaint, superres, denoise, interpolate, colorize, got 'sharpen'/],
       [['edit', '--task', 'colorize'], /colorize needs an RGB model/],

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors';
 import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
 import { edmSample } from './edm';
+import { guidedDenoiser } from './guidance';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import { checkSamplerLevels, sample, samplerLevels } from './sample';
 
@@ -27,6 +28,8 @@ export interface ImageSourceOptions {
   steps?: number;
   /** Consistency model: explicit decreasing noise levels (overrides steps). */
   sigmas?: readonly number[];
+  /** A class-conditional teacher: classifier-free guidance weight w (guidance.ts); draw then needs labels. */
+  guidance?: number;
 }
 
 /** Opens a consistency model or an EDM teacher file for sampling. */
@@ -41,12 +44,24 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
   };
   if (isTeacherFile(path)) {
     const teacher = loadTeacher(path);
-    const steps = opts.steps ?? 18;
-    return {
-      kind: 'teacher', shape: teacher.shape, metadata: teacher.metadata, steps, describe: `${steps} Heun steps of the EDM teacher`,
-      numClasses: teacher.spec.numClasses, classNames: teacher.classNames,
-      draw: (count, generator, batch, labels) => edmSample(teacher.denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: checked(labels, teacher.spec.numClasses) }),
+    const steps = opts.steps ?? 18, { guidance } = opts;
+    if (guidance !== undefined && !teacher.spec.numClasses) {
+      throw new ConfigError('guidance', `guidance needs a class-conditional teacher; ${path} is not one (sample it without guidance).`);
+    }
+    const denoiser = guidance === undefined ? teacher.denoiser : guidedDenoiser(teacher.denoiser, guidance);
+    const guided = (labels: ArrayLike<number> | undefined) => {
+      if (guidance !== undefined && labels === undefined) throw new ConfigError('guidance', 'guidance needs classes to guide towards (give the classes of the images).');
+      return checked(labels, teacher.spec.numClasses);
     };
+    return {
+      kind: 'teacher', shape: teacher.shape, metadata: { ...teacher.metadata, ...(guidance !== undefined && { guidance: String(guidance) }) }, steps,
+      describe: `${steps} Heun steps of the EDM teacher${guidance !== undefined ? `, guidance ${guidance}` : ''}`,
+      numClasses: teacher.spec.numClasses, classNames: teacher.classNames,
+      draw: (count, generator, batch, labels) => edmSample(denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: guided(labels) }),
+    };
+  }
+  if (opts.guidance !== undefined) {
+    throw new ConfigError('guidance', `guidance is for an EDM teacher's sampler; ${path} is a consistency model (one distilled with distill --guidance has it built in).`);
   }
   const loaded = loadConsistencyModel(path);
   const sigmas = opts.sigmas ?? samplerLevels(opts.steps ?? 1);

@@ -2,6 +2,7 @@
 // teacher's weights, as the official code does.
 import { cdStep, type Distance } from '../distill';
 import type { Denoiser } from '../edm';
+import { checkGuidance, guidedDenoiser } from '../guidance';
 import { teacherFrom } from '../load';
 import type { Network } from '../network';
 import { withLabels } from '../parametrization';
@@ -17,6 +18,8 @@ export interface CdSettings {
   targetEma?: number;
   /** The distance d (default pseudo-huber). */
   distance?: Distance;
+  /** A class-conditional teacher's classifier-free guidance weight w (guidance.ts); absent: its conditional denoiser. */
+  guidance?: number;
 }
 
 /** Distillation's settings when not given: N = 18 (CIFAR-10's), mu = 0.95 (ImageNet-64's), pseudo-Huber. */
@@ -41,6 +44,10 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     if (c.intervals !== undefined && !(Number.isInteger(c.intervals) && c.intervals >= 2)) refuse('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);
     if (c.targetEma !== undefined && !(c.targetEma >= 0 && c.targetEma < 1)) refuse('targetEma', `targetEma must be in [0, 1), got ${c.targetEma}.`);
     if (c.distance !== undefined && !DISTANCES.includes(c.distance)) refuse('distance', `distance must be l2, l1 or pseudo-huber, got '${c.distance}'.`);
+    if (c.guidance !== undefined) {
+      if (!c.classConditional) refuse('guidance', 'guidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional).');
+      checkGuidance(c.guidance);
+    }
   },
   command: 'distill',
   flags: {
@@ -48,13 +55,15 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     intervals: { setting: 'intervals', kind: 'int', help: "N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]" },
     'target-ema': { setting: 'targetEma', kind: 'number', help: "the target network's fixed EMA rate mu (official: 0 / 0.95) [0.95]" },
     distance: { setting: 'distance', kind: DISTANCES, help: 'l2, l1 or pseudo-huber [pseudo-huber]' },
+    guidance: { setting: 'guidance', kind: 'number', help: "a class-conditional teacher's classifier-free guidance weight w: the student learns D_uncond + (1 + w)(D_cond - D_uncond) [none]" },
   },
   progress: 'N',
   start: (run) => {
     const path = run.config.teacher!;
     const teacher = teacherFrom(path, run.readWeights(path));
     run.checkSameNetwork(path, 'teacher', teacher.spec, teacher.classNames);
-    return { teacher: teacher.denoiser, target: run.newNetwork(), startWeights: teacher.model };
+    const { guidance } = run.config;
+    return { teacher: guidance === undefined ? teacher.denoiser : guidedDenoiser(teacher.denoiser, guidance), target: run.newNetwork(), startWeights: teacher.model };
   },
   step: (run, state, x, labels) => {
     const { intervals = CD_DEFAULTS.intervals, targetEma = CD_DEFAULTS.targetEma, distance = CD_DEFAULTS.distance } = run.config;
@@ -64,5 +73,8 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
       intervals, distance, model: run.model, targetModel: state.target, optimizer: run.optimizer, mu: targetEma,
     }, x);
   },
-  metadata: (c) => ({ teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance }),
+  metadata: (c) => ({
+    teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance,
+    ...(c.guidance !== undefined && { guidance: String(c.guidance) }),
+  }),
 };

@@ -1,0 +1,83 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cm, Generator, tensor, type data, type Tensor } from '../src/index';
+
+// Classifier-free guidance (src/cm/guidance.ts): D_w = D_uncond + (1 + w)(D_cond - D_uncond) for
+// a class-conditional teacher, in its sampler (sample/eval --guidance) and in distillation (distill --guidance).
+
+function labelledDataset(): data.ImageDataset {
+  const g = new Generator(3);
+  const images = Float32Array.from({ length: 12 * 64 }, () => g.uniform() * 2 - 1);
+  return { name: 'tiny-labelled', images, labels: Uint8Array.from({ length: 12 }, (_, i) => i % 3), classNames: ['a', 'b', 'c'], count: 12, channels: 1, height: 8, width: 8 };
+}
+
+/** A denoiser whose conditional output is x + label per image and whose unconditional one (label 3 or none) is 2x. */
+const fake: cm.Denoiser = (x: Tensor, _sigma: Tensor, labels?: ArrayLike<number>) => {
+  const rows = Array.from({ length: x.shape[0]! }, (_, i) => (labels === undefined || labels[i] === 3 ? null : labels[i]!));
+  const perImage = x.shape.slice(1).reduce((a, b) => a * b, 1), values = x.toArray();
+  return tensor(Array.from(values, (v, i) => { const k = rows[Math.floor(i / perImage)]; return k === null ? 2 * v : v + k; })).reshape([...x.shape]);
+};
+
+describe('guidedDenoiser', () => {
+  const x = tensor([1, 2, 3, 4]).reshape([2, 1, 1, 2]), sigma = tensor([1, 1]);
+  const values = (t: Tensor) => Array.from(t.toArray());
+
+  it('is D_uncond + (1 + w)(D_cond - D_uncond); w = 0 the conditional denoiser; "no label" the unconditional one', () => {
+    // image 0, label 1: cond = x + 1 = [2, 3], uncond = 2x = [2, 4]; image 1, label 3 ("no label"): [6, 8]
+    expect(values(cm.guidedDenoiser(fake, 2)(x, sigma, [1, 3]))).toEqual([2 + 3 * 0, 4 + 3 * -1, 6, 8]);
+    expect(values(cm.guidedDenoiser(fake, 0)(x, sigma, [1, 3]))).toEqual(values(fake(x, sigma, [1, 3])));
+    expect(values(cm.guidedDenoiser(fake, 0.5)(x, sigma, [0, 2]))).toEqual([2 + 1.5 * -1, 4 + 1.5 * -2, 6 + 1.5 * -1, 8 + 1.5 * -2]);
+  });
+
+  it('refuses a weight below 0 or not finite, and images without classes', () => {
+    expect(() => cm.guidedDenoiser(fake, -1)).toThrow(/guidance must be a number >= 0.*got -1/);
+    expect(() => cm.guidedDenoiser(fake, Number.NaN)).toThrow(/guidance must be a number >= 0/);
+    expect(() => cm.guidedDenoiser(fake, 1)(x, sigma)).toThrow(/guidance needs a class per image/);
+  });
+});
+
+describe('guidance in sampling and distillation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onestep-guidance-'));
+  const teacherFile = join(dir, 'teacher.safetensors'), plainTeacher = join(dir, 'plain-teacher.safetensors');
+  const teacher = new cm.Trainer(cm.trainConfig({ recipe: 'edm', batch: 4, steps: 1, classConditional: true }), labelledDataset());
+  teacher.trainStep();
+  teacher.exportEma(teacherFile);
+  const plain = new cm.Trainer(cm.trainConfig({ recipe: 'edm', batch: 4, steps: 1 }), labelledDataset());
+  plain.trainStep();
+  plain.exportEma(plainTeacher);
+
+  it('a class-conditional teacher samples with guidance: w = 0 as without, w > 0 otherwise, the same for every chunk size', () => {
+    const draw = (guidance: number | undefined, batch = 3) =>
+      Array.from(cm.loadImageSource(teacherFile, { steps: 2, guidance }).draw(3, new Generator(4), batch, [0, 1, 2]).toArray());
+    expect(draw(0)).toEqual(draw(undefined));
+    expect(draw(2)).not.toEqual(draw(0));
+    expect(draw(2, 1)).toEqual(draw(2, 3));
+    const source = cm.loadImageSource(teacherFile, { steps: 2, guidance: 2 });
+    expect([source.describe, source.metadata.guidance]).toEqual(['2 Heun steps of the EDM teacher, guidance 2', '2']);
+    expect(() => source.draw(3, new Generator(4))).toThrow(/guidance needs classes to guide towards/);
+  });
+
+  it('refuses guidance for an unconditional teacher and a consistency model, naming the file', () => {
+    expect(() => cm.loadImageSource(plainTeacher, { guidance: 1 })).toThrow(/guidance needs a class-conditional teacher; .*plain-teacher.safetensors is not one/);
+    const student = new cm.Trainer(cm.trainConfig({ recipe: 'ict', batch: 4, steps: 1 }), labelledDataset());
+    student.exportEma(join(dir, 'student.safetensors'));
+    expect(() => cm.loadImageSource(join(dir, 'student.safetensors'), { guidance: 1 })).toThrow(/guidance is for an EDM teacher's sampler; .*is a consistency model/);
+  });
+
+  it('distill --guidance: a class-conditional student learns the guided teacher (not the plain one), resumes exactly, records w', () => {
+    const config = (guidance?: number) => cm.trainConfig({ recipe: 'cd', teacher: teacherFile, batch: 4, steps: 4, classConditional: true, intervals: 4, seed: 2, guidance });
+    const guided = new cm.Trainer(config(3), labelledDataset()), unguided = new cm.Trainer(config(undefined), labelledDataset());
+    const losses = [guided.trainStep().loss, guided.trainStep().loss];
+    expect(losses).not.toEqual([unguided.trainStep().loss, unguided.trainStep().loss]);
+    guided.save(join(dir, 'cd-checkpoint.safetensors'));
+    losses.push(guided.trainStep().loss, guided.trainStep().loss);
+    const resumed = cm.Trainer.resume(join(dir, 'cd-checkpoint.safetensors'), labelledDataset());
+    expect([resumed.trainStep().loss, resumed.trainStep().loss]).toEqual(losses.slice(2));
+    guided.exportEma(join(dir, 'guided.safetensors'));
+    expect(cm.loadConsistencyModel(join(dir, 'guided.safetensors')).metadata.guidance).toBe('3');
+    expect(() => cm.trainConfig({ recipe: 'cd', teacher: teacherFile, guidance: 1 })).toThrow(/guidance distills a class-conditional teacher into a class-conditional student/);
+    expect(() => new cm.Trainer(config(-2), labelledDataset())).toThrow(/guidance must be a number >= 0/);
+  });
+});
