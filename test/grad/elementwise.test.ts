@@ -3,7 +3,7 @@ import { describe, it } from 'vitest';
 import type { BinaryOp, DifferentiableUnaryOp, UnaryOp } from '../../src/backend/backend';
 import * as ops from '../../src/index';
 import type { Tensor } from '../../src/index';
-import { awayFrom, broadcastPairArb, inputArb, RUNS, shapeArb } from '../helpers/arbitraries';
+import { awayFrom, broadcastPairArb, inputArb, RUNS, shapeArb, size } from '../helpers/arbitraries';
 import { gradcheck, tableRows } from '../helpers/gradcheck';
 
 // Every differentiable elementwise op: tape gradient == central differences (float64, ~1e-6 relative).
@@ -100,5 +100,18 @@ describe('gradients of broadcasting binary ops', () => {
       ),
       RUNS,
     );
+  });
+});
+
+describe('gradient of cast', () => {
+  // The float64 -> float32 -> float64 round trip rounds, and at the default step h = 1e-5 that
+  // rounding alone moves a central difference by ~1e-2 relative. Inputs on the 2^-10 grid in [-2, 2]
+  // with h = 2^-10 keep x and x +- h exact in float32, so the round trip and the central differences
+  // are exact and the default tolerances apply as they are.
+  it('to the other float dtype and back', () => {
+    fc.assert(fc.property(
+      shapeArb(0, 3).chain((shape) => fc.array(fc.integer({ min: -2048, max: 2048 }), { minLength: size(shape), maxLength: size(shape) })
+        .map((k) => ({ shape, values: k.map((v) => v / 1024) }))),
+      (x) => gradcheck((t) => ops.cast(ops.cast(t, t.dtype === 'float64' ? 'float32' : 'float64'), t.dtype).square(), [x], { h: 2 ** -10 })), RUNS);
   });
 });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import * as ops from '../../src/index';
-import { broadcastOf, inputArb, RUNS } from '../helpers/arbitraries';
+import { Generator } from '../../src/index';
+import { broadcastOf, inputArb, RUNS, shapeArb } from '../helpers/arbitraries';
 import { gradcheck } from '../helpers/gradcheck';
 
 describe('gradient of matmul and linear', () => {
@@ -40,24 +41,26 @@ describe('gradient of conv2d', () => {
   });
 });
 
-describe('gradient of group_norm', () => {
-  it('over random group counts, with the affine parameters', () => {
-    fc.assert(fc.property(
-      fc.record({ n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 3 }), perGroup: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 3 }), w: fc.integer({ min: 1, max: 3 }) })
-        .filter((p) => p.perGroup * p.h * p.w > 1)
-        .chain((p) => fc.tuple(fc.constant(p), inputArb([p.n, p.groups * p.perGroup, p.h, p.w]), inputArb([p.groups * p.perGroup]), inputArb([p.groups * p.perGroup]))),
-      ([p, x, gamma, beta]) => {
-        // Near zero group variance rstd = 1/sqrt(var + eps) curves on the scale sqrt(eps) ~ h, where
-        // central differences themselves stop being accurate; keep each group's spread real.
-        const perSample = x.values.length / p.n, perGroup = perSample / p.groups;
-        for (let i = 0; i < x.values.length; i += perGroup) {
-          const g = x.values.slice(i, i + perGroup);
-          const m = g.reduce((a, v) => a + v, 0) / g.length;
-          fc.pre(g.reduce((a, v) => a + (v - m) ** 2, 0) / g.length > 1e-2);
-        }
-        gradcheck((a, g, b) => ops.groupNorm(a, p.groups, g, b), [x, gamma, beta]);
-      }), RUNS);
-  });
+describe('gradients of groupNorm and groupNormSilu', () => {
+  for (const [name, op] of [['groupNorm', ops.groupNorm], ['groupNormSilu (fused SiLU)', ops.groupNormSilu]] as const) {
+    it(`${name} over random group counts, with the affine parameters`, () => {
+      fc.assert(fc.property(
+        fc.record({ n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 3 }), perGroup: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 3 }), w: fc.integer({ min: 1, max: 3 }) })
+          .filter((p) => p.perGroup * p.h * p.w > 1)
+          .chain((p) => fc.tuple(fc.constant(p), inputArb([p.n, p.groups * p.perGroup, p.h, p.w]), inputArb([p.groups * p.perGroup]), inputArb([p.groups * p.perGroup]))),
+        ([p, x, gamma, beta]) => {
+          // Near zero group variance rstd = 1/sqrt(var + eps) curves on the scale sqrt(eps) ~ h, where
+          // central differences themselves stop being accurate; keep each group's spread real.
+          const perSample = x.values.length / p.n, perGroup = perSample / p.groups;
+          for (let i = 0; i < x.values.length; i += perGroup) {
+            const g = x.values.slice(i, i + perGroup);
+            const m = g.reduce((a, v) => a + v, 0) / g.length;
+            fc.pre(g.reduce((a, v) => a + (v - m) ** 2, 0) / g.length > 1e-2);
+          }
+          gradcheck((a, g, b) => op(a, p.groups, g, b), [x, gamma, beta]);
+        }), RUNS);
+    });
+  }
 });
 
 describe('gradient of nearest interpolation', () => {
@@ -70,6 +73,26 @@ describe('gradient of nearest interpolation', () => {
     fc.assert(fc.property(
       fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 2, max: 5 })).chain((s) => inputArb(s)),
       (x) => gradcheck((t) => ops.interpolate(t, { scaleFactor: 0.5 }).square(), [x])), RUNS);
+  });
+  it('upsampleNearest2x', () => {
+    fc.assert(fc.property(
+      fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain((s) => inputArb(s)),
+      (x) => gradcheck((t) => ops.upsampleNearest2x(t).square(), [x])), RUNS);
+  });
+  it('downsampleNearest2x (odd sizes too)', () => {
+    fc.assert(fc.property(
+      fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 2, max: 5 })).chain((s) => inputArb(s)),
+      (x) => gradcheck((t) => ops.downsampleNearest2x(t).square(), [x])), RUNS);
+  });
+});
+
+describe('gradient of dropout', () => {
+  // A generator seeded afresh on every call draws the same mask each time, so dropout is a fixed
+  // linear map that central differences can check (dropped values must get no gradient).
+  it('with the mask fixed by a seeded generator', () => {
+    fc.assert(fc.property(
+      fc.tuple(shapeArb(1, 3).chain((s) => inputArb(s)), fc.constantFrom(0, 0.2, 0.5, 0.8), fc.nat()),
+      ([x, p, seed]) => gradcheck((t) => ops.dropout(t, p, new Generator(seed)).square(), [x])), RUNS);
   });
 });
 

@@ -40,6 +40,10 @@ describe('gradients of reductions', () => {
   it('sum of everything', () => {
     fc.assert(fc.property(shapeArb(0, 3).chain((s) => inputArb(s)), (x) => gradcheck((t) => ops.sum(t), [x])), RUNS);
   });
+  it('min over axes (distinct values)', () => {
+    fc.assert(fc.property(shapeAndAxes.chain(([s, axes, keep]) => fc.tuple(distinctInput(s), fc.constant(axes), fc.constant(keep))),
+      ([x, axes, keep]) => gradcheck((t) => ops.min(t, axes, keep), [x])), RUNS);
+  });
   it('mean over axes', () => {
     fc.assert(fc.property(shapeAndAxes.chain(([s, axes, keep]) => fc.tuple(inputArb(s), fc.constant(axes), fc.constant(keep))),
       ([x, axes, keep]) => gradcheck((t) => ops.mean(t, axes, keep), [x])), RUNS);
@@ -59,6 +63,21 @@ describe('gradients of movement ops', () => {
   it('reshape (with -1)', () => {
     fc.assert(fc.property(shapeArb(1, 3).chain((s) => inputArb(s)), (x) =>
       gradcheck((t) => ops.reshape(t, [-1]).mul(ops.reshape(t, [-1])), [x])), RUNS);
+  });
+  it('flatten from a random axis (negative too)', () => {
+    fc.assert(fc.property(
+      shapeArb(0, 4, 3).chain((s) => fc.tuple(inputArb(s), fc.integer({ min: -Math.max(s.length, 1), max: Math.max(s.length, 1) - 1 }))),
+      ([x, axis]) => gradcheck((t) => ops.flatten(t, axis).square(), [x])), RUNS);
+  });
+  it('unsqueeze at a random axis (negative too)', () => {
+    fc.assert(fc.property(
+      shapeArb(0, 3).chain((s) => fc.tuple(inputArb(s), fc.integer({ min: -s.length - 1, max: s.length }))),
+      ([x, axis]) => gradcheck((t) => ops.unsqueeze(t, axis).square(), [x])), RUNS);
+  });
+  it('squeeze of every size-1 axis, or of one (negative too)', () => {
+    fc.assert(fc.property(
+      shapeArb(0, 4, 2).chain((s) => fc.tuple(inputArb(s), fc.constantFrom(undefined, ...s.flatMap((n, d) => (n === 1 ? [d, d - s.length] : []))))),
+      ([x, axis]) => gradcheck((t) => ops.squeeze(t, axis).square(), [x])), RUNS);
   });
   it('permute by a random order', () => {
     fc.assert(fc.property(
