@@ -62,9 +62,15 @@ async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: st
   const timeLimit = num('time-limit', flags['time-limit']);
   if (timeLimit !== undefined && !(timeLimit > 0)) throw new UsageError(`--time-limit must be a positive number of minutes, got '${flags['time-limit']}'.`);
   const run = trainer(flags, recipe);
+  // the cadences: the flags, else those the run was started with (kept in its checkpoint), else the defaults
+  const was = run.schedule;
+  run.schedule = {
+    checkpointEvery: int('checkpoint-every', flags['checkpoint-every'], was.checkpointEvery ?? 100, 1), sampleEvery: int('sample-every', flags['sample-every'], was.sampleEvery ?? 250, 0),
+    evalEvery: int('eval-every', flags['eval-every'], was.evalEvery ?? 0, 0), evalN: int('eval-n', flags['eval-n'], was.evalN ?? 1000, 2), logEvery: int('log-every', flags['log-every'], was.logEvery ?? 0, 0),
+  };
   const curve = learningCurve(flags, run);
   const outDir = outputFolder(flags.out ?? (flags.resume ? dirname(flags.resume) : app.out));
-  const c = run.config, logEvery = int('log-every', flags['log-every'], 0, 0)!;
+  const c = run.config, logEvery = run.schedule.logEvery!;
   if (flags.resume) console.log(`resuming ${flags.resume} at step ${run.step} of ${c.steps}`);
   console.log(`training ${c.model ?? 'SimpleUNet'} width ${c.width} (${run.model.parameterCount().toLocaleString()} parameters) on ` +
     `${run.dataset.name} (${run.dataset.count} images), recipe ${c.recipe}, batch ${c.batch}, ${c.steps} steps, lr ${c.lr}, backend ${getBackend().name}`);
@@ -85,7 +91,7 @@ async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: st
   watchSupervisor(() => (stopping = true));
   let smoothed = NaN;
   const result = await cm.runTraining(run, {
-    outDir, checkpointEvery: int('checkpoint-every', flags['checkpoint-every'], 100, 1), sampleEvery: int('sample-every', flags['sample-every'], 250, 0),
+    outDir, checkpointEvery: run.schedule.checkpointEvery, sampleEvery: run.schedule.sampleEvery,
     shouldStop: () => stopping, timeLimit: timeLimit && timeLimit * 60, resumedFrom: flags.resume, curve,
     onStep: ({ step, loss, n, rate }) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
@@ -110,8 +116,8 @@ async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: st
 
 /** --eval-every: the run's learning curve on MNIST (cm.mnistCurve), printed as it is measured. */
 function learningCurve(flags: Flags, run: cm.Trainer): cm.CurveOptions | undefined {
-  const every = int('eval-every', flags['eval-every'], 0, 0)!, n = int('eval-n', flags['eval-n'], 1000, 2)!;
-  if (!every) {
+  const { evalEvery: every, evalN: n } = run.schedule;
+  if (!every || !n) {
     if (flags['eval-n'] || flags.classifier) throw new UsageError(`--${flags['eval-n'] ? 'eval-n' : 'classifier'} sets the learning curve of --eval-every, which is off.`);
     return undefined;
   }

@@ -244,8 +244,28 @@ describe('train --time-limit', () => {
     const resumed = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--resume', checkpoint, '--steps', String(at + 2), '--time-limit', '5', '--log-every', '100'], { encoding: 'utf8' });
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(loadSafetensors(checkpoint).metadata.step).toBe(String(at + 2));
+    expect(JSON.parse(loadSafetensors(checkpoint).metadata.schedule!)).toEqual({ checkpointEvery: 1000, sampleEvery: 0, evalEvery: 0, evalN: 1000, logEvery: 100 });
     const bad = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--time-limit', '0'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--time-limit must be a positive number of minutes, got '0'");
+  }, 120_000);
+});
+
+describe('train --resume', () => {
+  it('keeps the cadences the run was started with (log, grids, checkpoints), unless given again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-schedule-'));
+    const started = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--steps', '2', '--batch', '2', '--sample-every', '3', '--checkpoint-every', '1', '--log-every', '1', '--out', dir], { encoding: 'utf8' });
+    expect(started.status, started.stderr).toBe(0);
+    const checkpoint = join(dir, 'checkpoint.safetensors');
+    const resumed = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--resume', checkpoint, '--steps', '4'], { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^step 3\/4 loss /m); // --log-every 1, not the progress bar
+    expect(existsSync(join(dir, 'samples-step3-1step.png'))).toBe(true); // --sample-every 3
+    expect(JSON.parse(loadSafetensors(checkpoint).metadata.schedule!)).toMatchObject({ checkpointEvery: 1, sampleEvery: 3, logEvery: 1 });
+    const changed = spawnSync(CLI[0], [...CLI.slice(1), 'train', '--resume', checkpoint, '--steps', '6', '--log-every', '2', '--sample-every', '0'], { encoding: 'utf8' });
+    expect(changed.status, changed.stderr).toBe(0);
+    expect(changed.stdout).not.toMatch(/^step 5\/6 loss /m);
+    expect(changed.stdout).toMatch(/^step 6\/6 loss /m);
+    expect(JSON.parse(loadSafetensors(checkpoint).metadata.schedule!)).toMatchObject({ checkpointEvery: 1, sampleEvery: 0, logEvery: 2 });
   }, 120_000);
 });

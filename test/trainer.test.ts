@@ -84,6 +84,22 @@ describe('Trainer checkpoints', () => {
     expect(() => Trainer.resume(join(dir, 'other.safetensors'), tinyDataset())).toThrow(/format 'none'/);
   });
 
+  it('keeps the run\'s schedule in its checkpoint (none for a library run), and refuses a damaged one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-schedule-'));
+    const t = new Trainer({ recipe: 'ict', width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.9, cNoiseScale: 250 }, tinyDataset());
+    t.save(join(dir, 'plain.safetensors'));
+    expect(loadSafetensors(join(dir, 'plain.safetensors')).metadata.schedule).toBeUndefined();
+    expect(Trainer.resume(join(dir, 'plain.safetensors'), tinyDataset()).schedule).toEqual({});
+    t.schedule = { checkpointEvery: 500, sampleEvery: 0, evalEvery: 5000 };
+    t.save(join(dir, 'scheduled.safetensors'));
+    expect(Trainer.resume(join(dir, 'scheduled.safetensors'), tinyDataset()).schedule).toEqual(t.schedule);
+    const { tensors, metadata } = loadSafetensors(join(dir, 'scheduled.safetensors'));
+    for (const [bad, why] of [['{"sampleEvery":-1}', 'sampleEvery'], ['{"every":5}', 'every'], ['[1]', 'not an object'], ['{', 'not valid JSON']]) {
+      saveSafetensors(join(dir, 'bad.safetensors'), tensors, { ...metadata, schedule: bad! });
+      expect(() => Trainer.resume(join(dir, 'bad.safetensors'), tinyDataset()), bad).toThrow(new RegExp(`metadata 'schedule' is (not valid \\(${why}|${why})`));
+    }
+  });
+
   it('exports and reloads a UNet for sampling, and refuses the UNet with the community recipe', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-unet-'));
     const t = new Trainer({ recipe: 'ict', model: 'UNet', unet, width: 32, batch: 4, steps: 3, lr: 1e-3, seed: 1, emaRate: 0.5, cNoiseScale: 250 }, tinyDataset());

@@ -86,7 +86,10 @@ ${recipeFlagLines('train')}
                            "no label" in training, so the model also samples without one [0.1]
   --out DIR                where checkpoints and sample grids go   [runs/mnist; with --resume:
                            the checkpoint's folder]
-  --resume FILE            continue the run saved in FILE (a checkpoint.safetensors)
+  --resume FILE            continue the run saved in FILE (a checkpoint.safetensors), with
+                           its settings and the cadences it was started with (--checkpoint-
+                           every, --sample-every, --eval-every, --eval-n, --log-every) unless
+                           given again
   --init FILE              start from FILE's weights instead of at random: an EDM teacher
                            (a diffusion pre-training, as ECT tunes one) or a model of the
                            recipe's own parametrization, the same network (not distill)

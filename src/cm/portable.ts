@@ -11,7 +11,7 @@ export {
   type TrainingRecipe, type RecipeRun, type RecipeState, type RecipeFlag, type SampleSettings, type BaseTrainConfig, type RecipeSettings,
   type IctSettings, type EctSettings, type CdSettings,
 } from './recipes/index';
-export { TRAINING_CHECKPOINT_FORMAT, isTrainingCheckpoint, joinCheckpoint, splitCheckpoint, samplingWeights, type CheckpointParts } from './checkpoint';
+export { TRAINING_CHECKPOINT_FORMAT, isTrainingCheckpoint, joinCheckpoint, splitCheckpoint, samplingWeights, type CheckpointParts, type RunSchedule } from './checkpoint';
 export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';
 export { EDIT_SIGMAS, inpaint, superResolve, colorize, denoise, interpolateLatents, blockMeans, repeatBlocks, luminance, slerp, LUMA, type EditOptions } from './edit';
 export { edmScalings, edmLossWeight, edmDenoiser, edmLoss, heunStep, edmSample, EDM_P_MEAN, EDM_P_STD, type Denoiser, type EdmSampleOptions } from './edm';

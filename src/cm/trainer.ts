@@ -11,7 +11,7 @@ import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT } from './checkpoint';
+import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, runSchedule, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT, type RunSchedule } from './checkpoint';
 import { validateTrainConfig, type TrainConfig } from './config';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import type { WeightsFile } from './load';
@@ -44,6 +44,8 @@ export class Trainer implements RecipeRun {
    * leaving out its learning-curve measurements; saved in the checkpoint).
    */
   trainSeconds = 0;
+  /** The run's cadences, saved in the checkpoint and read back by resume (checkpoint.ts). */
+  schedule: RunSchedule = {};
 
   /** Classes of a class-conditional run (from the dataset's labels), else undefined. */
   readonly numClasses: number | undefined;
@@ -232,6 +234,7 @@ export class Trainer implements RecipeRun {
       generator: JSON.stringify(this.generator.getState().map((x) => (Number.isNaN(x) ? null : x))),
       optimizer_step: String(this.optimizer.step_),
       train_seconds: this.trainSeconds.toFixed(3),
+      ...(Object.keys(this.schedule).length ? { schedule: JSON.stringify(this.schedule) } : {}),
     });
   }
 
@@ -284,6 +287,7 @@ export class Trainer implements RecipeRun {
     trainer.trainSeconds = metadataNumber(path, metadata, 'train_seconds', 0, (x) => Number.isFinite(x) && x >= 0);
     trainer.sampler.state = json('sampler');
     trainer.generator.setState(json<(number | null)[]>('generator').map((x) => (x === null ? NaN : x)));
+    trainer.schedule = runSchedule(path, metadataJson<unknown>(path, metadata, 'schedule'));
     return trainer;
   }
 }
