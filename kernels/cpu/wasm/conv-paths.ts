@@ -31,7 +31,7 @@ export interface ConvPath {
 export const CONV2D_PATHS: readonly ConvPath[] = [
   { name: 'direct', supports: directConvGeometry, applies: directConvApplies, run: conv2dDirectF32 },
   {
-    name: 'winograd', supports: winogradApplies, applies: winogradApplies, run: (x, w, out, g) => conv2dWinogradF32(x, w, out, g),
+    name: 'winograd', supports: winogradApplies, applies: winogradApplies, run: conv2dWinogradF32,
     fused: { applies: winogradTermsApply, run: conv2dWinogradF32 },
   },
   { name: 'im2col', supports: () => true, applies: () => true, run: conv2dIm2colF32 },
