@@ -8,7 +8,7 @@
 // 15 calls after 3 warm-up ones.
 //   npx tsx bench/conv-paths.ts [--only forward|weight|input]
 import { parseArgs } from 'node:util';
-import { CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, convPathFor, type ConvPath } from '../kernels/cpu/wasm/conv-paths';
+import { CONV_METHODS, convPathFor } from '../kernels/cpu/wasm/conv-paths';
 import type { Conv2dGeometry } from '../src/backend/backend';
 import { medianMs, residentRandom } from './path-timing';
 
@@ -29,15 +29,10 @@ const SHAPES: [string, Conv2dGeometry][] = [
   ['wide', conv3x3(2, 64, 64, 8)],
 ];
 
-// operands in the Backend method's order: forward (x, w, out), weight gradient (x, dy, gw), input gradient (dy, w, gx)
-const OPS: { op: string; paths: readonly ConvPath[]; sizes: (g: Conv2dGeometry) => [number, number, number] }[] = [
-  { op: 'forward', paths: CONV2D_PATHS, sizes: (g) => [g.n * g.cIn * g.h * g.w, g.cOut * g.cIn * 9, g.n * g.cOut * g.outH * g.outW] },
-  { op: 'weight', paths: CONV2D_GRAD_WEIGHT_PATHS, sizes: (g) => [g.n * g.cIn * g.h * g.w, g.n * g.cOut * g.outH * g.outW, g.cOut * g.cIn * 9] },
-  { op: 'input', paths: CONV2D_GRAD_INPUT_PATHS, sizes: (g) => [g.n * g.cOut * g.outH * g.outW, g.cOut * g.cIn * 9, g.n * g.cIn * g.h * g.w] },
-];
+const OPS = [['forward', CONV_METHODS.conv2d], ['weight', CONV_METHODS.conv2dGradWeight], ['input', CONV_METHODS.conv2dGradInput]] as const;
 
 for (const [what, g] of SHAPES) {
-  for (const { op, paths, sizes } of OPS) {
+  for (const [op, { paths, sizes }] of OPS) {
     if (args.only && op !== args.only) continue;
     const candidates = paths.filter((p) => p.supports(g));
     if (candidates.length < 2) continue; // nothing to compare

@@ -1,5 +1,5 @@
 import { cpuBackend, cpuReferenceBackend } from '../kernels/cpu/index';
-import { CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, type ConvPath } from '../kernels/cpu/wasm/conv-paths';
+import { CONV_METHODS } from '../kernels/cpu/wasm/conv-paths';
 import type { Backend, Conv2dGeometry } from '../src/backend/backend';
 import type { BenchCase } from './harness';
 import { ctStepCase, sampleCase } from './step-cases';
@@ -62,16 +62,14 @@ export function convCase(be: Backend, kind: ConvKind, n: number, c: number, size
  */
 export function convPathCases(n: number, c: number, size: number): BenchCase[] {
   const g: Conv2dGeometry = { n, cIn: c, h: size, w: size, cOut: c, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, outH: size, outW: size };
-  const be = cpuBackend as Backend, image = n * c * size * size, weights = c * c * 9;
-  // operands in the Backend method's order: forward (x, w, out), weight gradient (x, dy, gw), input gradient (dy, w, gx)
-  const lists: [ConvKind, readonly ConvPath[], [number, number, number]][] = [
-    ['fwd', CONV2D_PATHS, [image, weights, image]], ['wgrad', CONV2D_GRAD_WEIGHT_PATHS, [image, image, weights]], ['dgrad', CONV2D_GRAD_INPUT_PATHS, [image, weights, image]],
-  ];
-  return lists.flatMap(([kind, paths, [na, nb, nOut]]) => paths.filter((p) => p.supports(g)).map((path) => ({
+  const be = cpuBackend as Backend;
+  const lists = [['fwd', CONV_METHODS.conv2d], ['wgrad', CONV_METHODS.conv2dGradWeight], ['dgrad', CONV_METHODS.conv2dGradInput]] as const;
+  return lists.flatMap(([kind, { paths, sizes }]) => paths.filter((p) => p.supports(g)).map((path) => ({
     name: `${convName(kind, c, size, n)}-${path.name}`,
     backend: be.name,
     flops: convFlops(c, size, n),
     setup: () => {
+      const [na, nb, nOut] = sizes(g);
       const [a, b, out] = [random(be, na, 3), random(be, nb, 4), be.alloc(nOut, 'float32')] as Float32Array[];
       return () => path.run(a!, b!, out!, g);
     },

@@ -105,10 +105,14 @@ function disposeArray(buffer: TypedArray): void {
   if (!(buffer instanceof Float32Array && runtimeIfStarted()?.heap.dispose(buffer))) pool.dispose(buffer);
 }
 
-/** A convolution by the first of `paths` that applies to float32 operands of at least FAST_MIN_MACS, else by `reference`. */
+/** The first of `paths` that applies to float32 operands of at least FAST_MIN_MACS; undefined: the reference loop. */
+const wasmConvPath = (paths: readonly ConvPath[], a: TypedArray, b: TypedArray, out: TypedArray, g: Conv2dGeometry): ConvPath | undefined =>
+  (f32(a, b, out) && convMacs(g) >= FAST_MIN_MACS ? convPathFor(paths, g) : undefined);
+
+/** A convolution by wasmConvPath, else by `reference`. */
 function convByPaths(paths: readonly ConvPath[], reference: (a: TypedArray, b: TypedArray, out: TypedArray, g: Conv2dGeometry) => void) {
   return (a: TypedArray, b: TypedArray, out: TypedArray, g: Conv2dGeometry): void => {
-    const path = f32(a, b, out) && convMacs(g) >= FAST_MIN_MACS ? convPathFor(paths, g) : undefined;
+    const path = wasmConvPath(paths, a, b, out, g);
     if (path) path.run(a as Float32Array, b as Float32Array, out as Float32Array, g);
     else reference(a, b, out, g);
   };
@@ -149,7 +153,7 @@ export const cpuBackend = {
   ),
   conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: Conv2dGeometry, epilogue?: ConvEpilogue<TypedArray>): void {
     const terms = { bias, convScale: null, residual: null, residualScale: null, channelAdd: null, ...epilogue };
-    const path = f32(x, w, out) && convMacs(g) >= FAST_MIN_MACS ? convPathFor(CONV2D_PATHS, g) : undefined;
+    const path = wasmConvPath(CONV2D_PATHS, x, w, out, g);
     // the bias and the epilogue in the same pass where the path can (Winograd's output transform)
     if (path?.fused?.applies(g) && f32(...Object.values(terms).filter((t) => t !== null))) {
       return path.fused.run(x as Float32Array, w as Float32Array, out as Float32Array, g, terms as ConvTerms);

@@ -1,11 +1,10 @@
-import type { StridedView, TypedArray } from '../../src/backend/backend';
+import type { TypedArray } from '../../src/backend/backend';
 
 /** A Backend method's arguments with its buffers known to be float32 (what the wasm kernels take). */
 export type Float32Args<Args extends readonly unknown[]> = {
   [K in keyof Args]: Args[K] extends TypedArray ? Float32Array
     : Args[K] extends TypedArray | null | undefined ? Float32Array | Exclude<Args[K], TypedArray>
-      : Args[K] extends StridedView<TypedArray> ? StridedView<Float32Array>
-        : Args[K];
+      : Args[K];
 };
 
 /**

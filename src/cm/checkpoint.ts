@@ -84,27 +84,21 @@ export function metadataNumber(path: string, metadata: Record<string, string>, k
   return value;
 }
 
-/**
- * How often a run checkpoints, draws grids, measures its learning curve and logs, in steps (0:
- * never): kept in the checkpoint (metadata `schedule`) so a resumed run, on this machine or
- * another, goes on as it was started unless told otherwise.
- */
-export interface RunSchedule {
-  checkpointEvery?: number;
-  sampleEvery?: number;
-  evalEvery?: number;
-  evalN?: number;
-  logEvery?: number;
-}
+const SCHEDULE_KEYS = ['checkpointEvery', 'sampleEvery', 'evalEvery', 'evalN', 'logEvery'] as const;
 
-const SCHEDULE_KEYS: readonly (keyof RunSchedule)[] = ['checkpointEvery', 'sampleEvery', 'evalEvery', 'evalN', 'logEvery'];
+/**
+ * How often a run checkpoints, draws grids, measures its learning curve (and on how many images)
+ * and logs, in steps (0: never): kept in the checkpoint (metadata `schedule`) so a resumed run, on
+ * this machine or another, goes on as it was started unless told otherwise.
+ */
+export type RunSchedule = Partial<Record<(typeof SCHEDULE_KEYS)[number], number>>;
 
 /** A checkpoint's schedule (metadata `schedule`, absent in older files: {}), each entry a whole number >= 0. */
 export function runSchedule(path: string, value: unknown): RunSchedule {
   if (value === undefined) return {};
   const bad = typeof value !== 'object' || value === null || Array.isArray(value)
     ? 'not an object'
-    : Object.entries(value).find(([k, v]) => !SCHEDULE_KEYS.includes(k as keyof RunSchedule) || !(Number.isInteger(v) && (v as number) >= 0))?.[0];
+    : Object.entries(value).find(([k, v]) => !(SCHEDULE_KEYS as readonly string[]).includes(k) || !(Number.isInteger(v) && (v as number) >= 0))?.[0];
   if (bad !== undefined) throw new FormatError(path, `${path}: its metadata 'schedule' is not valid (${bad}); the file is damaged or was not written by onestep.`);
   return value as RunSchedule;
 }

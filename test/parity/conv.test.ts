@@ -4,7 +4,7 @@ import { conv2dGradInput, conv2dGradWeight, conv2dNoBias } from '../../kernels/c
 import { cpuBackend, cpuReferenceBackend } from '../../kernels/cpu/index';
 import { gradInputAsConv } from '../../kernels/cpu/wasm/conv';
 import {
-  CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, convPathFor, type ConvPath,
+  CONV_METHODS, CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, convPathFor, type ConvPath,
 } from '../../kernels/cpu/wasm/conv-paths';
 import { conv2dDirectF32 } from '../../kernels/cpu/wasm/direct-conv';
 import { getRuntime } from '../../kernels/cpu/wasm/runtime';
@@ -20,18 +20,12 @@ import { abs, expectClose, expectKernelClose, place, random } from '../helpers/w
 type Case = Conv2dGeometry & { seed: number };
 type ReferenceConv = (a: TypedArray, b: TypedArray, out: TypedArray, g: Conv2dGeometry) => void;
 
-const xSize = (g: Conv2dGeometry) => g.n * g.cIn * g.h * g.w;
-const wSize = (g: Conv2dGeometry) => g.cOut * g.cIn * g.kh * g.kw;
-const ySize = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW;
-
 /** Each path list with its reference and its operands' sizes, in the Backend method's order. */
-const OPS: Record<'conv2d' | 'conv2dGradWeight' | 'conv2dGradInput', {
-  paths: readonly ConvPath[]; reference: ReferenceConv; sizes: (g: Conv2dGeometry) => [number, number, number];
-}> = {
-  conv2d: { paths: CONV2D_PATHS, reference: conv2dNoBias, sizes: (g) => [xSize(g), wSize(g), ySize(g)] },
-  conv2dGradWeight: { paths: CONV2D_GRAD_WEIGHT_PATHS, reference: conv2dGradWeight, sizes: (g) => [xSize(g), ySize(g), wSize(g)] },
-  conv2dGradInput: { paths: CONV2D_GRAD_INPUT_PATHS, reference: conv2dGradInput, sizes: (g) => [ySize(g), wSize(g), xSize(g)] },
-};
+const OPS = {
+  conv2d: { ...CONV_METHODS.conv2d, reference: conv2dNoBias },
+  conv2dGradWeight: { ...CONV_METHODS.conv2dGradWeight, reference: conv2dGradWeight },
+  conv2dGradInput: { ...CONV_METHODS.conv2dGradInput, reference: conv2dGradInput },
+} satisfies Record<keyof typeof CONV_METHODS, { reference: ReferenceConv }>;
 
 /** Any small geometry: kernels 1-3, strides 1-2, paddings 0-2, ragged sides. */
 const anyConv = fc
@@ -137,7 +131,8 @@ describe('the choice among the convolution paths', () => {
   it('over random geometry, the path chosen matches the reference (forward, weight and input gradients)', () => {
     fc.assert(
       fc.property(anyConv, fc.boolean(), (g, resident) => {
-        const x = random(xSize(g), g.seed), w = random(wSize(g), g.seed + 1), gy = random(ySize(g), g.seed + 2);
+        const [xSize, wSize, ySize] = CONV_METHODS.conv2d.sizes(g);
+        const x = random(xSize, g.seed), w = random(wSize, g.seed + 1), gy = random(ySize, g.seed + 2);
         expectKernelClose(gy.length, x, w, resident, byChoice('conv2d', g), (a, b, o) => conv2dNoBias(a, b, o, g));
         expectKernelClose(w.length, x, gy, resident, byChoice('conv2dGradWeight', g), (a, b, o) => conv2dGradWeight(a, b, o, g));
         if (gradInputAsConv(g)) expectKernelClose(x.length, gy, w, resident, byChoice('conv2dGradInput', g), (a, b, o) => conv2dGradInput(a, b, o, g));
@@ -211,8 +206,9 @@ describe('the Winograd weight gradient groups small images', () => {
     // 22x48 outputs: 11 x 24 = 264 tiles, so two images per group (depth 528: three K blocks, the
     // last 16 deep); 2 threads + 1 images leave a thread three: a group of two, then one accumulating
     const g = stride1Conv3x3({ n: 2 * getRuntime().threads + 1, cIn: 9, h: 22, w: 48, cOut: 5, padH: 1, padW: 1 });
-    const x = random(xSize(g), 11), gy = random(ySize(g), 12);
-    expectKernelClose(wSize(g), x, gy, false, (a, b, o) => conv2dGradWeightWinogradF32(a, b, o, g), (a, b, o) => conv2dGradWeight(a, b, o, g));
+    const [xSize, wSize, ySize] = CONV_METHODS.conv2d.sizes(g);
+    const x = random(xSize, 11), gy = random(ySize, 12);
+    expectKernelClose(wSize, x, gy, false, (a, b, o) => conv2dGradWeightWinogradF32(a, b, o, g), (a, b, o) => conv2dGradWeight(a, b, o, g));
   });
 });
 

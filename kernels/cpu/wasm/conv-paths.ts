@@ -58,3 +58,18 @@ function conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, g: Conv2
 export const CONV2D_GRAD_INPUT_PATHS: readonly ConvPath[] = [
   { name: 'as-forward', supports: gradInputAsConv, applies: gradInputAsConv, run: (gy, w, gx, g) => conv2dGradInputAsForward(gy, w, gx, g, conv2dF32) },
 ];
+
+const imageSize = (g: Conv2dGeometry) => g.n * g.cIn * g.h * g.w;
+const weightSize = (g: Conv2dGeometry) => g.cOut * g.cIn * g.kh * g.kw;
+const outputSize = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW;
+
+/**
+ * The Backend's convolution methods, each with its paths and its three operands' sizes in the
+ * method's order (what the parity tests and the bench draw): forward (x, w, out), weight gradient
+ * (x, dy, gw), input gradient (dy, w, gx).
+ */
+export const CONV_METHODS = {
+  conv2d: { paths: CONV2D_PATHS, sizes: (g: Conv2dGeometry) => [imageSize(g), weightSize(g), outputSize(g)] },
+  conv2dGradWeight: { paths: CONV2D_GRAD_WEIGHT_PATHS, sizes: (g: Conv2dGeometry) => [imageSize(g), outputSize(g), weightSize(g)] },
+  conv2dGradInput: { paths: CONV2D_GRAD_INPUT_PATHS, sizes: (g: Conv2dGeometry) => [outputSize(g), weightSize(g), imageSize(g)] },
+} as const satisfies Record<string, { paths: readonly ConvPath[]; sizes: (g: Conv2dGeometry) => [number, number, number] }>;
