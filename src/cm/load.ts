@@ -4,6 +4,7 @@ import { buildNetwork, networkBody, networkConsistency, type ModelKind, type Net
 import { metadataJson, metadataNumber } from './checkpoint';
 import { DEFAULT_C_NOISE_SCALE, isDenoiserParametrization, PARAMETRIZATIONS, type ConsistencyFunction, type Parametrization } from './parametrization';
 import { samplingWeights } from './checkpoint';
+import { withOfficialQkvLayout } from './qkv-layout';
 import { FormatError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 
@@ -57,7 +58,7 @@ export function consistencyModelFrom(path: string, { tensors, metadata }: Weight
   if (isDenoiserParametrization(metadata.parametrization)) {
     throw new FormatError(path, `${path} is an EDM teacher (a denoiser), not a consistency model; load it with loadTeacher (the CLI's sample and eval do).`);
   }
-  const weights = samplingWeights(tensors);
+  const weights = samplingWeights(withOfficialQkvLayout(path, tensors, metadata));
   const kind = (metadata.model ?? 'SimpleUNet') as ModelKind;
   if (kind !== 'SimpleUNet' && kind !== 'UNet') throw new FormatError(path, `${path} holds a '${kind}' model; onestep reads SimpleUNet and UNet checkpoints.`);
   const first = weights[kind === 'SimpleUNet' ? 'down.0.weight' : 'input_blocks.0.0.weight'];
@@ -90,7 +91,7 @@ export function teacherFrom(path: string, { tensors, metadata }: WeightsFile): L
   if (!isDenoiserParametrization(metadata.parametrization)) {
     throw new FormatError(path, `${path} is not an EDM teacher (its parametrization is '${metadata.parametrization ?? 'none'}'); train one with \`npm run mnist -- teacher\`.`);
   }
-  const weights = samplingWeights(tensors);
+  const weights = samplingWeights(withOfficialQkvLayout(path, tensors, metadata));
   const classes = classesOf(path, metadata);
   const spec: NetworkSpec = {
     model: (metadata.model ?? 'SimpleUNet') as ModelKind, channels: metadataNumber(path, metadata, 'channels', undefined, isCount),

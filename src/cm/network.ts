@@ -1,6 +1,7 @@
 import type { InitOptions } from '../nn/layers';
 import { SimpleUNet } from '../nn/simple-unet';
 import { UNet, type UNetConfig } from '../nn/unet';
+import { QKV_LAYOUT } from './qkv-layout';
 import { officialConsistency, scalesTimeInput, simpleUNetConsistency, type ConsistencyFunction, type NetworkBody, type Parametrization } from './parametrization';
 
 export type ModelKind = 'SimpleUNet' | 'UNet';
@@ -52,7 +53,7 @@ export function specMetadata(spec: NetworkSpec): Record<string, string> {
     model: spec.model,
     width: String(spec.width),
     channels: String(spec.channels),
-    ...(spec.model === 'UNet' ? { unet: JSON.stringify(spec.unet ?? {}) } : {}),
+    ...(spec.model === 'UNet' ? { unet: JSON.stringify(spec.unet ?? {}), qkv_layout: QKV_LAYOUT } : {}),
     ...(spec.numClasses ? { num_classes: String(spec.numClasses) } : {}),
   };
 }

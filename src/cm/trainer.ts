@@ -6,7 +6,7 @@ import { ConfigError, FormatError } from '../errors';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file';
 import type { TensorRecord } from '../io/safetensors';
 import { AdamW } from '../optim/adamw';
-import { DEFAULT_UNET_CONFIG } from '../nn/unet';
+import { unetLayout } from '../nn/unet';
 import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
@@ -15,6 +15,7 @@ import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, run
 import { validateTrainConfig, type TrainConfig } from './config';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import type { WeightsFile } from './load';
+import { withOfficialQkvLayout } from './qkv-layout';
 import { buildNetwork, networkSpecOf, specMetadata, type Network, type NetworkSpec } from './network';
 import { DEFAULT_C_NOISE_SCALE, scalesTimeInput } from './parametrization';
 import { RECIPES, type RecipeRun, type RecipeState, type SampleSettings, type TrainingRecipe } from './recipes/index';
@@ -121,8 +122,7 @@ export class Trainer implements RecipeRun {
     // the UNet's layout: what its weights are and mean (dropout is not part of it)
     const unet = (x: NetworkSpec) => {
       if (x.model !== 'UNet') return '';
-      const { channelMult, numResBlocks, attentionResolutions, numHeads } = { ...DEFAULT_UNET_CONFIG, ...x.unet };
-      return JSON.stringify({ channelMult, numResBlocks, attentionResolutions, numHeads });
+      return JSON.stringify(unetLayout(x.unet ?? {}));
     };
     if (other.model !== spec.model || other.width !== spec.width || other.channels !== spec.channels || other.numClasses !== spec.numClasses || unet(other) !== unet(spec)) {
       const classes = (k: number | undefined) => (k ? `, conditional on ${k} classes` : '');
@@ -268,7 +268,7 @@ export class Trainer implements RecipeRun {
     if ((metadata.class_names ?? null) !== (classes ?? null)) {
       throw new FormatError(path, `${path} was trained on the classes ${metadata.class_names ?? '(none)'}; the dataset ${data.name} now gives ${classes ?? '(none)'}: resume on the same classes.`);
     }
-    const parts = splitCheckpoint(tensors);
+    const parts = splitCheckpoint(withOfficialQkvLayout(path, tensors, metadata));
     const restore = (what: string, net: Network, weights: Record<string, Tensor>) => {
       try {
         net.loadStateDict(weights);

@@ -3,38 +3,57 @@ import type { Tensor } from '../tensor/tensor';
 import { add, cos, mul, silu, sin } from '../ops/elementwise';
 import { concat, reshape, slice, transpose, unsqueeze } from '../ops/movement';
 import { matmul } from '../ops/matmul';
-import { interpolate } from '../ops/resample';
+import { avgPool2x2, interpolate } from '../ops/resample';
 import { softmax } from '../ops/softmax';
 import { Conv2d, Dropout, Embedding, GroupNorm, type InitOptions, labelsOrNone, Linear, SiLU } from './layers';
 import { Module } from './module';
 
-// The ADM-style U-Net of the official consistency-model code (guided-diffusion's UNetModel),
+// The U-Net of the official consistency-model code (its cm/unet.py UNetModel, after guided-diffusion),
 // sized by config, with its module names: time_embed, label_emb, input_blocks, middle_block,
-// output_blocks, out. Differences: attention's qkv/proj_out are 1x1 Conv2d ([o, i, 1, 1]) where
-// ADM uses Conv1d ([o, i, 1]); no checkpointing, no fp16, no up/down-sampling ResBlocks.
+// output_blocks, out; the same state dict as the official network's, so its files load
+// (docs/contracts.md, Models). Differences: attention's qkv/proj_out are 1x1 Conv2d ([o, i, 1, 1])
+// where the official code uses Conv1d ([o, i, 1]); no checkpointing, no fp16; label_emb has a
+// "no label" row K unless `noLabelRow` is false (official files have K rows).
 
 export interface UNetConfig {
   /** Image channels (in and out). */
   channels: number;
   /** Base width (a multiple of 32, for GroupNorm(32, .)). */
   modelChannels: number;
-  /** Width multiplier per resolution level, e.g. [1, 2, 2]. */
+  /** Width multiplier per resolution level, e.g. [1, 2, 2] (official: 0.5 allowed; each width a multiple of 32). */
   channelMult: number[];
   numResBlocks: number;
   /** Down-sampling factors at which blocks get self-attention, e.g. [2] = at half resolution. */
   attentionResolutions: number[];
   dropout: number;
+  /** Attention heads (official num_heads), unless numHeadChannels is set. */
   numHeads: number;
+  /** Channels per head (official num_head_channels): heads = width / numHeadChannels; -1: numHeads. */
+  numHeadChannels: number;
+  /** Heads in the output blocks' attention (official num_heads_upsample); -1: numHeads. */
+  numHeadsUpsample: number;
+  /** ResBlocks condition by GN(h)(1 + scale) + shift (official use_scale_shift_norm); false: h + emb before GN. */
+  useScaleShiftNorm: boolean;
+  /** Down- and up-sample with ResBlocks (official resblock_updown) instead of a strided conv / nearest + conv. */
+  resblockUpdown: boolean;
   /**
-   * Class-conditional when set (K classes): `label_emb.weight` [K + 1, 4 modelChannels] is added to
-   * the time embedding; row K is "no label" (label dropout, unconditional sampling).
+   * Class-conditional when set (K classes): `label_emb.weight` is added to the time embedding.
    */
   numClasses?: number;
+  /** label_emb has K + 1 rows, row K "no label" (label dropout, unconditional sampling); false: K rows as official files. */
+  noLabelRow: boolean;
 }
 
 export const DEFAULT_UNET_CONFIG: UNetConfig = {
   channels: 1, modelChannels: 32, channelMult: [1, 2, 2], numResBlocks: 1, attentionResolutions: [2], dropout: 0.1, numHeads: 1,
+  numHeadChannels: -1, numHeadsUpsample: -1, useScaleShiftNorm: true, resblockUpdown: false, noLabelRow: true,
 };
+
+/** The settings that decide what a UNet's weights are and mean (dropout, channels and width aside). */
+export function unetLayout(config: Partial<UNetConfig>): Omit<UNetConfig, 'channels' | 'modelChannels' | 'dropout' | 'numClasses'> {
+  const { channelMult, numResBlocks, attentionResolutions, numHeads, numHeadChannels, numHeadsUpsample, useScaleShiftNorm, resblockUpdown, noLabelRow } = { ...DEFAULT_UNET_CONFIG, ...config };
+  return { channelMult, numResBlocks, attentionResolutions, numHeads, numHeadChannels, numHeadsUpsample, useScaleShiftNorm, resblockUpdown, noLabelRow };
+}
 
 /** conv3x3 with zero weights and bias: a block's last layer starts as the identity path. */
 function zeroConv(i: number, o: number, k: number, init: InitOptions): Conv2d {
@@ -62,7 +81,13 @@ class Seq extends Module {
   }
 }
 
-/** GN -> SiLU -> conv; time embedding -> (scale, shift); GN * (1 + scale) + shift -> SiLU -> dropout -> zero conv; + skip. */
+/** A ResBlock's resampling of both paths (official resblock_updown): nearest 2x up or 2x2 average down. */
+type Resampling = 'up' | 'down';
+
+/**
+ * GN -> SiLU -> (resample) -> conv; time embedding -> (scale, shift): GN * (1 + scale) + shift, or
+ * + emb before GN; -> SiLU -> dropout -> zero conv; + skip (resampled as well).
+ */
 class ResBlock extends Module {
   private readonly inNorm: GroupNorm;
   private readonly inConv: Conv2d;
@@ -71,12 +96,15 @@ class ResBlock extends Module {
   readonly drop: Dropout;
   private readonly outConv: Conv2d;
   private readonly skip: Conv2d | null;
-  constructor(readonly inCh: number, readonly outCh: number, embDim: number, dropoutP: number, init: InitOptions) {
+  constructor(
+    readonly inCh: number, readonly outCh: number, embDim: number, dropoutP: number, init: InitOptions,
+    private readonly scaleShift: boolean, private readonly resampling?: Resampling,
+  ) {
     super();
     this.inNorm = new GroupNorm(32, inCh);
     this.inConv = new Conv2d(inCh, outCh, 3, { ...init, padding: 1 });
     this.addModule('in_layers', new Seq([this.inNorm, new SiLU(), this.inConv]));
-    this.embLinear = new Linear(embDim, 2 * outCh, init);
+    this.embLinear = new Linear(embDim, scaleShift ? 2 * outCh : outCh, init);
     this.addModule('emb_layers', new Seq([new SiLU(), this.embLinear]));
     this.outNorm = new GroupNorm(32, outCh);
     this.drop = new Dropout(dropoutP);
@@ -84,26 +112,39 @@ class ResBlock extends Module {
     this.addModule('out_layers', new Seq([this.outNorm, new SiLU(), this.drop, this.outConv]));
     this.skip = inCh === outCh ? null : this.addModule('skip_connection', new Conv2d(inCh, outCh, 1, init));
   }
+  private resample(x: Tensor): Tensor {
+    if (this.resampling === 'up') return interpolate(x, { scaleFactor: 2 });
+    return this.resampling === 'down' ? avgPool2x2(x) : x;
+  }
   forward(x: Tensor, emb: Tensor): Tensor {
-    let h = this.inConv.forward(this.inNorm.forwardSilu(x));
+    let h = this.inConv.forward(this.resample(this.inNorm.forwardSilu(x)));
     const e = this.embLinear.forward(silu(emb));
     const b = e.shape[0]!;
-    const scale = reshape(slice(e, [0, 0], [b, this.outCh]), [b, this.outCh, 1, 1]);
-    const shift = reshape(slice(e, [0, this.outCh], [b, 2 * this.outCh]), [b, this.outCh, 1, 1]);
-    h = add(mul(this.outNorm.forward(h), scale.add(1)), shift);
-    h = this.outConv.forward(this.drop.forward(silu(h)));
-    return add(this.skip ? this.skip.forward(x) : x, h);
+    if (this.scaleShift) {
+      const scale = reshape(slice(e, [0, 0], [b, this.outCh]), [b, this.outCh, 1, 1]);
+      const shift = reshape(slice(e, [0, this.outCh], [b, 2 * this.outCh]), [b, this.outCh, 1, 1]);
+      h = silu(add(mul(this.outNorm.forward(h), scale.add(1)), shift));
+    } else {
+      h = this.outNorm.forwardSilu(add(h, reshape(e, [b, this.outCh, 1, 1])));
+    }
+    h = this.outConv.forward(this.drop.forward(h));
+    const skip = this.resample(x);
+    return add(this.skip ? this.skip.forward(skip) : skip, h);
   }
 }
 
-/** Multi-head self-attention over the H W positions, with a zero-initialised output projection. */
+/**
+ * Multi-head self-attention over the H W positions, with a zero-initialised output projection.
+ * qkv's 3C output channels are (three, head, d), as both attention paths of the official code
+ * split them; the result's channels are (head, d).
+ */
 class AttentionBlock extends Module {
   private readonly norm: GroupNorm;
   private readonly qkv: Conv2d;
   private readonly projOut: Conv2d;
   constructor(readonly ch: number, readonly heads: number, init: InitOptions) {
     super();
-    if (ch % heads !== 0) throw new Error(`AttentionBlock: ${ch} channels do not split into ${heads} heads.`);
+    if (!Number.isInteger(heads) || heads < 1 || ch % heads !== 0) throw new Error(`AttentionBlock: ${ch} channels do not split into ${heads} heads.`);
     this.norm = this.addModule('norm', new GroupNorm(32, ch));
     this.qkv = this.addModule('qkv', new Conv2d(ch, 3 * ch, 1, init));
     this.projOut = this.addModule('proj_out', zeroConv(ch, ch, 1, init));
@@ -111,8 +152,9 @@ class AttentionBlock extends Module {
   forward(x: Tensor): Tensor {
     const [b, c, h, w] = x.shape as [number, number, number, number];
     const d = c / this.heads, n = h * w;
-    const qkv = reshape(this.qkv.forward(this.norm.forward(x)), [b * this.heads, 3 * d, n]);
-    const q = slice(qkv, [0, 0], [b * this.heads, d]), k = slice(qkv, [0, d], [b * this.heads, 2 * d]), v = slice(qkv, [0, 2 * d]);
+    const qkv = reshape(this.qkv.forward(this.norm.forward(x)), [b, 3, c * n]);
+    const part = (j: number) => reshape(slice(qkv, [0, j], [b, j + 1]), [b * this.heads, d, n]);
+    const q = part(0), k = part(1), v = part(2);
     const weights = softmax(matmul(transpose(q), k).mul(1 / Math.sqrt(d)), -1); // [BH, n (query), n (key)]
     const out = matmul(v, transpose(weights)); // [BH, d, n]
     return add(x, this.projOut.forward(reshape(out, [b, c, h, w])));
@@ -163,40 +205,49 @@ export class UNet extends Module {
     this.config = cfg;
     const mc = cfg.modelChannels, embDim = 4 * mc;
     if (!Number.isInteger(mc) || mc < 32 || mc % 32 !== 0) throw new Error(`UNet: modelChannels ${mc} must be a positive multiple of 32.`);
-    if (cfg.channelMult.some((m) => !Number.isInteger(m) || m < 1)) throw new Error(`UNet: channelMult [${cfg.channelMult}] must be positive integers.`);
+    if (cfg.channelMult.length === 0 || cfg.channelMult.some((m) => !(m > 0) || Math.trunc(m * mc) % 32 !== 0)) {
+      throw new Error(`UNet: channelMult [${cfg.channelMult}] must give each level a width (multiplier x modelChannels ${mc}) that is a positive multiple of 32.`);
+    }
     this.timeLinear1 = new Linear(mc, embDim, init);
     this.timeLinear2 = new Linear(embDim, embDim, init);
     this.addModule('time_embed', new Seq([this.timeLinear1, new SiLU(), this.timeLinear2]));
     if (cfg.numClasses !== undefined && !(Number.isInteger(cfg.numClasses) && cfg.numClasses >= 1)) throw new Error(`UNet: numClasses must be a positive integer, got ${cfg.numClasses}.`);
-    this.labelEmb = cfg.numClasses ? this.addModule('label_emb', new Embedding(cfg.numClasses + 1, embDim, init)) : null;
+    this.labelEmb = cfg.numClasses ? this.addModule('label_emb', new Embedding(cfg.numClasses + (cfg.noLabelRow ? 1 : 0), embDim, init)) : null;
 
-    const skips: number[] = [mc];
-    let ch = mc, ds = 1;
-    this.inputBlocks.push(new Blocks([new Conv2d(cfg.channels, mc, 3, { ...init, padding: 1 })]));
+    const width = (mult: number) => Math.trunc(mult * mc);
+    const inputWidth = width(cfg.channelMult[0]!);
+    const heads = (ch: number, numHeads: number) => {
+      if (cfg.numHeadChannels === -1) return numHeads;
+      if (ch % cfg.numHeadChannels !== 0) throw new Error(`UNet: ${ch} channels do not split into heads of numHeadChannels ${cfg.numHeadChannels}.`);
+      return ch / cfg.numHeadChannels;
+    };
+    const upHeads = cfg.numHeadsUpsample === -1 ? cfg.numHeads : cfg.numHeadsUpsample;
+    const resBlock = (i: number, o: number, resampling?: Resampling) => new ResBlock(i, o, embDim, cfg.dropout, init, cfg.useScaleShiftNorm, resampling);
+    const skips: number[] = [inputWidth];
+    let ch = inputWidth, ds = 1;
+    this.inputBlocks.push(new Blocks([new Conv2d(cfg.channels, inputWidth, 3, { ...init, padding: 1 })]));
     cfg.channelMult.forEach((mult, level) => {
       for (let r = 0; r < cfg.numResBlocks; r++) {
-        const layers: Module[] = [new ResBlock(ch, mult * mc, embDim, cfg.dropout, init)];
-        ch = mult * mc;
-        if (cfg.attentionResolutions.includes(ds)) layers.push(new AttentionBlock(ch, cfg.numHeads, init));
+        const layers: Module[] = [resBlock(ch, width(mult))];
+        ch = width(mult);
+        if (cfg.attentionResolutions.includes(ds)) layers.push(new AttentionBlock(ch, heads(ch, cfg.numHeads), init));
         this.inputBlocks.push(new Blocks(layers));
         skips.push(ch);
       }
       if (level < cfg.channelMult.length - 1) {
-        this.inputBlocks.push(new Blocks([new Downsample(ch, init)]));
+        this.inputBlocks.push(new Blocks([cfg.resblockUpdown ? resBlock(ch, ch, 'down') : new Downsample(ch, init)]));
         skips.push(ch);
         ds *= 2;
       }
     });
-    this.middle = new Blocks([
-      new ResBlock(ch, ch, embDim, cfg.dropout, init), new AttentionBlock(ch, cfg.numHeads, init), new ResBlock(ch, ch, embDim, cfg.dropout, init),
-    ]);
+    this.middle = new Blocks([resBlock(ch, ch), new AttentionBlock(ch, heads(ch, cfg.numHeads), init), resBlock(ch, ch)]);
     [...cfg.channelMult.entries()].reverse().forEach(([level, mult]) => {
       for (let r = 0; r <= cfg.numResBlocks; r++) {
-        const layers: Module[] = [new ResBlock(ch + skips.pop()!, mult * mc, embDim, cfg.dropout, init)];
-        ch = mult * mc;
-        if (cfg.attentionResolutions.includes(ds)) layers.push(new AttentionBlock(ch, cfg.numHeads, init));
+        const layers: Module[] = [resBlock(ch + skips.pop()!, width(mult))];
+        ch = width(mult);
+        if (cfg.attentionResolutions.includes(ds)) layers.push(new AttentionBlock(ch, heads(ch, upHeads), init));
         if (level > 0 && r === cfg.numResBlocks) {
-          layers.push(new Upsample(ch, init));
+          layers.push(cfg.resblockUpdown ? resBlock(ch, ch, 'up') : new Upsample(ch, init));
           ds /= 2;
         }
         this.outputBlocks.push(new Blocks(layers));
@@ -206,7 +257,7 @@ export class UNet extends Module {
     this.addModule('middle_block', this.middle);
     this.addModule('output_blocks', new Seq(this.outputBlocks));
     this.outNorm = new GroupNorm(32, ch);
-    this.outConv = zeroConv(ch, cfg.channels, 3, init);
+    this.outConv = zeroConv(inputWidth, cfg.channels, 3, init);
     this.addModule('out', new Seq([this.outNorm, new SiLU(), this.outConv]));
   }
 
@@ -236,7 +287,12 @@ export class UNet extends Module {
     }
     if (t.ndim !== 1 || t.shape[0] !== x.shape[0]) throw new Error(`UNet: t must be [${x.shape[0]}] (one per image), got [${t.shape.join(', ')}].`);
     let emb = this.timeLinear2.forward(silu(this.timeLinear1.forward(this.timestepEmbedding(t))));
-    if (this.labelEmb) emb = add(emb, this.labelEmb.forward(labelsOrNone(labels, x.shape[0]!, this.config.numClasses!, 'UNet')));
+    if (this.labelEmb) {
+      if (labels === undefined && !this.config.noLabelRow) {
+        throw new Error(`UNet: this class-conditional network has ${this.config.numClasses} label rows and no "no label" row (an official file), so it cannot sample unconditionally; give a class for every image (the CLI's --class).`);
+      }
+      emb = add(emb, this.labelEmb.forward(labelsOrNone(labels, x.shape[0]!, this.config.numClasses!, 'UNet')));
+    }
     const hs: Tensor[] = [];
     let h = x;
     for (const block of this.inputBlocks) {

@@ -2,6 +2,8 @@ import { apply, Fn } from '../autograd/fn';
 import type { RawTensor } from '../tensor/raw';
 import { contiguousStrides, formatShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
+import { reshape } from './movement';
+import { mean } from './reduce';
 
 class UpsampleNearest2x extends Fn {
   forward(x: RawTensor): RawTensor { return x.upsample2x(); }
@@ -57,3 +59,13 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
 
 export const upsampleNearest2x = (x: Tensor): Tensor => interpolate(x, { scaleFactor: 2 });
 export const downsampleNearest2x = (x: Tensor): Tensor => interpolate(x, { scaleFactor: 0.5 });
+
+/** F.avg_pool2d(x, 2) over the last two dimensions (even sides): each output the mean of its 2x2 block. */
+export function avgPool2x2(x: Tensor): Tensor {
+  if (x.ndim < 3) throw new Error(`avgPool2x2: input must be [N, C, H, W] (or at least 3-d), got ${formatShape(x.shape)}.`);
+  const lead = x.shape.slice(0, -2);
+  const [h, w] = x.shape.slice(-2) as [number, number];
+  if (h % 2 !== 0 || w % 2 !== 0) throw new Error(`avgPool2x2: spatial size ${h}x${w} of ${formatShape(x.shape)} must be even.`);
+  const r = lead.length;
+  return mean(reshape(x, [...lead, h / 2, 2, w / 2, 2]), [r + 1, r + 3]);
+}

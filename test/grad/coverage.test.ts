@@ -83,6 +83,7 @@ const GRADIENT_TESTED = {
   interpolate: 'layers.test.ts: gradient of nearest interpolation',
   upsampleNearest2x: 'layers.test.ts: upsampleNearest2x',
   downsampleNearest2x: 'layers.test.ts: downsampleNearest2x (odd sizes too)',
+  avgPool2x2: 'layers.test.ts: avgPool2x2',
   softmax: 'layers.test.ts: softmax along a random axis',
   logSoftmax: 'layers.test.ts: logSoftmax along a random axis',
   mseLoss: 'layers.test.ts: mseLoss',

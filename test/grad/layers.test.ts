@@ -84,6 +84,11 @@ describe('gradient of nearest interpolation', () => {
       fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 2, max: 5 })).chain((s) => inputArb(s)),
       (x) => gradcheck((t) => ops.downsampleNearest2x(t).square(), [x])), RUNS);
   });
+  it('avgPool2x2', () => {
+    fc.assert(fc.property(
+      fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([n, c, h, w]) => inputArb([n, c, 2 * h, 2 * w])),
+      (x) => gradcheck((t) => ops.avgPool2x2(t).square(), [x])), RUNS);
+  });
 });
 
 describe('gradient of dropout', () => {
