@@ -17,6 +17,7 @@ export * as ops from './ops/index';
 export { InputError, FormatError, ConfigError, FileAccessError, DivergenceError } from './errors';
 export { encodeSafetensors, decodeSafetensors, fileTensors } from './io/safetensors';
 export type { SafetensorsFile, TensorRecord } from './io/safetensors';
+export * from './io/torch/index';
 export { imageGrid, imageFromRgba, type RgbaImage, type ImageValues } from './io/image-grid';
 export { Module } from './nn/module';
 export { Conv2d, Linear, GroupNorm, SiLU, Sequential, type Layer, type InitOptions } from './nn/layers';
