@@ -18,3 +18,5 @@ export { edmScalings, edmLossWeight, edmDenoiser, edmLoss, heunStep, edmSample, 
 export { guidedDenoiser, checkGuidance } from './guidance';
 export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepContext } from './distill';
 export { consistencyModelFrom, consistencyModelFromBytes, teacherFrom, type WeightsFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';
+export { officialArgs, officialUNetConfig, OFFICIAL_DEFAULTS, OFFICIAL_PRESETS, type OfficialModelArgs } from './official-args';
+export { convertOfficial, OFFICIAL_KINDS, type OfficialKind, type ConvertedModel } from './convert-official';
