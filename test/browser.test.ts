@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRuntime } from '../kernels/cpu/wasm/runtime';
 import { buildWeb } from '../examples/web/build';
 import { serveDemo } from '../examples/web/serve';
-import { cm, Generator, saveSafetensors, SimpleUNet, withBackend } from '../src/index';
+import { cm, Generator, loadTorchStateDict, saveSafetensors, SimpleUNet, withBackend } from '../src/index';
 import { launchChromium } from './browser/chromium';
 
 // The engine bundle and the demo page in a real Chromium (test/browser/chromium.ts; the tests fail
@@ -158,6 +158,35 @@ describe('in Chromium', () => {
     } finally {
       other.server.close();
     }
+  }, 120_000);
+
+  it('cpu: a model file chosen on the page (an official class-conditional checkpoint after convert) replaces the model; a bad file changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onestep-web-file-'));
+    const pt = 'test/fixtures/official-unet/e.pt';
+    const args = cm.officialArgs(JSON.parse(readFileSync('test/fixtures/official-unet/e.args.json', 'utf8')), 'e.args.json');
+    const converted = cm.convertOfficial(loadTorchStateDict(pt), args, 'consistency', 'e.pt');
+    const file = join(dir, 'e.safetensors');
+    saveSafetensors(file, converted.tensors, converted.metadata);
+    writeFileSync(join(dir, 'notes.safetensors'), 'not a model');
+    const threads = getRuntime().threads;
+    const { page, problems } = await openDemo(`seed=4&backend=cpu&threads=${threads}`, 60_000);
+    expect(problems).toEqual([]);
+    await page.locator('#model-file').setInputFiles(join(dir, 'notes.safetensors'));
+    await page.waitForFunction(() => (window.demo?.errors.length ?? 0) > 0, null, { timeout: 30_000 });
+    expect(await page.evaluate(() => window.demo!.errors)).toEqual([expect.stringMatching(/^notes\.safetensors: engine: .*notes\.safetensors/)]);
+    expect(await page.locator('#status').textContent()).toMatch(/notes\.safetensors was not loaded; the model before it is still in use/);
+    await page.locator('#model-file').setInputFiles(file);
+    await page.waitForFunction(() => document.body.dataset.model === 'e.safetensors', null, { timeout: 60_000 });
+    // 1000 classes and no "any": an official file has no unconditional row
+    const options = await page.locator('#class option').allTextContents();
+    expect([options.length, options[0], options[999]]).toEqual([1000, '0', '999']);
+    const { seed, label, images } = await pageSamples(page);
+    expect(label).toBe(0);
+    const expected = nodeSamples(seed, file, 0);
+    expect(images.length).toBe(16 * 3 * 16 * 16);
+    expect(images.filter((v, i) => !Object.is(v, expected[i])).length).toBe(0);
+    expect(await page.evaluate(() => window.demo!.errors.length)).toBe(1);
+    await page.close();
   }, 120_000);
 
   it('a model that cannot be fetched: the page says so instead of hanging', async () => {

@@ -16,13 +16,25 @@ async function start(req: Extract<EngineRequest, { t: 'start' }>): Promise<void>
   const backend = await init({ backend: req.backend, threads: req.threads });
   const response = await fetch(req.model);
   if (!response.ok) throw new Error(`fetching the model ${req.model} failed: ${response.status} ${response.statusText}`);
-  const model = cm.consistencyModelFromBytes(new Uint8Array(await response.arrayBuffer()), req.model);
+  adapter = (backend as { adapter?: { description: string } | null }).adapter?.description ?? null;
+  use(cm.consistencyModelFromBytes(new Uint8Array(await response.arrayBuffer()), req.model), req.model.split('/').pop()!, began, isolated);
+}
+
+let adapter: string | null = null;
+
+/** Makes `model` the one requests use and tells the page what it is. */
+function use(model: cm.LoadedConsistencyModel, name: string, began: number, isolated: boolean): void {
   loaded = model;
-  const adapter = (backend as { adapter?: { description: string } | null }).adapter?.description ?? null;
+  const noLabelRow = (model.model.config as { noLabelRow?: boolean }).noLabelRow !== false;
   post({
     t: 'started', backend: getBackend().name, adapter, threads: cpuThreads(), isolated, shape: model.shape,
-    classNames: model.classNames ?? null, msLoad: performance.now() - began,
+    classNames: model.classNames ?? null, msLoad: performance.now() - began, model: name, unconditional: !model.numClasses || noLabelRow,
   });
+}
+
+function load(req: Extract<EngineRequest, { t: 'load' }>): void {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  use(cm.consistencyModelFromBytes(new Uint8Array(req.bytes), req.name), req.name, performance.now(), isolated);
 }
 
 /** A request's result: the images' values, their grid's pixels, and the time taken. */
@@ -39,7 +51,7 @@ function answer(id: number, columns: number, run: () => Tensor): void {
 
 const labels = (label: number | undefined, count: number): number[] | undefined => (label === undefined ? undefined : Array(count).fill(label));
 
-function handle(req: Exclude<EngineRequest, { t: 'start' }>): void {
+function handle(req: Exclude<EngineRequest, { t: 'start' | 'load' }>): void {
   if (!loaded) throw new Error('the engine has not started yet');
   const model = loaded;
   const [c, h, w] = model.shape;
@@ -74,7 +86,8 @@ self.onmessage = (e) => {
   const req = e.data;
   queue = queue.then(async () => {
     try {
-      if (req.t !== 'start') handle(req);
+      if (req.t === 'load') load(req);
+      else if (req.t !== 'start') handle(req);
       else if (loaded) throw new Error('the engine was started already');
       else await start(req);
     } catch (err) {

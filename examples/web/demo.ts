@@ -2,9 +2,11 @@ import type { EditKind, EngineReply, EngineRequest, Grid } from './protocol';
 
 // The demo page: controls and canvases. Every tensor lives in the engine worker (demo-engine.ts);
 // this thread only draws. URL parameters: backend=cpu|webgpu, seed=N (the first grid's seed),
-// threads=N, model=FILE (a .safetensors file the server has under /models/), class=K (the first
-// class picked, for a class-conditional model). Once the first grid is drawn, document.body.dataset.ready is "1"; window.demo holds
-// what tests read (the last samples and edit, timings, errors).
+// threads=N, model=FILE (a .safetensors file the server has under /models/; a file chosen or dropped
+// on the page replaces it), class=K (the first class picked, for a class-conditional model). Once
+// the first grid is drawn, document.body.dataset.ready is "1", and dataset.model the model's file
+// name once its grids are drawn; window.demo holds what tests read (the last samples and edit,
+// timings, errors).
 
 type Result = Extract<EngineReply, { t: 'result' }>;
 type Started = Extract<EngineReply, { t: 'started' }>;
@@ -291,38 +293,76 @@ function setUpInterpolation(): void {
 
 // ---- start --------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  void setUpBackendPicker();
-  const started = await new Promise<Started>((done, failed) => {
+/** Asks the engine to start (or to load a file) and resolves with what it loaded. */
+function engineStart(message: EngineRequest, transfer: Transferable[] = []): Promise<Started> {
+  return new Promise<Started>((done, failed) => {
     starting = { done, failed };
-    worker.postMessage({ t: 'start', backend: demo.backend, threads, model: new URL(`models/${encodeURIComponent(modelFile)}`, location.href).href } satisfies EngineRequest);
+    worker.postMessage(message, transfer);
   });
+}
+
+/** Sets the page up for the model the engine reports: drawing size, class picker (`picked` chosen), status, then the grids. */
+async function useModel(started: Started, picked: string | null = null): Promise<void> {
   demo.started = started;
-  if (started.classNames === null && initialClass !== undefined) fail(`?class=${initialClass}: the model ${modelFile} is not class-conditional.`);
   sizeDrawing(started.shape);
   $('status').textContent = `backend ${started.backend}${started.adapter ? ` (${started.adapter})` : ''} · ${started.threads} CPU thread${started.threads > 1 ? 's' : ''}` +
-    ` · ${started.isolated ? 'cross-origin isolated' : 'not isolated'} · model ${started.shape.join('x')} loaded in ${started.msLoad.toFixed(0)} ms`;
-  if (started.classNames) {
-    const select = $<HTMLSelectElement>('class');
-    started.classNames.forEach((name, k) => select.add(new Option(name, String(k))));
-    if (initialClass !== undefined) {
-      if (initialClass < started.classNames.length) select.value = String(initialClass);
-      else fail(`?class=${initialClass}: the model has ${started.classNames.length} classes (0 to ${started.classNames.length - 1}).`);
-    }
-    $('class-picker').hidden = false;
-    select.onchange = () => {
-      void drawSamples();
-      void scheduleEdit();
-      void drawEnds();
-    };
+    ` · ${started.isolated ? 'cross-origin isolated' : 'not isolated'} · model ${started.model}, ${started.shape.join('x')}, loaded in ${started.msLoad.toFixed(0)} ms`;
+  const select = $<HTMLSelectElement>('class');
+  select.replaceChildren();
+  // an official class-conditional file has no "no label" row: it samples one class at a time
+  if (started.unconditional) select.add(new Option('any', ''));
+  started.classNames?.forEach((name, k) => select.add(new Option(name, String(k))));
+  if (picked !== null) select.value = picked;
+  $('class-picker').hidden = started.classNames === null;
+  await drawSamples();
+  seedDrawing();
+  await drawEnds();
+  document.body.dataset.model = started.model;
+}
+
+/** A .safetensors file the person chose or dropped: the engine loads it in place of the model. */
+async function loadModelFile(file: File): Promise<void> {
+  $('status').textContent = `loading ${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB)...`;
+  try {
+    const bytes = await file.arrayBuffer();
+    await useModel(await engineStart({ t: 'load', bytes, name: file.name }, [bytes]));
+  } catch (e) {
+    fail(`${file.name}: ${(e as Error).message}`);
+    $('status').textContent = `${file.name} was not loaded; the model before it is still in use`;
   }
+}
+
+function setUpModelFile(): void {
+  const input = $<HTMLInputElement>('model-file');
+  input.onchange = () => input.files?.[0] && void loadModelFile(input.files[0]);
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const file = e.dataTransfer?.files[0];
+    if (file) void loadModelFile(file);
+  });
+}
+
+async function main(): Promise<void> {
+  void setUpBackendPicker();
+  const started = await engineStart({ t: 'start', backend: demo.backend, threads, model: new URL(`models/${encodeURIComponent(modelFile)}`, location.href).href });
+  if (started.classNames === null && initialClass !== undefined) fail(`?class=${initialClass}: the model ${modelFile} is not class-conditional.`);
+  const select = $<HTMLSelectElement>('class');
+  select.onchange = () => {
+    void drawSamples();
+    void scheduleEdit();
+    void drawEnds();
+  };
   $('resample').onclick = () => void drawSamples();
   $('continuous').onchange = () => void drawSamples();
   setUpDrawing();
   setUpInterpolation();
-  await drawSamples();
-  seedDrawing();
-  await drawEnds();
+  setUpModelFile();
+  if (started.classNames && initialClass !== undefined && initialClass >= started.classNames.length) {
+    fail(`?class=${initialClass}: the model has ${started.classNames.length} classes (0 to ${started.classNames.length - 1}).`);
+  }
+  const picked = started.classNames && initialClass !== undefined && initialClass < started.classNames.length ? String(initialClass) : null;
+  await useModel(started, picked);
 }
 
 main().catch((e: Error) => {
