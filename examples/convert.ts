@@ -53,7 +53,7 @@ function main(argv: string[]): void {
   saveSafetensors(out, tensors, metadata);
   const parameters = model.parameters().reduce((n, p) => n + p.size, 0);
   const { channels, numClasses } = model.config;
-  console.log(`${basename(file)}: ${kind === 'edm' ? 'an EDM denoiser' : 'a consistency model'}, UNet of ${(parameters / 1e6).toFixed(1)}M parameters on ` +
+  console.log(`${basename(file)}: ${cm.OFFICIAL_KIND_INFO[kind].description}, UNet of ${(parameters / 1e6).toFixed(1)}M parameters on ` +
     `${args.image_size}x${args.image_size}x${channels}${numClasses ? `, conditional on ${numClasses} classes` : ''}; written ${out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   console.log(`sample it: npm run imagenet9 -- sample --ckpt ${out}${numClasses ? ' --class 0' : ''}`);
 }

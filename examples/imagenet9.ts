@@ -1,13 +1,14 @@
 // npm run imagenet9 -- [train|sample|edit|teacher|distill] --dataset DIR [flags]: the seed's second
 // example, class-conditional consistency training of the ADM-style UNet on a folder of labelled RGB
-// images at 64x64 (ImageNet-9's layout: DIR/<class>/*.png). The commands, flags, checkpoints and
-// samplers are the MNIST example's (examples/mnist.ts) with other defaults.
+// images at 64x64 (ImageNet-9's layout: DIR/<class>/*.JPEG; PNG and JPEG files, mixed or not). The
+// commands, flags, checkpoints and samplers are the MNIST example's (examples/mnist.ts) with other
+// defaults.
 import { type App, runApp } from './mnist';
 
 const HELP = `onestep ImageNet-9 example: class-conditional consistency training of the ADM-style UNet
 on a labelled image folder at 64x64 RGB.
 
-  npm run imagenet9 -- train --dataset DIR [flags]     DIR/<class>/*.png, one subfolder per class
+  npm run imagenet9 -- train --dataset DIR [flags]     DIR/<class>/*.{png,jpg,jpeg}, a subfolder per class
   npm run imagenet9 -- sample --ckpt FILE [--class K | --class A-B] [flags]
   npm run imagenet9 -- edit --task T --ckpt FILE --dataset DIR [--class K] [flags]
   npm run imagenet9 -- teacher --dataset DIR / distill --teacher FILE --dataset DIR

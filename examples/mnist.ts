@@ -1,5 +1,5 @@
 // npm run mnist -- [train|sample|classifier|eval|edit|teacher|distill] [flags]: consistency training on
-// MNIST (or Fashion-MNIST, or a folder of PNGs), sampling, evaluation and editing. The library does the
+// MNIST (or Fashion-MNIST, or a folder of PNG or JPEG images), sampling, evaluation and editing. The library does the
 // work (src/cm, src/data, src/metrics); this file parses flags and prints. `npm run mnist -- --help`.
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -274,7 +274,7 @@ async function main(argv: string[], app: App): Promise<void> {
   if (!offered.includes(command)) throw new UsageError(`unknown command '${command}'; use ${offered.join(', ')}.`);
   checkFlags(command, flags);
   if (training && !flags.resume && app.requireFolder && (!flags.dataset || data.isBuiltInDataset(flags.dataset))) {
-    throw new UsageError(`${app.name} trains on a folder of labelled images: give --dataset DIR (one subfolder of PNG images per class)${flags.dataset ? `, not ${flags.dataset}` : ''}.`);
+    throw new UsageError(`${app.name} trains on a folder of labelled images: give --dataset DIR (one subfolder of PNG or JPEG images per class)${flags.dataset ? `, not ${flags.dataset}` : ''}.`);
   }
   // the trainer runs in a process of its own, so Ctrl-C in a terminal ends with a checkpoint
   if (training && !inTrainerProcess()) return void (process.exitCode = await superviseTrainer());

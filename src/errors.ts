@@ -4,7 +4,7 @@
 /** What every error of bad input (not a bug) is: catch this one to tell the two apart. */
 export abstract class InputError extends Error {}
 
-/** Bytes or a file that a loader cannot read (safetensors, IDX, PNG, a checkpoint of another model). */
+/** Bytes or a file that a loader cannot read (safetensors, IDX, PNG, JPEG, a .pt file, a checkpoint of another model). */
 export class FormatError extends InputError {
   override name = 'FormatError';
   /** The file name (or 'buffer') that failed. */

@@ -2,6 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { cm, loadSafetensors, saveSafetensors, SimpleUNet } from '../src/index';
@@ -41,6 +42,7 @@ function badFiles(): Record<string, string> {
     badMagic: file('bad-magic-idx3-ubyte', idx([0, 0, 0x0d, 3], [2, 28, 28], 2 * 28 * 28)),
     badSize: file('bad-size-idx3-ubyte', idx([0, 0, 8, 3], [3, 28, 28], 2 * 28 * 28)),
     corruptPng: folder('corrupt-png', { 'a.png': png, 'b.png': png.subarray(0, 40) }),
+    corruptJpeg: folder('corrupt-jpeg', { 'a.png': png, 'b.jpg': readFileSync('test/fixtures/jpeg/ycc420.jpg').subarray(0, 300) }),
     nonImage: folder('non-image', { 'a.png': png, 'notes.txt': 'not an image' }),
     emptyFolder: folder('empty', {}),
     onePng: folder('one-png', { 'a.png': png }),
@@ -91,10 +93,11 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       // IDX files
       [['train', '--dataset', f.badMagic], /--dataset .*bad-magic-idx3-ubyte: .*type code is 0xd/],
       [['train', '--dataset', f.badSize], /--dataset .*bad-size-idx3-ubyte: .*promises 2352 values .* but 1568 bytes follow/],
-      // PNG folders
+      // PNG and JPEG folders
       [['train', '--dataset', f.corruptPng], /--dataset .*corrupt-png: .*b\.png is not a readable PNG/],
+      [['train', '--dataset', f.corruptJpeg], /--dataset .*corrupt-jpeg: .*b\.jpg is not a readable JPEG: .*\(file truncated\?\)/],
       [['train', '--dataset', f.nonImage], /--dataset .*non-image: .*notes\.txt.*remove it or convert it/],
-      [['train', '--dataset', f.emptyFolder], /--dataset .*empty: .*no \.png files/],
+      [['train', '--dataset', f.emptyFolder], /--dataset .*empty: .*no \.png, \.jpg or \.jpeg files/],
       [['train', '--dataset', 'no-such-folder'], /--dataset no-such-folder: dataset 'no-such-folder' is neither/],
       // where the output goes
       [['sample', '--out', f.unwritable], /--out package\.json\/out: cannot write there \(ENOTDIR\)/],
@@ -219,14 +222,16 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(inpaint.status, inpaint.stderr).toBe(0);
   }, 300_000);
 
-  it('npm run imagenet9: the same commands with the class-conditional UNet defaults, on a labelled folder', () => {
+  it('npm run imagenet9: the same commands with the class-conditional UNet defaults, on a labelled folder of PNG and JPEG files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-in9-'));
     for (const [name, rgb] of [['red', [200, 30, 30]], ['blue', [30, 30, 200]]] as const) {
       mkdirSync(join(dir, 'data', name), { recursive: true });
       for (let i = 0; i < 3; i++) {
         const png = new PNG({ width: 20, height: 20 });
         for (let p = 0; p < 400; p++) png.data.set([rgb[0], rgb[1] + 10 * i, rgb[2], 255], 4 * p);
-        writeFileSync(join(dir, 'data', name, `${i}.png`), PNG.sync.write(png));
+        // red as PNG files, blue as JPEG (ImageNet's format), one of them named as ImageNet names them
+        if (name === 'red') writeFileSync(join(dir, 'data', name, `${i}.png`), PNG.sync.write(png));
+        else writeFileSync(join(dir, 'data', name, i ? `${i}.jpg` : `${i}.JPEG`), encodeJpeg({ width: 20, height: 20, data: png.data }, 90).data);
       }
     }
     const in9 = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'examples/imagenet9.ts', ...args], { encoding: 'utf8', timeout: 120_000 });

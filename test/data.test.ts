@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -8,6 +8,7 @@ import { BatchSampler, gatherImages } from '../src/data/dataset';
 import { decodeIdx } from '../src/data/idx';
 import { loadMnist } from '../src/data/mnist';
 import { loadFashionMnist } from '../src/data/fashion';
+import { decodeJpeg } from '../src/io/jpeg';
 
 function idx(shape: number[], values: number[]): Uint8Array {
   const out = new Uint8Array(4 + 4 * shape.length + values.length);
@@ -106,9 +107,69 @@ describe('a folder of PNG images', () => {
   });
   it('names the problem for an empty folder, a missing one and a corrupt file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onestep-png-'));
-    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png files/);
+    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png, \.jpg or \.jpeg files/);
     expect(() => loadImageFolder(join(dir, 'nope'))).toThrow(/no such folder/);
     writeFileSync(join(dir, 'bad.png'), 'not a png');
     expect(() => loadImageFolder(dir)).toThrow(/bad\.png is not a readable PNG/);
+  });
+});
+
+describe('a folder of JPEG images, or of JPEG and PNG', () => {
+  const jpeg = (name: string) => readFileSync(new URL(`./fixtures/jpeg/${name}`, import.meta.url));
+  const pngOf = (img: { width: number; height: number; data: Uint8Array }) => {
+    const png = new PNG({ width: img.width, height: img.height });
+    png.data.set(img.data);
+    return PNG.sync.write(png);
+  };
+  const folder = () => mkdtempSync(join(tmpdir(), 'onestep-jpeg-'));
+
+  it('a JPEG loads exactly as a PNG of its decoded pixels: grey and colour files, into grey and RGB datasets, resized', () => {
+    for (const name of ['grey.jpg', 'ycc420.jpg', 'progressive444.jpg']) {
+      const asJpeg = folder(), asPng = folder();
+      writeFileSync(join(asJpeg, 'x.jpg'), jpeg(name));
+      writeFileSync(join(asPng, 'x.png'), pngOf(decodeJpeg(jpeg(name))));
+      for (const channels of [1, 3] as const) {
+        for (const size of [8, 32]) {
+          const a = loadImageFolder(asJpeg, { size, channels }), b = loadImageFolder(asPng, { size, channels });
+          expect([a.count, a.channels, a.height, a.width]).toEqual([1, channels, size, size]);
+          expect(a.images).toEqual(b.images);
+        }
+      }
+    }
+  });
+
+  it('PNG and JPEG classes (.png, .jpg, .JPEG) load with their labels, shapes and pixels', () => {
+    const dir = folder();
+    for (const c of ['ant', 'bee', 'cat']) mkdirSync(join(dir, c));
+    const red = new PNG({ width: 5, height: 3 });
+    for (let i = 0; i < 15; i++) red.data.set([255, 0, 0, 255], 4 * i);
+    writeFileSync(join(dir, 'ant', 'a.png'), PNG.sync.write(red));
+    writeFileSync(join(dir, 'ant', 'b.png'), PNG.sync.write(red));
+    writeFileSync(join(dir, 'bee', 'a.jpg'), jpeg('grey.jpg'));
+    writeFileSync(join(dir, 'bee', 'b.JPEG'), jpeg('ycc444.jpg'));
+    writeFileSync(join(dir, 'cat', 'a.jpeg'), jpeg('progressive420.jpg'));
+    writeFileSync(join(dir, 'cat', 'b.PNG'), PNG.sync.write(red));
+    const ds = loadImageFolder(dir, { size: 4, channels: 3 });
+    expect(ds.classNames).toEqual(['ant', 'bee', 'cat']);
+    expect(Array.from(ds.labels!)).toEqual([0, 0, 1, 1, 2, 2]);
+    expect([ds.count, ds.channels, ds.height, ds.width, ds.images.length]).toEqual([6, 3, 4, 4, 6 * 3 * 16]);
+    expect(Array.from(ds.images.subarray(0, 3 * 16 * 2)).every((v, i) => v === (i % 48 < 16 ? 1 : -1))).toBe(true);
+    // bee/a.jpg is the grey pattern 12 x (x = 0..20, every row alike; JPEG within 3 of it): the same in R, G and B, and
+    // output column 0 averages x in [0, 5.25): (12 (0 + 1 + 2 + 3 + 4) + 0.25 * 60) / 5.25
+    const bee = ds.images.subarray(2 * 48, 3 * 48);
+    expect(bee.subarray(16, 32)).toEqual(bee.subarray(0, 16));
+    expect(bee.subarray(32, 48)).toEqual(bee.subarray(0, 16));
+    for (let y = 0; y < 4; y++) expect(Math.abs(((bee[4 * y]! + 1) / 2) * 255 - (12 * 10 + 0.25 * 60) / 5.25)).toBeLessThanOrEqual(3);
+  });
+
+  it('the bytes decide, not the name: a PNG named .jpg and a JPEG named .png load', () => {
+    const dir = folder();
+    const red = new PNG({ width: 2, height: 2 });
+    for (let i = 0; i < 4; i++) red.data.set([255, 0, 0, 255], 4 * i);
+    writeFileSync(join(dir, 'a.jpg'), PNG.sync.write(red));
+    writeFileSync(join(dir, 'b.png'), jpeg('rgb.jpg'));
+    const ds = loadImageFolder(dir, { size: 2, channels: 3 });
+    expect(Array.from(ds.images.subarray(0, 12))).toEqual([1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1]);
+    expect(ds.count).toBe(2);
   });
 });

@@ -2,10 +2,11 @@
 // FileAccessError for a path it cannot read), never another exception, never a hang, and never
 // allocates beyond what the file can hold. fast-check mutates valid files at random and in the
 // header fields that carry sizes, and checks that whatever decodes is consistent with the bytes.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { decodeIdx } from '../src/data/idx';
@@ -13,9 +14,11 @@ import { readIdx } from '../src/data/idx-file';
 import { IDX_DATASET_MAX_VALUES, loadIdxDataset } from '../src/data/idx-dataset';
 import { loadImageFolder } from '../src/data/image-folder';
 import { FileAccessError, FormatError } from '../src/errors';
+import { decodeJpeg, JPEG_MAX_PIXELS } from '../src/io/jpeg';
 import { decodePng, DEFLATE_MAX_RATIO, PNG_MAX_PIXELS } from '../src/io/png';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { loadSafetensors } from '../src/io/safetensors-file';
+import { markerAt, sofAt } from './helpers/jpeg';
 
 const RUNS = { numRuns: 400 };
 /** A generous bound on one decode of a file of a few kilobytes; a hang or a huge allocation blows it. */
@@ -412,6 +415,99 @@ describe('PNG: malformed bytes throw FormatError, nothing else', () => {
   });
 });
 
+// ---- JPEG ---------------------------------------------------------------------------------------
+
+/** cjpeg's files (test/fixtures/jpeg: grey, 4:2:0, progressive, restart markers) beside jpeg-js's own (4:4:4 baseline). */
+const JPEG_FIXTURES = readdirSync(new URL('./fixtures/jpeg/', import.meta.url))
+  .filter((f) => f.endsWith('.jpg') && f !== 'arithmetic.jpg')
+  .map((f) => new Uint8Array(readFileSync(new URL(`./fixtures/jpeg/${f}`, import.meta.url))));
+/** jpeg-js's encoder builds its tables on each call (about 10 ms), so its files are made once: sizes 1-24, grey and colour, qualities 1-100. */
+const JPEG_ENCODED = Array.from({ length: 24 }, (_, k) => {
+  const width = 1 + ((k * 7) % 24), height = 1 + ((k * 11) % 24), quality = 1 + ((k * 37) % 100), grey = k % 3 === 0;
+  const data = new Uint8Array(4 * width * height);
+  for (let i = 0; i < data.length; i++) data[i] = grey ? (k + (i >> 2) * 37) & 0xff : (k + i * 37) & 0xff;
+  return new Uint8Array(encodeJpeg({ width, height, data }, quality).data);
+});
+const jpegArb = fc.constantFrom(...JPEG_FIXTURES, ...JPEG_ENCODED);
+
+function consistentJpeg(bytes: Uint8Array) {
+  return (img: ReturnType<typeof decodeJpeg>) => {
+    expect(img.width).toBeGreaterThan(0);
+    expect(img.height).toBeGreaterThan(0);
+    expect(img.width * img.height).toBeLessThanOrEqual(JPEG_MAX_PIXELS);
+    // every component is coded in at least a bit per MCU, which covers at most 32x32 pixels
+    expect(Math.ceil(img.width / 32) * Math.ceil(img.height / 32)).toBeLessThanOrEqual(8 * bytes.length);
+    expect(img.data.length).toBe(4 * img.width * img.height);
+    expect(img.data.every((v, i) => i % 4 !== 3 || v === 255)).toBe(true);
+  };
+}
+
+describe('JPEG: malformed bytes throw FormatError, nothing else', () => {
+  it('valid grey and colour images, baseline and progressive, decode to their size', () => {
+    fc.assert(
+      fc.property(jpegArb, (bytes) => {
+        consistentJpeg(bytes)(decodeJpeg(bytes));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('random flips, overwrites, truncations, appends and splices', () => {
+    fc.assert(
+      fc.property(jpegArb, mutations, (base, ms) => {
+        const bytes = mutate(base, ms);
+        decodesOrFormatError(() => decodeJpeg(bytes, 'fuzz.jpg'), consistentJpeg(bytes));
+      }),
+      RUNS,
+    );
+  });
+
+  it('flips and overwrites inside the first scan’s entropy-coded data, where jpeg-js decodes bits', () => {
+    const change = fc.tuple(fc.nat(), fc.nat({ max: 255 }), fc.boolean());
+    fc.assert(
+      fc.property(jpegArb, fc.array(change, { minLength: 1, maxLength: 6 }), (base, changes) => {
+        const bytes = Uint8Array.from(base);
+        const sos = markerAt(bytes, 0xda), start = sos + 2 + ((bytes[sos + 2]! << 8) | bytes[sos + 3]!);
+        for (const [at, value, flip] of changes) {
+          const i = start + (at % (bytes.length - 2 - start));
+          bytes[i] = flip ? bytes[i]! ^ (1 << (value & 7)) : value;
+        }
+        decodesOrFormatError(() => decodeJpeg(bytes, 'scan.jpg'), consistentJpeg(bytes));
+      }),
+      RUNS,
+    );
+  });
+
+  it('frame sizes (up to 65535 x 65535), and any byte of the frame, table and scan headers, set to anything', () => {
+    const word = fc.oneof(
+      { arbitrary: fc.integer({ min: 0, max: 64 }), weight: 3 },
+      { arbitrary: fc.nat({ max: 0xffff }), weight: 1 },
+      { arbitrary: fc.constantFrom(0, 1, 8192, 8193, 0x7fff, 0x8000, 0xffff), weight: 1 },
+    );
+    const poke = fc.tuple(fc.constantFrom(0xc0, 0xc2, 0xc4, 0xdb, 0xda, 0xdd), fc.nat(), fc.nat({ max: 255 }));
+    fc.assert(
+      fc.property(jpegArb, word, word, fc.array(poke, { maxLength: 3 }), (base, w, h, pokes) => {
+        const bytes = Uint8Array.from(base);
+        const sof = sofAt(bytes);
+        new DataView(bytes.buffer).setUint16(sof + 5, h, false);
+        new DataView(bytes.buffer).setUint16(sof + 7, w, false);
+        for (const [m, at, value] of pokes) {
+          let pos: number;
+          try {
+            pos = markerAt(bytes, m);
+          } catch {
+            continue; // no such segment (DRI, or a SOF of the other kind)
+          }
+          const length = (bytes[pos + 2]! << 8) | bytes[pos + 3]!;
+          if (length > 2 && pos + 2 + length <= bytes.length) bytes[pos + 4 + (at % (length - 2))] = value;
+        }
+        decodesOrFormatError(() => decodeJpeg(bytes, 'sof.jpg'), consistentJpeg(bytes));
+      }),
+      RUNS,
+    );
+  });
+});
+
 // ---- image folders --------------------------------------------------------------------------------
 
 describe('image folder: every problem is named with its file and fix', () => {
@@ -431,12 +527,27 @@ describe('image folder: every problem is named with its file and fix', () => {
     expect(() => loadImageFolder(dir, { size: 4 })).toThrow(/b\.png is not a readable PNG: .*; remove it or re-save it as PNG/);
   });
 
+  it('a truncated or oversize JPEG, named with its file', () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'a.png'), png(4, 4, 0));
+    const good = new Uint8Array(readFileSync(new URL('./fixtures/jpeg/progressive420.jpg', import.meta.url)));
+    writeFileSync(join(dir, 'b.JPG'), good.subarray(0, good.length - 20));
+    expect(() => loadImageFolder(dir, { size: 4 })).toThrow(FormatError);
+    expect(() => loadImageFolder(dir, { size: 4 })).toThrow(/b\.JPG is not a readable JPEG: .*\(file truncated\?\); remove it or re-save it as a baseline JPEG or PNG/);
+    const big = Uint8Array.from(good);
+    const sof = sofAt(big);
+    new DataView(big.buffer).setUint16(sof + 5, 9000, false);
+    new DataView(big.buffer).setUint16(sof + 7, 9000, false);
+    writeFileSync(join(dir, 'b.JPG'), big);
+    expect(() => loadImageFolder(dir, { size: 4 })).toThrow(/b\.JPG is not a readable JPEG: it is 9000x9000 pixels, more than the 67108864 \(2\^26\) onestep reads/);
+  });
+
   it('a file that is not a PNG, and a subfolder', () => {
     const dir = folder();
     writeFileSync(join(dir, 'a.png'), png(4, 4, 0));
     writeFileSync(join(dir, 'notes.txt'), 'hello');
     expect(() => loadImageFolder(dir, { size: 4 })).toThrow(FormatError);
-    expect(() => loadImageFolder(dir, { size: 4 })).toThrow(/notes\.txt is not a \.png file; onestep reads PNG images: remove it or convert it/);
+    expect(() => loadImageFolder(dir, { size: 4 })).toThrow(/notes\.txt is not a \.png, \.jpg or \.jpeg file; onestep reads PNG and JPEG images: remove it or convert it/);
     const sub = folder();
     writeFileSync(join(sub, 'a.png'), png(4, 4, 0));
     mkdirSync(join(sub, 'more'));
@@ -455,9 +566,9 @@ describe('image folder: every problem is named with its file and fix', () => {
     expect(Array.from(ds.labels!)).toEqual([0, 1, 1, 2, 2, 2]);
     expect(Array.from({ length: 6 }, (_, i) => Math.round(((ds.images[i * 4]! + 1) / 2) * 255))).toEqual([200, 10, 20, 90, 100, 110]);
     mkdirSync(join(dir, 'eel'));
-    expect(() => loadImageFolder(dir, { size: 2 })).toThrow(/the class folder .*eel holds no \.png files; add its images or remove it/);
+    expect(() => loadImageFolder(dir, { size: 2 })).toThrow(/the class folder .*eel holds no \.png, \.jpg or \.jpeg files; add its images or remove it/);
     mkdirSync(join(dir, 'eel', 'deeper'));
-    expect(() => loadImageFolder(dir, { size: 2 })).toThrow(/deeper is a folder inside the class folder .*eel; put the class's PNG images directly in it/);
+    expect(() => loadImageFolder(dir, { size: 2 })).toThrow(/deeper is a folder inside the class folder .*eel; put the class's PNG or JPEG images directly in it/);
   });
 
   it('hidden files are skipped', () => {
@@ -474,9 +585,9 @@ describe('image folder: every problem is named with its file and fix', () => {
   it('an empty folder, a missing one, and a file passed as the folder', () => {
     const dir = folder();
     expect(() => loadImageFolder(dir)).toThrow(FormatError);
-    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png files; put the training images there as PNG/);
+    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png, \.jpg or \.jpeg files; put the training images there as PNG or JPEG/);
     writeFileSync(join(dir, '.hidden.png'), png(2, 2, 0));
-    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png files/);
+    expect(() => loadImageFolder(dir)).toThrow(/holds no \.png, \.jpg or \.jpeg files/);
     expect(() => loadImageFolder(join(dir, 'nope'))).toThrow(FileAccessError);
     expect(() => loadImageFolder(join(dir, 'nope'))).toThrow(/cannot read .*nope: no such folder; check the path/);
     expect(() => loadImageFolder(join(dir, '.hidden.png'))).toThrow(FileAccessError);

@@ -55,9 +55,9 @@ export const HELP: string = `onestep MNIST example: consistency training from da
   npm run mnist -- distill --teacher FILE [train flags]   consistency distillation
 
 train flags
-  --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG images (or
-                           of one subfolder of them per class), or an IDX file of
-                           unsigned-byte images [count, rows, cols]                  [mnist]
+  --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG or
+                           JPEG images (or of one subfolder of them per class), or an
+                           IDX file of unsigned-byte images [count, rows, cols]      [mnist]
   --channels 1|3           for a folder: grey or RGB                                [1]
   --size N                 for a folder or an IDX file: the side images are resized to
                            (area averaging), a multiple of 4, e.g. 32 or 64         [32]
@@ -160,8 +160,8 @@ edit flags
   --sigmas A,B,...         the editing loop's noise levels        [80,40,20,10,5,2.5,1.25,0.6]
   --class K                a class-conditional model: edit towards class K     [no class]
   --seed N                 which test digits, and the sampler's noise               [0]
-  --dataset DIR            take the originals from a folder of PNGs (RGB models: else
-                           the model's own samples)                      [MNIST test digits]
+  --dataset DIR            take the originals from a folder of PNG or JPEG images (RGB
+                           models: else the model's own samples)         [MNIST test digits]
   --out DIR                writes DIR/edit-TASK.png: originals, inputs, results     [runs/mnist]
 
 teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)

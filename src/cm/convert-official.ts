@@ -14,6 +14,12 @@ import { officialUNetConfig, type OfficialModelArgs } from './official-args';
 export type OfficialKind = 'consistency' | 'edm';
 export const OFFICIAL_KINDS: readonly OfficialKind[] = ['consistency', 'edm'];
 
+/** Each kind's parametrization in our files, and what it is in words. */
+export const OFFICIAL_KIND_INFO: Record<OfficialKind, { parametrization: string; description: string }> = {
+  consistency: { parametrization: 'official', description: 'a consistency model' },
+  edm: { parametrization: 'edm', description: 'an EDM denoiser' },
+};
+
 export interface ConvertedModel {
   model: UNet;
   tensors: Record<string, Tensor>;
@@ -61,7 +67,7 @@ export function convertOfficial(stateDict: Map<string, TorchTensor>, args: Offic
   const metadata: Record<string, string> = {
     ...specMetadata(networkSpecOf(model)),
     height: String(imageSize),
-    parametrization: kind === 'edm' ? 'edm' : 'official',
+    parametrization: OFFICIAL_KIND_INFO[kind].parametrization,
     c_noise_scale: String(DEFAULT_C_NOISE_SCALE),
     converted_from: source,
     official_args: JSON.stringify(args),

@@ -19,4 +19,4 @@ export { guidedDenoiser, checkGuidance } from './guidance';
 export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepContext } from './distill';
 export { consistencyModelFrom, consistencyModelFromBytes, teacherFrom, type WeightsFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';
 export { officialArgs, officialUNetConfig, OFFICIAL_DEFAULTS, OFFICIAL_PRESETS, type OfficialModelArgs } from './official-args';
-export { convertOfficial, OFFICIAL_KINDS, type OfficialKind, type ConvertedModel } from './convert-official';
+export { convertOfficial, OFFICIAL_KINDS, OFFICIAL_KIND_INFO, type OfficialKind, type ConvertedModel } from './convert-official';

@@ -25,7 +25,7 @@ export interface DatasetOptions {
 
 /**
  * A dataset by the name a user gives or a checkpoint records (its `dataset` metadata):
- * `mnist` (`mnist-train`), `mnist-test`, `fashion` (`fashion-mnist`), a folder of PNG images
+ * `mnist` (`mnist-train`), `mnist-test`, `fashion` (`fashion-mnist`), a folder of PNG or JPEG images
  * (`folder:DIR` or just DIR), or an IDX file of unsigned-byte images [count, rows, cols] such as
  * MNIST's own (`idx:FILE` or just FILE).
  */
@@ -41,7 +41,7 @@ export function loadDataset(spec: string, opts: DatasetOptions = {}): ImageDatas
   if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `channels must be 1 or 3, got ${channels}.`);
   const dir = spec.startsWith('folder:') ? spec.slice('folder:'.length) : spec;
   if (!existsSync(dir)) {
-    throw new FileAccessError(dir, `dataset '${spec}' is neither mnist, mnist-test, fashion, an existing folder of PNG images nor an IDX file.`);
+    throw new FileAccessError(dir, `dataset '${spec}' is neither mnist, mnist-test, fashion, an existing folder of PNG or JPEG images nor an IDX file.`);
   }
   if (statSync(dir).isFile()) return loadIdxDataset(resolve(dir), { size: opts.size });
   return loadImageFolder(resolve(dir), { size: opts.size ?? 32, channels });
