@@ -99,6 +99,18 @@ describe('seeded random generator', () => {
     }
     expect(bulk.getState()).toEqual(one.getState());
   });
+  it('fillKeepMask (dropout\'s path) decides as uniform() < p called one by one, and leaves the same state', () => {
+    const one = new Generator(12), bulk = new Generator(12);
+    one.normal();
+    bulk.normal(); // a spare normal waiting: uniform() leaves it, so must the mask
+    for (const [n, p] of [[0, 0.5], [1, 0.1], [7, 0.3], [1000, 0.1], [33, 0.9]] as const) {
+      const expected = Array.from({ length: n }, () => (one.uniform() < p ? 0 : Math.fround(1 / (1 - p))));
+      const got = new Float32Array(n);
+      bulk.fillKeepMask(got, p, 1 / (1 - p));
+      expect(Array.from(got)).toEqual(expected);
+    }
+    expect(bulk.getState()).toEqual(one.getState());
+  });
   it('saves and restores its state to continue the same stream', () => {
     const g = new Generator(9);
     g.normal();

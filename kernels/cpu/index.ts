@@ -10,8 +10,10 @@ import { LiveBuffers } from './live';
 import { BufferPool } from './pool';
 import { groupNorm, groupNormBackward } from './norm';
 import { reduce } from './reduce';
+import { softmax, softmaxBackward } from './softmax';
 import { upsampleNearest2x, upsampleNearest2xBackward } from './resample';
 import { siluF32, siluGradF32 } from './wasm/activation';
+import { softmaxApplies, softmaxBackwardF32, softmaxF32 } from './wasm/softmax';
 import { CONV2D_GRAD_INPUT_PATHS, CONV2D_GRAD_WEIGHT_PATHS, CONV2D_PATHS, convPathFor, type ConvPath } from './wasm/conv-paths';
 import { groupNormBackwardF32, groupNormF32, groupNormSiluGradF32 } from './wasm/norm';
 import { binaryF32 } from './wasm/binary';
@@ -66,6 +68,8 @@ export const cpuReferenceBackend = {
   binary,
   where,
   reduce,
+  softmax,
+  softmaxBackward,
   copy,
   concat,
   matmul,
@@ -120,7 +124,7 @@ function convByPaths(paths: readonly ConvPath[], reference: (a: TypedArray, b: T
 
 /**
  * The CPU backend: the reference kernels, with float32 GEMM, convolutions, group norm, SiLU
- * (forward and gradient) and add/sub/mul/div on contiguous or row-broadcast layouts replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
+ * (forward and gradient), softmax over rows (and its gradient) and add/sub/mul/div on contiguous or row-broadcast layouts replaced by the WebAssembly SIMD kernels of kernels/cpu/wasm on all cores (float64
  * and small tensors stay on the reference). Buffers freed by tidy() / dispose() are reused (pool.ts).
  */
 export const cpuBackend = {
@@ -140,6 +144,8 @@ export const cpuBackend = {
     if (block) sumKeptBlockF32(x as Float32Array, block, out as Float32Array);
     else reduce(op, x, shape, axes, out);
   },
+  softmax: wasmWhen((x, out, rows, cols) => largeF32(rows * cols, x, out) && softmaxApplies(cols), softmaxF32, softmax),
+  softmaxBackward: wasmWhen((y, gy, gx, rows, cols) => largeF32(rows * cols, y, gy, gx) && softmaxApplies(cols), softmaxBackwardF32, softmaxBackward),
   memoryStats: () => ({ ...live.stats(), pooledBytes: pool.idleBytes + (runtimeIfStarted()?.heap.idleBytes ?? 0) }),
   unary: wasmWhen((op, x, out) => op === 'silu' && largeF32(x.length, x, out), (_op, x, out) => siluF32(x, out), unary),
   unaryGrad: wasmWhen((op, x, grad, out) => op === 'silu' && largeF32(x.length, x, grad, out), (_op, x, grad, out) => siluGradF32(x, grad, out), unaryGrad),

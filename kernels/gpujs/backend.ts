@@ -16,6 +16,7 @@ import { planGroupNorm, planGroupNormBackward } from './norm';
 import { adamwSection, planAdamw, planAxpby } from './optim';
 import { planReduce } from './reduce';
 import { planUpsample2x, planUpsample2xBackward } from './resample';
+import { planSoftmax, planSoftmaxBackward } from './softmax';
 import type { GpujsMode, HostStats } from './sources';
 import { cpuReferenceBackend } from '../cpu/index';
 
@@ -199,6 +200,14 @@ function backendOn(link: DeviceLink, init: Reply): GpujsBackend {
     reduce(op: ReduceOp, x, shape, axes, out) {
       if (mirror.get(x) && onHostInto(out, (o) => HOST.reduce(op, mirror.get(x)!, shape, axes, o))) return;
       launch(...planReduce(op, x.id, shape, axes, out.id, temp));
+    },
+    softmax(x, out, rows, cols) {
+      if (mirror.get(x) && onHostInto(out, (o) => HOST.softmax(mirror.get(x)!, o, rows, cols))) return;
+      launch(...planSoftmax(x.id, out.id, rows, cols, temp));
+    },
+    softmaxBackward(y, gy, gx, rows, cols) {
+      if (mirror.get(y) && mirror.get(gy) && onHostInto(gx, (o) => HOST.softmaxBackward(mirror.get(y)!, mirror.get(gy)!, o, rows, cols))) return;
+      launch(...planSoftmaxBackward(y.id, gy.id, gx.id, rows, cols, temp));
     },
     copy(src, shape, dst) {
       const s = ids(src), d = ids(dst);

@@ -9,6 +9,7 @@ import {
 import { adamwKernel, axpbyKernel } from './optim';
 import { reduceKernel } from './reduce';
 import { upsample2xBackwardKernel, upsample2xKernel } from './resample';
+import { softmaxApplyKernel, softmaxExpSumKernel, softmaxGradApplyKernel, softmaxRowDotKernel } from './softmax';
 
 // Every gpu.js kernel body by name, how a launch compiles, and what both executors report
 // (kernels/gpujs/host.ts for gpu.js's CPU-side modes, kernels/gpujs/stream.ts for webgpu).
@@ -28,6 +29,10 @@ const KERNEL_SOURCES = {
   scatterBox: SCATTER_BOX_SOURCE,
   concat: concatKernel as KernelSource,
   reduce: reduceKernel as KernelSource,
+  softmaxExpSum: softmaxExpSumKernel as KernelSource,
+  softmaxApply: softmaxApplyKernel as KernelSource,
+  softmaxRowDot: softmaxRowDotKernel as KernelSource,
+  softmaxGradApply: softmaxGradApplyKernel as KernelSource,
   matmul: matmulKernel as KernelSource,
   conv2d: conv2dKernel as KernelSource,
   conv2dGradInput: conv2dGradInputKernel as KernelSource,

@@ -142,6 +142,13 @@ export interface Backend<B = unknown> {
   where(cond: StridedView<B>, a: StridedView<B>, b: StridedView<B>, outShape: Shape, out: B): void;
   /** Reduces x (shape inShape) over `axes`; out has inShape with those axes set to 1. */
   reduce(op: ReduceOp, x: B, inShape: Shape, axes: readonly number[], out: B): void;
+  /**
+   * Softmax over the last axis of x viewed as [rows, cols]: out[r, c] = exp(x[r, c] - max_r) /
+   * sum_c' exp(x[r, c'] - max_r).
+   */
+  softmax(x: B, out: B, rows: number, cols: number): void;
+  /** Its gradient from the output y: gx[r, c] = y[r, c] (gy[r, c] - sum_c' gy[r, c'] y[r, c']). */
+  softmaxBackward(y: B, gy: B, gx: B, rows: number, cols: number): void;
   /** Copies the view src (shape `shape`) into the view dst. Covers permute, slice, expand, pad, concat. */
   copy(src: StridedView<B>, shape: Shape, dst: StridedView<B>): void;
 

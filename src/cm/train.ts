@@ -76,7 +76,8 @@ export function ctLoss(ctx: Omit<CtStepContext, 'optimizer'>, x: Tensor, step: n
   const online = ctx.student(x.add(col(sHi).mul(z)), sHi);
   const teacher = ctx.target ?? ctx.student;
   ctx.setDropoutSeed?.(dropoutSeed);
-  const target = noGrad(() => teacher(x.add(col(sLo).mul(z)), sLo));
+  // its own tidy: the target pass's intermediates go before the backward's gradients arrive
+  const target = noGrad(() => tidy(() => teacher(x.add(col(sLo).mul(z)), sLo)));
   if (!weights) return { loss: mean(online.sub(target).square()), n, mu };
   const [c, h, w] = x.shape.slice(1) as [number, number, number];
   return { loss: mean(pseudoHuber(online, target, pseudoHuberConstant(c, h, w)).mul(tensor(weights))), n, mu };

@@ -1,10 +1,9 @@
 import { arange } from '../tensor/create';
 import type { Tensor } from '../tensor/tensor';
 import { add, cos, mul, silu, sin } from '../ops/elementwise';
-import { concat, reshape, slice, transpose, unsqueeze } from '../ops/movement';
-import { matmul } from '../ops/matmul';
+import { concat, reshape, slice, unsqueeze } from '../ops/movement';
 import { avgPool2x2, interpolate } from '../ops/resample';
-import { softmax } from '../ops/softmax';
+import { attention } from '../ops/attention';
 import { Conv2d, Dropout, Embedding, GroupNorm, type InitOptions, labelsOrNone, Linear, SiLU } from './layers';
 import { Module } from './module';
 
@@ -154,9 +153,7 @@ class AttentionBlock extends Module {
     const d = c / this.heads, n = h * w;
     const qkv = reshape(this.qkv.forward(this.norm.forward(x)), [b, 3, c * n]);
     const part = (j: number) => reshape(slice(qkv, [0, j], [b, j + 1]), [b * this.heads, d, n]);
-    const q = part(0), k = part(1), v = part(2);
-    const weights = softmax(matmul(transpose(q), k).mul(1 / Math.sqrt(d)), -1); // [BH, n (query), n (key)]
-    const out = matmul(v, transpose(weights)); // [BH, d, n]
+    const out = attention(part(0), part(1), part(2)); // [BH, d, n], scale 1 / sqrt(d)
     return add(x, this.projOut.forward(reshape(out, [b, c, h, w])));
   }
 }

@@ -13,6 +13,6 @@ export function dropout(x: Tensor, p: number, generator: Generator): Tensor {
   if (p === 0) return x;
   const keep = 1 / (1 - p);
   const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = generator.uniform() < p ? 0 : keep;
+  generator.fillKeepMask(mask, p, keep);
   return mul(x, x.wrap(RawTensor.fromArray(mask, x.shape, x.dtype, x.raw.backend)));
 }

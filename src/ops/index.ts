@@ -6,5 +6,6 @@ export * from './conv';
 export * from './norm';
 export * from './resample';
 export * from './softmax';
+export * from './attention';
 export * from './loss';
 export * from './dropout';

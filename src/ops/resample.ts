@@ -2,8 +2,6 @@ import { apply, Fn } from '../autograd/fn';
 import type { RawTensor } from '../tensor/raw';
 import { contiguousStrides, formatShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { reshape } from './movement';
-import { mean } from './reduce';
 
 class UpsampleNearest2x extends Fn {
   forward(x: RawTensor): RawTensor { return x.upsample2x(); }
@@ -60,12 +58,18 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
 export const upsampleNearest2x = (x: Tensor): Tensor => interpolate(x, { scaleFactor: 2 });
 export const downsampleNearest2x = (x: Tensor): Tensor => interpolate(x, { scaleFactor: 0.5 });
 
+// The sum of each 2x2 block is the adjoint of nearest 2x up-sampling (its kernel), then / 4;
+// the gradient is the up-sampled gradient / 4. The block sums in the reference's order
+// (top pair, then the bottom pair), as the reduction over [.., h, 2, w, 2] adds them.
+class AvgPool2x2 extends Fn {
+  forward(x: RawTensor): RawTensor { return x.upsample2xBackward().mulScalar(0.25); }
+  backward(g: RawTensor) { return [g.upsample2x().mulScalar(0.25)]; }
+}
+
 /** F.avg_pool2d(x, 2) over the last two dimensions (even sides): each output the mean of its 2x2 block. */
 export function avgPool2x2(x: Tensor): Tensor {
   if (x.ndim < 3) throw new Error(`avgPool2x2: input must be [N, C, H, W] (or at least 3-d), got ${formatShape(x.shape)}.`);
-  const lead = x.shape.slice(0, -2);
   const [h, w] = x.shape.slice(-2) as [number, number];
   if (h % 2 !== 0 || w % 2 !== 0) throw new Error(`avgPool2x2: spatial size ${h}x${w} of ${formatShape(x.shape)} must be even.`);
-  const r = lead.length;
-  return mean(reshape(x, [...lead, h / 2, 2, w / 2, 2]), [r + 1, r + 3]);
+  return apply(new AvgPool2x2(), x);
 }

@@ -97,6 +97,27 @@ export class Generator {
     st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
   }
 
+  /**
+   * out[i] = uniform() < p ? 0 : keep for each i in order: what out.length calls of uniform()
+   * would decide (the same stream), with the state in locals: the hot path of dropout's mask.
+   */
+  fillKeepMask(out: Float32Array | Float64Array, p: number, keep: number): void {
+    const st = this.s;
+    let s0 = st[0]!, s1 = st[1]!, s2 = st[2]!, s3 = st[3]!;
+    for (let i = 0; i < out.length; i++) {
+      const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+      const t = (s1 << 9) >>> 0;
+      s2 = (s2 ^ s0) >>> 0;
+      s3 = (s3 ^ s1) >>> 0;
+      s1 = (s1 ^ s2) >>> 0;
+      s0 = (s0 ^ s3) >>> 0;
+      s2 = (s2 ^ t) >>> 0;
+      s3 = rotl(s3, 11);
+      out[i] = result / 4294967296 < p ? 0 : keep;
+    }
+    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
+  }
+
   /** The full state, for checkpoints: restoring it continues the same stream. */
   getState(): number[] {
     return [...this.s, this.spare === null ? NaN : this.spare];

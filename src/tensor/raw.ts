@@ -173,6 +173,21 @@ export class RawTensor {
     return out;
   }
 
+  /** Softmax over the last axis. */
+  softmaxLast(): RawTensor {
+    const cols = this.shape[this.ndim - 1] ?? 1, out = this.empty(this.shape);
+    if (this.size > 0) this.backend.softmax(this.buffer, out.buffer, this.size / cols, cols);
+    return out;
+  }
+
+  /** The gradient of softmax over the last axis at its output `this`, given the output's gradient. */
+  softmaxLastBackward(grad: RawTensor): RawTensor {
+    this.checkPeer('softmax', grad);
+    const cols = this.shape[this.ndim - 1] ?? 1, out = this.empty(this.shape);
+    if (this.size > 0) this.backend.softmaxBackward(this.buffer, grad.buffer, out.buffer, this.size / cols, cols);
+    return out;
+  }
+
   /** Sums a broadcast result back to `shape` (the adjoint of broadcasting). */
   sumTo(shape: Shape): RawTensor {
     if (shapesEqual(this.shape, shape)) return this;

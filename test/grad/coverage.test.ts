@@ -86,6 +86,7 @@ const GRADIENT_TESTED = {
   avgPool2x2: 'layers.test.ts: avgPool2x2',
   softmax: 'layers.test.ts: softmax along a random axis',
   logSoftmax: 'layers.test.ts: logSoftmax along a random axis',
+  attention: 'layers.test.ts: attention over [B, d, n] with the default and a given scale',
   mseLoss: 'layers.test.ts: mseLoss',
   crossEntropy: 'layers.test.ts: crossEntropy with integer labels',
   dropout: 'layers.test.ts: gradient of dropout',

@@ -107,6 +107,16 @@ describe('gradients of softmax, log-softmax and losses', () => {
     fc.assert(fc.property(matrixAndAxis.chain(([a, b, axis]) => fc.tuple(inputArb([a, b], -3, 3), fc.constant(axis))),
       ([x, axis]) => gradcheck((t) => ops.softmax(t, axis), [x])), RUNS);
   });
+  it('softmax over the last axis of 3-d tensors, rows of 4 and 8 values among them', () => {
+    fc.assert(fc.property(fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom(1, 3, 4, 8)).chain((s) => inputArb(s, -3, 3)),
+      (x) => gradcheck((t) => ops.softmax(t, -1), [x])), RUNS);
+  });
+  it('attention over [B, d, n] with the default and a given scale', () => {
+    fc.assert(fc.property(
+      fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom(1, 3, 4, 8), fc.option(fc.double({ min: -2, max: 2, noNaN: true }), { nil: undefined }))
+        .chain(([b, d, n, scale]) => fc.tuple(inputArb([b, d, n], -2, 2), inputArb([b, d, n], -2, 2), inputArb([b, d, n], -2, 2), fc.constant(scale))),
+      ([q, k, v, scale]) => gradcheck((...ts) => ops.attention(ts[0]!, ts[1]!, ts[2]!, scale), [q, k, v])), RUNS);
+  });
   it('logSoftmax along a random axis', () => {
     fc.assert(fc.property(matrixAndAxis.chain(([a, b, axis]) => fc.tuple(inputArb([a, b], -3, 3), fc.constant(axis))),
       ([x, axis]) => gradcheck((t) => ops.logSoftmax(t, axis), [x])), RUNS);

@@ -41,6 +41,21 @@ describe('WebAssembly GEMM matches the reference', () => {
     );
   });
 
+  it('batches the threads split by entries (gemmBatch), padded and exact, transposed and broadcast operands', () => {
+    const cases = [[4, 37, 300, 45, false, true, false], [2, 64, 70, 128, true, false, false], [6, 33, 129, 17, true, true, true], [8, 16, 64, 64, false, false, true]] as const;
+    for (const [batch, m, k, n, transA, transB, broadcastB] of cases) {
+      const g: MatmulGeometry = { batch, m, k, n, transA, transB, aBatchStride: m * k, bBatchStride: broadcastB ? 0 : k * n };
+      const a = random(batch * m * k, m), b = random((broadcastB ? 1 : batch) * k * n, n);
+      for (const resident of [false, true]) {
+        const fast = place(new Float32Array(batch * m * n).fill(Number.NaN), resident), ref = new Float32Array(fast.length), mag = new Float32Array(fast.length);
+        gemmF32(place(a, resident), place(b, resident), fast, g);
+        matmul(a, b, ref, g);
+        matmul(abs(a), abs(b), mag, g);
+        expectClose(fast, ref, mag);
+      }
+    }
+  });
+
   it('at a size that splits across threads along M and along N', () => {
     for (const [m, k, n] of [[131, 300, 37], [9, 517, 203]] as const) {
       const g: MatmulGeometry = { batch: 1, m, k, n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };

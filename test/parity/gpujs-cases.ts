@@ -9,6 +9,7 @@ import { normCases } from './gpujs/norm';
 import { optimCases } from './gpujs/optim';
 import { reduceCases } from './gpujs/reduce';
 import { resampleCases } from './gpujs/resample';
+import { softmaxCases } from './gpujs/softmax';
 
 // Every primitive kernel of a gpu.js backend against kernels/cpu's reference, on random inputs
 // drawn by fast-check: odd sizes, broadcasting, strided views, and buffers over 2^24 elements
@@ -23,6 +24,7 @@ export function gpujsParityCases(backend: GpujsBackend): ParityCase[] {
     ...optimCases(backend),
     ...copyCases(backend),
     ...reduceCases(backend),
+    ...softmaxCases(backend),
     ...matmulCases(backend),
     ...convCases(backend),
     ...normCases(backend),

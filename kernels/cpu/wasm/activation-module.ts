@@ -28,8 +28,8 @@ export function expConstants(f: FunctionBody): ExpConstants {
   };
 }
 
-/** Leaves exp(local v) in local out; t, r are scratch v128 locals. */
-function emitExp(f: FunctionBody, c: ExpConstants, v: number, out: number, t: number, r: number): void {
+/** Leaves exp(local v) in local out (v is clamped in place); t, r are scratch v128 locals. */
+export function emitExp(f: FunctionBody, c: ExpConstants, v: number, out: number, t: number, r: number): void {
   f.get(v).get(c.lo).f32x4Max().get(c.hi).f32x4Min().set(v);
   // t = v log2e + ROUND: n sits in t's low mantissa bits; nf = t - ROUND is n as a float
   f.get(v).get(c.log2e).f32x4Mul().get(c.round).f32x4Add().set(t);

@@ -101,7 +101,16 @@ export class FunctionBody {
   v128Load(offset = 0): this { return this.simd(0x00, { align: 4, offset }); }
   v128Load32Splat(offset = 0): this { return this.simd(0x09, { align: 2, offset }); }
   v128Store(offset = 0): this { return this.simd(0x0b, { align: 4, offset }); }
+  /** v128.const from four f32 lanes' bit patterns given as i32s. */
+  v128ConstI32(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0c);
+    this.code.push(...new Uint8Array(Int32Array.from(lanes).buffer));
+    return this;
+  }
   f32x4Splat(): this { return this.simd(0x13); }
+  f32x4ReplaceLane(lane: number): this { this.simd(0x20); this.code.push(lane); return this; }
+  i32x4LtS(): this { return this.simd(0x39); }
+  v128And(): this { return this.simd(0x4e); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }

@@ -1,5 +1,5 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
-import { packA, runPackedGemm } from './gemm';
+import { packAOnThreads, runPackedGemm } from './gemm';
 import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import type { KernelArgs } from './kernels';
@@ -33,8 +33,8 @@ export function conv2dIm2colF32(x: Float32Array, w: Float32Array, out: Float32Ar
   // the GEMM writes C [mp x np] per image: straight into out when that has no padding
   const exact = mp === g.cOut && np === P;
   rt.frame((f) => {
-    const aAt = f.scratch(mp * K), xAt = f.input(x, 0, g.n * image);
-    packA(w, 0, K, 1, g.cOut, K, mp, f.mem, aAt);
+    const aAt = f.scratch(mp * K), xAt = f.input(x, 0, g.n * image), wAt = f.input(w, 0, g.cOut * K);
+    packAOnThreads(wAt, K, 1, g.cOut, K, mp, aAt);
     if (g.n >= rt.threads) {
       const ranges = split(g.n, rt.threads);
       const bAt = f.scratch(ranges.length * K * np);
@@ -90,10 +90,10 @@ export function conv2dGradWeightIm2colF32(x: Float32Array, gy: Float32Array, gw:
       for (let t = 0; t < T; t++) writeOut(mem, cAt + t * mp * np, t > 0);
       return;
     }
-    const aAt = f.scratch(mp * P), bAt = f.scratch(P * np), cAt = f.scratch(mp * np);
+    const dyAt = f.input(gy, 0, g.n * g.cOut * P), aAt = f.scratch(mp * P), bAt = f.scratch(P * np), cAt = f.scratch(mp * np);
     const panels = split(np / NR, rt.threads);
     for (let b = 0; b < g.n; b++) {
-      packA(gy, b * g.cOut * P, P, 1, g.cOut, P, mp, f.mem, aAt);
+      packAOnThreads(dyAt + b * g.cOut * P, P, 1, g.cOut, P, mp, aAt);
       rt.parallel('im2colT', panels.map((r) => im2colArgs(g, xAt + b * image, bAt, np, r)));
       runPackedGemm(mp, np, P, aAt, bAt, cAt, b > 0);
     }

@@ -15,37 +15,110 @@ const GEMM_PARAMS = ['a', 'b', 'c', 'mt0', 'mt1', 'nt0', 'nt1', 'k', 'mp4', 'np4
 const PACK_A_PARAMS = ['src', 'dst', 'rs', 'cs', 'm', 'k', 'mp', 'mt0', 'mt1'] as const;
 const PACK_B_PARAMS = ['src', 'dst', 'rs', 'cs', 'k', 'n', 'np', 'nt0', 'nt1'] as const;
 
+const GEMM_BATCH_PARAMS = [
+  'a', 'b', 'out', 'aStride', 'bStride', 't0', 't1', 'm', 'k', 'n', 'mp', 'np', 'aRs', 'aCs', 'bRs', 'bCs', 'aBuf', 'bBuf', 'cBuf', 'exact',
+] as const;
+
 export const GEMM = kernel('gemm', GEMM_PARAMS, emitGemm);
+export const GEMM_BATCH = kernel('gemmBatch', GEMM_BATCH_PARAMS, emitGemmBatch);
 export const PACK_A = kernel('packA', PACK_A_PARAMS, emitPackA);
 export const PACK_B = kernel('packB', PACK_B_PARAMS, emitPackB);
 
 /**
+ * Transposes the 4x4 block in locals `rows` (four f32x4 rows) into its four columns, leaving them
+ * in the same locals; `t` are four scratch v128 locals.
+ */
+function emitTranspose4(f: FunctionBody, rows: readonly number[], t: readonly number[]): void {
+  const [a, b, c, d] = rows as [number, number, number, number];
+  f.get(a).get(b).f32x4Shuffle([0, 4, 1, 5]).set(t[0]!);
+  f.get(a).get(b).f32x4Shuffle([2, 6, 3, 7]).set(t[1]!);
+  f.get(c).get(d).f32x4Shuffle([0, 4, 1, 5]).set(t[2]!);
+  f.get(c).get(d).f32x4Shuffle([2, 6, 3, 7]).set(t[3]!);
+  f.get(t[0]!).get(t[2]!).f32x4Shuffle([0, 1, 4, 5]).set(a);
+  f.get(t[0]!).get(t[2]!).f32x4Shuffle([2, 3, 6, 7]).set(b);
+  f.get(t[1]!).get(t[3]!).f32x4Shuffle([0, 1, 4, 5]).set(c);
+  f.get(t[1]!).get(t[3]!).f32x4Shuffle([2, 3, 6, 7]).set(d);
+}
+
+/**
  * packA(src, dst, rs, cs, m, k, mp, mt0, mt1): A panels [mt0, mt1) (the layout of gemm.ts's
  * packA), element (i, p) at src + 4 (i rs + p cs), byte addresses; rows past m are zero.
+ * Whole panels move a vector at a time: row-major A (cs = 1) as 4x4 blocks transposed with
+ * shuffles, column-major A (rs = 1) four rows in one load; other panels one value at a time.
  */
 function emitPackA(f: FunctionBody, p: Params<(typeof PACK_A_PARAMS)[number]>): void {
   const { src, dst, rs, cs, m, k, mp, mt0, mt1 } = p;
   const ks = f.local('i32'), kcb = f.local('i32'), mt = f.local('i32'), kk = f.local('i32');
-  const d = f.local('i32'), s = f.local('i32'), row = f.local('i32');
+  const d = f.local('i32'), s = f.local('i32'), row = f.local('i32'), kk4 = f.local('i32'), step = f.local('i32');
+  const v = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+  const t = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   f.forRange(ks, () => f.i32(0), k, KC, () => {
     f.get(k).get(ks).i32Sub().set(kcb);
     f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+    f.get(kcb).i32(-4).i32And().set(kk4);
     f.forRange(mt, () => f.get(mt0), mt1, 1, () => {
       // d = dst + 4 (ks mp + mt MR kcb)
       f.get(dst).get(ks).get(mp).i32Mul().get(mt).i32(MR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
-      f.forRange(kk, () => f.i32(0), kcb, 1, () => {
-        for (let r = 0; r < MR; r++) {
-          f.get(mt).i32(MR).i32Mul().i32(r).i32Add().set(row);
-          f.get(row).get(m).i32LtU().if(
+      // whole panel: rows mt MR + MR <= m
+      f.get(m).get(mt).i32(MR).i32Mul().i32(MR).i32Add().i32GeU();
+      f.get(cs).i32(1).i32Eq().i32And().if(
+        () => {
+          // row-major: s = src + 4 (mt MR rs + ks); 4 values of each of the 4 rows, transposed
+          f.get(src).get(mt).i32(MR).i32Mul().get(rs).i32Mul().get(ks).i32Add().i32(2).i32Shl().i32Add().set(s);
+          f.get(rs).i32(2).i32Shl().set(step);
+          f.forRange(kk, () => f.i32(0), kk4, 4, () => {
+            for (let r = 0; r < MR; r++) {
+              f.get(s);
+              if (r > 0) f.get(step).i32(r).i32Mul().i32Add();
+              f.v128Load().set(v[r]!);
+            }
+            emitTranspose4(f, v, t);
+            for (let r = 0; r < MR; r++) f.get(d).get(v[r]!).v128Store(16 * r);
+            f.get(d).i32(64).i32Add().set(d);
+            f.get(s).i32(16).i32Add().set(s);
+          });
+          f.forRange(kk, () => f.get(kk4), kcb, 1, () => {
+            for (let r = 0; r < MR; r++) {
+              f.get(d);
+              f.get(s);
+              if (r > 0) f.get(step).i32(r).i32Mul().i32Add();
+              f.f32Load().f32Store(4 * r);
+            }
+            f.get(d).i32(16).i32Add().set(d);
+            f.get(s).i32(4).i32Add().set(s);
+          });
+        },
+        () => {
+          f.get(m).get(mt).i32(MR).i32Mul().i32(MR).i32Add().i32GeU();
+          f.get(rs).i32(1).i32Eq().i32And().if(
             () => {
-              f.get(src).get(row).get(rs).i32Mul().get(ks).get(kk).i32Add().get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().set(s);
-              f.get(d).get(s).f32Load().f32Store(4 * r);
+              // column-major: the panel's 4 rows of one p are adjacent
+              f.get(src).get(mt).i32(MR).i32Mul().get(ks).get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().set(s);
+              f.get(cs).i32(2).i32Shl().set(step);
+              f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+                f.get(d).get(s).v128Load().v128Store();
+                f.get(d).i32(16).i32Add().set(d);
+                f.get(s).get(step).i32Add().set(s);
+              });
             },
-            () => { f.get(d).f32(0).f32Store(4 * r); },
+            () => {
+              f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+                for (let r = 0; r < MR; r++) {
+                  f.get(mt).i32(MR).i32Mul().i32(r).i32Add().set(row);
+                  f.get(row).get(m).i32LtU().if(
+                    () => {
+                      f.get(src).get(row).get(rs).i32Mul().get(ks).get(kk).i32Add().get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().set(s);
+                      f.get(d).get(s).f32Load().f32Store(4 * r);
+                    },
+                    () => { f.get(d).f32(0).f32Store(4 * r); },
+                  );
+                }
+                f.get(d).i32(MR * 4).i32Add().set(d);
+              });
+            },
           );
-        }
-        f.get(d).i32(MR * 4).i32Add().set(d);
-      });
+        },
+      );
     });
   });
 }
@@ -53,31 +126,86 @@ function emitPackA(f: FunctionBody, p: Params<(typeof PACK_A_PARAMS)[number]>): 
 /**
  * packB(src, dst, rs, cs, k, n, np, nt0, nt1): B panels [nt0, nt1) (NR columns each, K blocks
  * of KC) of the k x n matrix with element (p, j) at src + 4 (p rs + j cs); columns past n are zero.
+ * Whole panels move a vector at a time: row-major B (cs = 1) as two loads per row, B stored
+ * transposed (rs = 1) as two 4x4 blocks of 4 rows transposed with shuffles; other panels one
+ * value at a time.
  */
 function emitPackB(f: FunctionBody, p: Params<(typeof PACK_B_PARAMS)[number]>): void {
   const { src, dst, rs, cs, k, n, np, nt0, nt1 } = p;
   const ks = f.local('i32'), kcb = f.local('i32'), nt = f.local('i32'), kk = f.local('i32');
-  const d = f.local('i32'), col = f.local('i32');
+  const d = f.local('i32'), col = f.local('i32'), s = f.local('i32'), step = f.local('i32'), kk4 = f.local('i32'), whole = f.local('i32');
+  const v = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
+  const t = [f.local('v128'), f.local('v128'), f.local('v128'), f.local('v128')];
   f.forRange(ks, () => f.i32(0), k, KC, () => {
     f.get(k).get(ks).i32Sub().set(kcb);
     f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+    f.get(kcb).i32(-4).i32And().set(kk4);
     f.forRange(nt, () => f.get(nt0), nt1, 1, () => {
       // d = dst + 4 (ks np + nt NR kcb)
       f.get(dst).get(ks).get(np).i32Mul().get(nt).i32(NR).i32Mul().get(kcb).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
-      f.forRange(kk, () => f.i32(0), kcb, 1, () => {
-        for (let c = 0; c < NR; c++) {
-          f.get(nt).i32(NR).i32Mul().i32(c).i32Add().set(col);
-          f.get(col).get(n).i32LtU().if(
+      // whole panel: columns nt NR + NR <= n
+      f.get(n).get(nt).i32(NR).i32Mul().i32(NR).i32Add().i32GeU().set(whole);
+      f.get(whole).get(cs).i32(1).i32Eq().i32And().if(
+        () => {
+          // row-major: s = src + 4 ((ks) rs + nt NR)
+          f.get(src).get(ks).get(rs).i32Mul().get(nt).i32(NR).i32Mul().i32Add().i32(2).i32Shl().i32Add().set(s);
+          f.get(rs).i32(2).i32Shl().set(step);
+          f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+            f.get(d).get(s).v128Load(0).v128Store(0);
+            f.get(d).get(s).v128Load(16).v128Store(16);
+            f.get(d).i32(NR * 4).i32Add().set(d);
+            f.get(s).get(step).i32Add().set(s);
+          });
+        },
+        () => {
+          f.get(whole).get(rs).i32(1).i32Eq().i32And().if(
             () => {
-              f.get(d);
-              f.get(src).get(ks).get(kk).i32Add().get(rs).i32Mul().get(col).get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().f32Load();
-              f.f32Store(4 * c);
+              // stored transposed: column j's values of consecutive p are adjacent; s = src + 4 (ks + nt NR cs)
+              f.get(src).get(nt).i32(NR).i32Mul().get(cs).i32Mul().get(ks).i32Add().i32(2).i32Shl().i32Add().set(s);
+              f.get(cs).i32(2).i32Shl().set(step);
+              f.forRange(kk, () => f.i32(0), kk4, 4, () => {
+                for (let half = 0; half < 2; half++) {
+                  for (let c = 0; c < 4; c++) {
+                    f.get(s);
+                    if (half * 4 + c > 0) f.get(step).i32(half * 4 + c).i32Mul().i32Add();
+                    f.v128Load().set(v[c]!);
+                  }
+                  emitTranspose4(f, v, t);
+                  for (let r = 0; r < 4; r++) f.get(d).get(v[r]!).v128Store(r * NR * 4 + half * 16);
+                }
+                f.get(d).i32(4 * NR * 4).i32Add().set(d);
+                f.get(s).i32(16).i32Add().set(s);
+              });
+              f.forRange(kk, () => f.get(kk4), kcb, 1, () => {
+                for (let c = 0; c < NR; c++) {
+                  f.get(d);
+                  f.get(s);
+                  if (c > 0) f.get(step).i32(c).i32Mul().i32Add();
+                  f.f32Load().f32Store(4 * c);
+                }
+                f.get(d).i32(NR * 4).i32Add().set(d);
+                f.get(s).i32(4).i32Add().set(s);
+              });
             },
-            () => { f.get(d).f32(0).f32Store(4 * c); },
+            () => {
+              f.forRange(kk, () => f.i32(0), kcb, 1, () => {
+                for (let c = 0; c < NR; c++) {
+                  f.get(nt).i32(NR).i32Mul().i32(c).i32Add().set(col);
+                  f.get(col).get(n).i32LtU().if(
+                    () => {
+                      f.get(d);
+                      f.get(src).get(ks).get(kk).i32Add().get(rs).i32Mul().get(col).get(cs).i32Mul().i32Add().i32(2).i32Shl().i32Add().f32Load();
+                      f.f32Store(4 * c);
+                    },
+                    () => { f.get(d).f32(0).f32Store(4 * c); },
+                  );
+                }
+                f.get(d).i32(NR * 4).i32Add().set(d);
+              });
+            },
           );
-        }
-        f.get(d).i32(NR * 4).i32Add().set(d);
-      });
+        },
+      );
     });
   });
 }
@@ -153,6 +281,48 @@ function emitGemm(f: FunctionBody, p: Params<(typeof GEMM_PARAMS)[number]>, ctx:
             f.get(acc[r * vecs + v]!).v128Store(16 * v);
           }
         }
+      });
+    });
+  });
+}
+
+/**
+ * gemmBatch(...GEMM_BATCH_PARAMS): the batched product out_t [m x n] = A_t B_t for entries
+ * [t0, t1) on one thread (the threads of a batched matmul each take whole entries), byte
+ * addresses: A_t at a + t aStride with element (i, p) at 4 (i aRs + p cAs) from there, B_t at
+ * b + t bStride with (p, j) at 4 (p bRs + j bCs); packed into aBuf (mp x k) and bBuf (k x np),
+ * then the GEMM: straight into out_t when exact (mp = m and np = n), else into cBuf [mp x np]
+ * and its rows copied into out_t.
+ */
+function emitGemmBatch(f: FunctionBody, p: Params<(typeof GEMM_BATCH_PARAMS)[number]>, ctx: EmitContext): void {
+  const t = f.local('i32'), dst = f.local('i32'), i = f.local('i32');
+  const arg = (name: keyof typeof p) => () => { f.get(p[name]); };
+  const zero = () => { f.i32(0); };
+  const bytes = (x: number) => () => { f.get(x).i32(4).i32Mul(); };
+  f.forRange(t, () => f.get(p.t0), p.t1, 1, () => {
+    ctx.call('packA', {
+      src: () => { f.get(p.a).get(t).get(p.aStride).i32Mul().i32Add(); },
+      dst: arg('aBuf'), rs: arg('aRs'), cs: arg('aCs'), m: arg('m'), k: arg('k'), mp: arg('mp'),
+      mt0: zero, mt1: () => { f.get(p.mp).i32(MR).i32DivU(); },
+    });
+    ctx.call('packB', {
+      src: () => { f.get(p.b).get(t).get(p.bStride).i32Mul().i32Add(); },
+      dst: arg('bBuf'), rs: arg('bRs'), cs: arg('bCs'), k: arg('k'), n: arg('n'), np: arg('np'),
+      nt0: zero, nt1: () => { f.get(p.np).i32(NR).i32DivU(); },
+    });
+    // out_t = out + 4 t m n
+    f.get(p.out).get(t).get(p.m).i32Mul().get(p.n).i32Mul().i32(2).i32Shl().i32Add().set(dst);
+    ctx.call('gemm', {
+      a: arg('aBuf'), b: arg('bBuf'), c: () => { f.get(p.exact).if(() => { f.get(dst).set(i); }, () => { f.get(p.cBuf).set(i); }); f.get(i); },
+      mt0: zero, mt1: () => { f.get(p.mp).i32(MR).i32DivU(); }, nt0: zero, nt1: () => { f.get(p.np).i32(NR).i32DivU(); },
+      k: arg('k'), mp4: bytes(p.mp), np4: bytes(p.np), accumulate: zero,
+    });
+    f.get(p.exact).i32Eqz().if(() => {
+      f.forRange(i, () => f.i32(0), p.m, 1, () => {
+        f.get(dst).get(i).get(p.n).i32Mul().i32(2).i32Shl().i32Add();
+        f.get(p.cBuf).get(i).get(p.np).i32Mul().i32(2).i32Shl().i32Add();
+        f.get(p.n).i32(2).i32Shl();
+        f.memoryCopy();
       });
     });
   });

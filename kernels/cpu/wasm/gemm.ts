@@ -1,29 +1,15 @@
 import type { MatmulGeometry } from '../../../src/backend/backend';
-import { KC, MR, NR } from './gemm-module';
+import { MR, NR } from './gemm-module';
 import { ceilTo, split } from './ranges';
 import { getRuntime } from './runtime';
 
 /**
- * Packs the m x k matrix A (element (i, p) at src[off + i*rs + p*cs]) into MR-row panels per
- * K block, zero-padding rows up to mp (see gemm-module.ts for the layout).
+ * Packs the m x k matrix A (element (i, p) at heap float address srcAt + i rs + p cs) into MR-row
+ * panels per K block at dstAt, rows zero-padded up to mp (the layout of gemm-module.ts), by the
+ * packA kernel with the panels split across `threads`.
  */
-function packA(src: Float32Array, off: number, rs: number, cs: number, m: number, k: number, mp: number, dst: Float32Array, at: number): void {
-  for (let ks = 0; ks < k; ks += KC) {
-    const kcb = Math.min(KC, k - ks);
-    for (let mt = 0; mt < mp / MR; mt++) {
-      const o = at + ks * mp + mt * MR * kcb;
-      for (let r = 0; r < MR; r++) {
-        const i = mt * MR + r;
-        let d = o + r;
-        if (i >= m) {
-          for (let kk = 0; kk < kcb; kk++, d += MR) dst[d] = 0;
-          continue;
-        }
-        let s = off + i * rs + ks * cs;
-        for (let kk = 0; kk < kcb; kk++, d += MR, s += cs) dst[d] = src[s]!;
-      }
-    }
-  }
+export function packAOnThreads(srcAt: number, rs: number, cs: number, m: number, k: number, mp: number, dstAt: number, threads = getRuntime().threads): void {
+  getRuntime().parallel('packA', split(mp / MR, threads).map(([mt0, mt1]) => ({ src: srcAt * 4, dst: dstAt * 4, rs, cs, m, k, mp, mt0, mt1 })));
 }
 
 /** Tile ranges [mt0, mt1, nt0, nt1] per thread, splitting whichever of M and N has more tiles. */
@@ -44,8 +30,6 @@ export function runPackedGemm(mp: number, np: number, k: number, aAt: number, bA
   })));
 }
 
-export { packA };
-
 /** Below this many multiply-adds a second thread costs more than it saves. */
 const PARALLEL_MIN_MACS = 1 << 18;
 
@@ -64,6 +48,24 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
   const parallel = m * n * k >= PARALLEL_MIN_MACS;
   const threads = parallel ? rt.threads : 1;
   const aLength = (batch - 1) * g.aBatchStride + m * k, bLength = (batch - 1) * g.bBatchStride + k * n;
+  // a batch that divides among the threads (or is long): each thread takes whole entries, packing and
+  // multiplying them on its own (one hand-off per call); otherwise the threads share each entry
+  const byEntries = rt.threads > 1 && batch >= rt.threads && (batch % rt.threads === 0 || batch >= 4 * rt.threads) && batch * m * n * k >= PARALLEL_MIN_MACS;
+  if (byEntries) {
+    rt.frame((f) => {
+      const aRawAt = f.input(a, 0, aLength), bRawAt = f.input(b, 0, bLength), outAt = f.output(out, 0, batch * m * n);
+      const exact = mp === m && np === n, perThread = mp * k + k * np + (exact ? 0 : mp * np);
+      const scratchAt = f.scratch(rt.threads * perThread);
+      rt.parallel('gemmBatch', split(batch, rt.threads).map(([t0, t1], th) => {
+        const aBuf = scratchAt + th * perThread, bBuf = aBuf + mp * k, cBuf = bBuf + k * np;
+        return {
+          a: aRawAt * 4, b: bRawAt * 4, out: outAt * 4, aStride: g.aBatchStride * 4, bStride: g.bBatchStride * 4, t0, t1, m, k, n, mp, np,
+          aRs, aCs, bRs, bCs, aBuf: aBuf * 4, bBuf: bBuf * 4, cBuf: cBuf * 4, exact: exact ? 1 : 0,
+        };
+      }));
+    });
+    return;
+  }
   rt.frame((f) => {
     // raw operands are read where they are (copied into the heap when not resident), packed by wasm
     const aRawAt = f.input(a, 0, aLength), bRawAt = f.input(b, 0, bLength);
@@ -73,7 +75,7 @@ export function gemmF32(a: Float32Array, b: Float32Array, out: Float32Array, g: 
     const cAt = exact ? f.output(out, 0, batch * m * n) : f.scratch(mp * np);
     for (let t = 0; t < batch; t++) {
       const aSrc = aRawAt + t * g.aBatchStride, bSrc = bRawAt + t * g.bBatchStride;
-      rt.parallel('packA', split(mp / MR, threads).map(([mt0, mt1]) => ({ src: aSrc * 4, dst: aAt * 4, rs: aRs, cs: aCs, m, k, mp, mt0, mt1 })));
+      packAOnThreads(aSrc, aRs, aCs, m, k, mp, aAt, threads);
       rt.parallel('packB', split(np / NR, threads).map(([nt0, nt1]) => ({ src: bSrc * 4, dst: bAt * 4, rs: bRs, cs: bCs, k, n, np, nt0, nt1 })));
       runPackedGemm(mp, np, k, aAt, bAt, exact ? cAt + t * m * n : cAt, false, parallel);
       if (exact) continue;

@@ -3,14 +3,15 @@ import { BINARY_ROWS, BINARY_SAME } from './binary-module';
 import { ModuleBuilder } from './builder';
 import { CONV_DIRECT_3X3_IMAGES, CONV_GRAD_WEIGHT_DIRECT_3X3_IMAGES, PAD_PLANES } from './direct-conv-module';
 import { CONV_GRAD_WEIGHT_IMAGES, CONV_IMAGES, IM2COL, IM2COL_T } from './conv-module';
-import { GEMM, PACK_A, PACK_B } from './gemm-module';
+import { GEMM, GEMM_BATCH, PACK_A, PACK_B } from './gemm-module';
 import type { EmitContext, KernelDef, ModuleFeatures, Params } from './kernel-def';
 import { GROUP_NORM, GROUP_NORM_BACKWARD, GROUP_NORM_SILU_GRAD } from './norm-module';
 import { ADAMW, AXPBY } from './optim-module';
 import { ROW_SUMS } from './reduce-module';
+import { SOFTMAX_ROWS, SOFTMAX_ROWS_BACKWARD } from './softmax-module';
 import { UPSAMPLE_2X, UPSAMPLE_2X_BACKWARD } from './resample-module';
 import { WINOGRAD_GRAD_WEIGHT_IMAGES } from './winograd-grad-module';
-import { WINOGRAD_IMAGES } from './winograd-module';
+import { WINOGRAD_IMAGES, WINOGRAD_WEIGHTS } from './winograd-module';
 
 // The wasm kernel table: every kernel of the one module the runtime instantiates. The module's
 // bytes, its exports, the runtime's kernel names and the function indices that kernels call each
@@ -29,7 +30,7 @@ import { WINOGRAD_IMAGES } from './winograd-module';
 export const KERNELS = [
   GEMM, IM2COL, IM2COL_T, PACK_A, CONV_IMAGES, CONV_GRAD_WEIGHT_IMAGES, PACK_B, SILU, SILU_GRAD, WINOGRAD_IMAGES, GROUP_NORM,
   ...BINARY_SAME, ...BINARY_ROWS, GROUP_NORM_BACKWARD, WINOGRAD_GRAD_WEIGHT_IMAGES, GROUP_NORM_SILU_GRAD, ROW_SUMS, ADAMW, AXPBY, UPSAMPLE_2X, UPSAMPLE_2X_BACKWARD,
-  PAD_PLANES, CONV_DIRECT_3X3_IMAGES, CONV_GRAD_WEIGHT_DIRECT_3X3_IMAGES,
+  PAD_PLANES, CONV_DIRECT_3X3_IMAGES, CONV_GRAD_WEIGHT_DIRECT_3X3_IMAGES, SOFTMAX_ROWS, SOFTMAX_ROWS_BACKWARD, WINOGRAD_WEIGHTS, GEMM_BATCH,
 ] as const;
 
 type Kernel = (typeof KERNELS)[number];

@@ -15,7 +15,7 @@ import { copyPlanes, inputTransform2x2, paddedPlanes } from './winograd-emit';
 const WINOGRAD_PARAMS = [
   'x', 'xStride', 'u', 'bufV', 'bufM', 'bufPad', 'out', 'outStride', 'b0', 'b1',
   'h', 'w', 'cIn', 'cOut', 'mp', 'np', 'tilesY', 'tilesX', 'padH', 'padW', 'group',
-  'bias', 'convScale', 'residual', 'residualScale', 'channelAdd',
+  'bias', 'convScale', 'residual', 'residualScale', 'channelAdd', 'mt0', 'mt1',
 ] as const;
 
 export const WINOGRAD_IMAGES = kernel('winogradImages', WINOGRAD_PARAMS, emitWinogradImages);
@@ -32,13 +32,15 @@ export const WINOGRAD_IMAGES = kernel('winogradImages', WINOGRAD_PARAMS, emitWin
  * The epilogue, each term's address 0 when absent (the heap never hands out address 0):
  * out = ((conv + bias[co]) convScale[b] + residual residualScale[b]) + channelAdd[b, co], one
  * float32 operation at a time as separate passes would round them; residual is laid out as out.
+ * Only the output channels of the U row panels [mt0, mt1) are computed (all of them: 0, mp / MR),
+ * so threads can share the images of a small batch by channels.
  */
 function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[number]>, ctx: EmitContext): void {
   const local = () => f.local('i32');
   const hp = local(), wp = local(), rowBytes = local(), planeBytes = local(), vStride = local(), mStride = local();
   const b = local(), ci = local(), co = local(), r = local(), ty = local(), tx = local(), j = local();
   const src = local(), dst = local(), ptr = local(), kStart = local(), kcb = local(), panelBytes = local();
-  const outRowBytes = local(), outPlaneBytes = local();
+  const outRowBytes = local(), outPlaneBytes = local(), co0 = local(), co1 = local();
   const g0 = local(), gEnd = local(), tiles = local(), jBase = local();
   const v = Array.from({ length: 16 }, () => f.local('v128'));
   const t = Array.from({ length: 4 }, () => f.local('v128'));
@@ -60,6 +62,10 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
   // the border stays zero: images only overwrite the interior
   f.get(a.bufPad).i32(0).get(planeBytes).get(a.cIn).i32Mul().memoryFill();
   f.get(a.tilesY).get(a.tilesX).i32Mul().set(tiles);
+  // the output channels of the row panels [mt0, mt1)
+  f.get(a.mt0).i32(MR).i32Mul().set(co0);
+  f.get(a.mt1).i32(MR).i32Mul().set(co1);
+  f.get(co1).get(a.cOut).i32GeU().if(() => { f.get(a.cOut).set(co1); });
 
   f.forRange(g0, () => f.get(a.b0), a.b1, { local: a.group }, () => {
     f.get(g0).get(a.group).i32Add().set(gEnd);
@@ -106,7 +112,7 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
         a: () => f.get(a.u).i32(xi).get(a.mp).i32Mul().get(a.cIn).i32Mul().i32(4).i32Mul().i32Add(),
         b: () => f.get(a.bufV).i32(xi).get(vStride).i32Mul().i32Add(),
         c: () => f.get(a.bufM).i32(xi).get(mStride).i32Mul().i32Add(),
-        mt0: () => f.i32(0), mt1: () => f.get(a.mp).i32(MR).i32DivU(),
+        mt0: () => f.get(a.mt0), mt1: () => f.get(a.mt1),
         nt0: () => f.i32(0), nt1: () => f.get(a.np).i32(NR).i32DivU(),
         k: () => f.get(a.cIn), mp4: () => f.get(a.mp).i32(4).i32Mul(), np4: () => f.get(a.np).i32(4).i32Mul(),
         accumulate: () => f.i32(0),
@@ -118,7 +124,7 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
       f.get(b).get(g0).i32Sub().get(tiles).i32Mul().set(jBase);
       termOrDefault(a.convScale, () => f.get(b), scaleV, 1);
       termOrDefault(a.residualScale, () => f.get(b), residualScaleV, 1);
-      f.forRange(co, () => f.i32(0), a.cOut, 1, () => {
+      f.forRange(co, () => f.get(co0), co1, 1, () => {
         termOrDefault(a.bias, () => f.get(co), biasV, 0);
         termOrDefault(a.channelAdd, () => f.get(b).get(a.cOut).i32Mul().get(co).i32Add(), addV, 0);
         f.forRange(ty, () => f.i32(0), a.tilesY, 1, () => {
@@ -156,6 +162,78 @@ function emitWinogradImages(f: FunctionBody, a: Params<(typeof WINOGRAD_PARAMS)[
           });
         });
       });
+    });
+  });
+}
+
+const WINOGRAD_WEIGHTS_PARAMS = ['w', 'u', 'cOut', 'cIn', 'mp', 'mt0', 'mt1'] as const;
+
+export const WINOGRAD_WEIGHTS = kernel('winogradWeights', WINOGRAD_WEIGHTS_PARAMS, emitWinogradWeights);
+
+/**
+ * winogradWeights(w, u, cOut, cIn, mp, mt0, mt1): the transformed weights U[xi] = (G g G^T)[xi]
+ * of the 3x3 kernels w [cOut, cIn, 3, 3], written straight in packed-A layout (gemm-module.ts's
+ * packA of the [cOut x cIn] matrix U[xi], at u + xi mp cIn floats), for the row panels
+ * [mt0, mt1): the panel's four output channels side by side in one f32x4 (their taps gathered
+ * lane by lane), rows past cOut zero. Byte addresses.
+ */
+function emitWinogradWeights(f: FunctionBody, a: Params<(typeof WINOGRAD_WEIGHTS_PARAMS)[number]>): void {
+  const mt = f.local('i32'), ci = f.local('i32'), ks = f.local('i32'), kcb = f.local('i32'), d = f.local('i32'), xiStride = f.local('i32');
+  const rowStride = f.local('i32'), last = f.local('i32');
+  const row = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const mask = f.local('v128'), half = f.local('v128');
+  const g = Array.from({ length: 9 }, () => f.local('v128'));
+  const gg = Array.from({ length: 12 }, () => f.local('v128'));
+  const sum = f.local('v128');
+  f.f32(0.5).f32x4Splat().set(half);
+  f.get(a.mp).get(a.cIn).i32Mul().i32(4).i32Mul().set(xiStride);
+  f.get(a.cIn).i32(36).i32Mul().set(rowStride); // one output channel's kernels, bytes
+  f.get(a.cOut).i32(1).i32Sub().set(last);
+  f.forRange(mt, () => f.get(a.mt0), a.mt1, 1, () => {
+    // the panel's rows: channel min(mt MR + r, cOut - 1) (rows past cOut are masked to zero)
+    for (let r = 0; r < MR; r++) {
+      f.get(mt).i32(MR).i32Mul().i32(r).i32Add().set(row[r]!);
+      f.get(row[r]!).get(last).i32GeU().if(() => { f.get(last).set(row[r]!); });
+      f.get(a.w).get(row[r]!).get(rowStride).i32Mul().i32Add().set(row[r]!);
+    }
+    f.v128ConstI32([0, 1, 2, 3]).get(a.cOut).get(mt).i32(MR).i32Mul().i32Sub().i32x4Splat().i32x4LtS().set(mask);
+    f.forRange(ci, () => f.i32(0), a.cIn, 1, () => {
+      // g[t] = tap t of the four channels' kernels for input channel ci
+      for (let t = 0; t < 9; t++) {
+        f.get(row[0]!).f32Load(4 * t).f32x4Splat();
+        for (let r = 1; r < MR; r++) f.get(row[r]!).f32Load(4 * t).f32x4ReplaceLane(r);
+        f.get(mask).v128And().set(g[t]!);
+      }
+      // G g: [4 x 3], rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of each column
+      for (let c = 0; c < 3; c++) {
+        const [g0, g1, g2] = [g[c]!, g[3 + c]!, g[6 + c]!];
+        f.get(g0).get(g2).f32x4Add().set(sum);
+        f.get(g0).set(gg[c]!);
+        f.get(sum).get(g1).f32x4Add().get(half).f32x4Mul().set(gg[3 + c]!);
+        f.get(sum).get(g1).f32x4Sub().get(half).f32x4Mul().set(gg[6 + c]!);
+        f.get(g2).set(gg[9 + c]!);
+      }
+      // d: where (co, ci) sits in each packed U[xi]: u + 4 (ks mp + mt MR kcb + (ci - ks) MR)
+      f.get(ci).i32(-KC).i32And().set(ks);
+      f.get(a.cIn).get(ks).i32Sub().set(kcb);
+      f.get(kcb).i32(KC).i32GeU().if(() => { f.i32(KC).set(kcb); });
+      f.get(a.u).get(ks).get(a.mp).i32Mul().get(mt).i32(MR).i32Mul().get(kcb).i32Mul().i32Add().get(ci).get(ks).i32Sub().i32(MR).i32Mul().i32Add().i32(4).i32Mul().i32Add().set(d);
+      // (G g) G^T, row r: entries g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 of the row -> xi = 4 r + column
+      for (let r = 0; r < 4; r++) {
+        const [g0, g1, g2] = [gg[3 * r]!, gg[3 * r + 1]!, gg[3 * r + 2]!];
+        const store = (xi: number, value: () => void) => {
+          f.get(d);
+          if (xi > 0) f.get(xiStride).i32(xi).i32Mul().i32Add();
+          value();
+          f.v128Store();
+        };
+        f.get(g0).get(g2).f32x4Add().set(sum);
+        store(4 * r, () => f.get(g0));
+        store(4 * r + 1, () => f.get(sum).get(g1).f32x4Add().get(half).f32x4Mul());
+        store(4 * r + 2, () => f.get(sum).get(g1).f32x4Sub().get(half).f32x4Mul());
+        store(4 * r + 3, () => f.get(g2));
+      }
+      for (let r = 0; r < MR; r++) f.get(row[r]!).i32(36).i32Add().set(row[r]!);
     });
   });
 }

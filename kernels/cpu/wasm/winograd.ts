@@ -1,5 +1,4 @@
 import type { Conv2dGeometry } from '../../../src/backend/backend';
-import { packA } from './gemm';
 import { ceilTo, split } from './ranges';
 import { MR, NR } from './gemm-module';
 import { getRuntime } from './runtime';
@@ -25,35 +24,6 @@ export function winogradTiles(outH: number, outW: number): { tilesY: number; til
 /** The geometry both Winograd kernels (forward and weight gradient) compute: 3x3, stride 1, padding <= 2. */
 export function winogradGeometry(g: Conv2dGeometry): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.padH <= 2 && g.padW <= 2;
-}
-
-/** U[xi] = (G g G^T)[xi] for every (co, ci): [16][cOut][cIn], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
-function winogradWeights(w: Float32Array, cOut: number, cIn: number): Float32Array {
-  const u = new Float32Array(16 * cOut * cIn);
-  const gg = new Float64Array(12);
-  for (let co = 0; co < cOut; co++) {
-    for (let ci = 0; ci < cIn; ci++) {
-      const k = (co * cIn + ci) * 9;
-      // G g: [4 x 3]
-      for (let c = 0; c < 3; c++) {
-        const g0 = w[k + c]!, g1 = w[k + 3 + c]!, g2 = w[k + 6 + c]!;
-        gg[c] = g0;
-        gg[3 + c] = 0.5 * (g0 + g1 + g2);
-        gg[6 + c] = 0.5 * (g0 - g1 + g2);
-        gg[9 + c] = g2;
-      }
-      // (G g) G^T: [4 x 4], entry (r, c) at u[(r 4 + c) cOut cIn + co cIn + ci]
-      for (let r = 0; r < 4; r++) {
-        const g0 = gg[r * 3]!, g1 = gg[r * 3 + 1]!, g2 = gg[r * 3 + 2]!;
-        const at = (r * 4 * cOut + co) * cIn + ci, next = cOut * cIn;
-        u[at] = g0;
-        u[at + next] = 0.5 * (g0 + g1 + g2);
-        u[at + 2 * next] = 0.5 * (g0 - g1 + g2);
-        u[at + 3 * next] = g2;
-      }
-    }
-  }
-  return u;
 }
 
 /** What the output transform can add and scale (Backend.conv2d's bias and ConvEpilogue); absent terms null. */
@@ -89,10 +59,14 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   const { n, cIn, cOut, h, w: width, outH, outW } = g;
   const { tilesY, tilesX } = winogradTiles(outH, outW);
   const outHp = 2 * tilesY, outWp = 2 * tilesX;
+  // threads take whole images; with fewer images than threads, each takes all of them and a
+  // share of the output channels (row panels of U), redoing the images' input transform
+  const mp = ceilTo(cOut, MR), byImages = n >= rt.threads;
+  const ranges = byImages ? split(n, rt.threads) : [[0, n] as [number, number]];
+  const parts = byImages ? ranges.map(([b0, b1]) => ({ b0, b1, mt0: 0, mt1: mp / MR })) : split(mp / MR, rt.threads).map(([mt0, mt1]) => ({ b0: 0, b1: n, mt0, mt1 }));
   // images per GEMM: enough for GEMM_WIDTH tile columns (an 8x8 output has only 16 tiles)
-  const ranges = split(n, rt.threads);
   const group = Math.max(1, Math.min(Math.ceil(GEMM_WIDTH / (tilesY * tilesX)), Math.max(...ranges.map(([b0, b1]) => b1 - b0))));
-  const mp = ceilTo(cOut, MR), np = ceilTo(group * tilesY * tilesX, NR);
+  const np = ceilTo(group * tilesY * tilesX, NR);
   const image = cIn * h * width, outImage = cOut * outHp * outWp;
   const padFloats = cIn * (outHp + 2) * (outWp + 2), vFloats = 16 * cIn * np, mFloats = 16 * mp * np;
   const perThread = ceilTo(padFloats + vFloats + mFloats, 4);
@@ -101,23 +75,25 @@ export function conv2dWinogradF32(x: Float32Array, w: Float32Array, out: Float32
   rt.frame((f) => {
     const uAt = f.scratch(16 * mp * cIn), xAt = f.input(x, 0, n * image);
     const outAt = exact ? f.output(out, 0, n * outImage) : f.scratch(n * outImage);
-    const scratchAt = f.scratch(ranges.length * perThread);
+    const scratchAt = f.scratch(parts.length * perThread);
     const term = (t: Float32Array | null | undefined, count: number) => (t ? f.input(t, 0, count) * 4 : 0);
     const termArgs = {
       bias: term(terms?.bias, cOut), convScale: term(terms?.convScale, n), residual: term(terms?.residual, n * outImage),
       residualScale: term(terms?.residualScale, n), channelAdd: term(terms?.channelAdd, n * cOut),
     };
-    const u = winogradWeights(w, cOut, cIn), mem = f.mem;
-    for (let xi = 0; xi < 16; xi++) packA(u, xi * cOut * cIn, cIn, 1, cOut, cIn, mp, mem, uAt + xi * mp * cIn);
-    rt.parallel('winogradImages', ranges.map(([b0, b1], t) => {
+    // U[xi] = (G g G^T)[xi], [cOut x cIn] each, transformed straight into packed panels (winograd-module.ts)
+    const wAt = f.input(w, 0, cOut * cIn * 9);
+    rt.parallel('winogradWeights', split(mp / MR, rt.threads).map(([mt0, mt1]) => ({ w: wAt * 4, u: uAt * 4, cOut, cIn, mp, mt0, mt1 })));
+    rt.parallel('winogradImages', parts.map(({ b0, b1, mt0, mt1 }, t) => {
       const padAt = scratchAt + t * perThread, vAt = padAt + padFloats, mAt = vAt + vFloats;
       return {
         x: xAt * 4, xStride: image * 4, u: uAt * 4, bufV: vAt * 4, bufM: mAt * 4, bufPad: padAt * 4,
         out: outAt * 4, outStride: outImage * 4, b0, b1, h, w: width, cIn, cOut, mp, np, tilesY, tilesX,
-        padH: g.padH, padW: g.padW, group, ...termArgs,
+        padH: g.padH, padW: g.padW, group, ...termArgs, mt0, mt1,
       };
     }));
     if (exact) return;
+    const mem = f.mem;
     for (let plane = 0; plane < n * cOut; plane++) {
       for (let oy = 0; oy < outH; oy++) {
         const src = outAt + (plane * outHp + oy) * outWp;
