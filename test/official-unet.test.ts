@@ -15,6 +15,7 @@ import { officialConsistency } from '../src/cm/parametrization';
 import { edmDenoiser } from '../src/cm/edm';
 import { loadConsistencyModel, loadTeacher } from '../src/cm/load-file';
 import { ConfigError, FormatError } from '../src/errors';
+import { relativeToMax } from './helpers/relative-error';
 
 const fixtures = join(import.meta.dirname, 'fixtures/official-unet');
 const dir = mkdtempSync(join(tmpdir(), 'onestep-official-'));
@@ -31,12 +32,8 @@ const CONFIGS = {
 };
 
 function relativeError(ours: Tensor, ref: Tensor): number {
-  const a = ours.toArray(), b = ref.toArray();
   expect(ours.shape).toEqual(ref.shape);
-  let worst = 0, scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst / scale;
+  return relativeToMax(ours, ref);
 }
 
 const read = (name: string) => {

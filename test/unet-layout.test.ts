@@ -10,6 +10,7 @@ import { specMetadata, networkSpecOf } from '../src/cm/network';
 import { loadSafetensors, saveSafetensors } from '../src/io/safetensors-file';
 import { FormatError } from '../src/errors';
 import { gradcheck } from './helpers/gradcheck';
+import { relativeToMax } from './helpers/relative-error';
 
 const legacy = join(import.meta.dirname, 'fixtures/legacy-unet');
 const dir = mkdtempSync(join(tmpdir(), 'onestep-unet-layout-'));
@@ -20,12 +21,6 @@ function randomise(model: UNet, seed: number, scale = 0.2): void {
   for (const p of model.parameters()) p.assign(randn([...p.shape], { generator: g, dtype: p.dtype }).mul(scale).raw);
 }
 
-const maxRelative = (a: Float32Array | Float64Array, b: Float32Array | Float64Array) => {
-  let worst = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
-  return worst;
-};
 
 describe('UNet files: the qkv layout', () => {
   const io = loadSafetensors(join(legacy, 'unet-4heads.io.safetensors')).tensors;
@@ -37,14 +32,14 @@ describe('UNet files: the qkv layout', () => {
   it('loads a 4-head file an earlier onestep wrote ((head, three, d), no qkv_layout) and gives that version’s outputs', () => {
     const { metadata } = loadSafetensors(join(legacy, 'unet-4heads.safetensors'));
     expect(metadata.qkv_layout).toBeUndefined();
-    expect(maxRelative(f(join(legacy, 'unet-4heads.safetensors')), io.f!.toArray() as Float32Array)).toBeLessThan(1e-5);
+    expect(relativeToMax(f(join(legacy, 'unet-4heads.safetensors')), io.f!.toArray() as Float32Array)).toBeLessThan(1e-5);
   });
 
   it('reads the same weights differently when the file says they are in the official order', () => {
     const { tensors, metadata } = loadSafetensors(join(legacy, 'unet-4heads.safetensors'));
     const relabelled = join(dir, 'relabelled.safetensors');
     saveSafetensors(relabelled, tensors, { ...metadata, qkv_layout: QKV_LAYOUT });
-    expect(maxRelative(f(relabelled), io.f!.toArray() as Float32Array)).toBeGreaterThan(1e-3); // 100x the tolerance the right order meets
+    expect(relativeToMax(f(relabelled), io.f!.toArray() as Float32Array)).toBeGreaterThan(1e-3); // 100x the tolerance the right order meets
   });
 
   it('writes qkv_layout in every UNet file and reads its own files back unchanged', () => {

@@ -50,8 +50,8 @@ export const DEFAULT_UNET_CONFIG: UNetConfig = {
 
 /** The settings that decide what a UNet's weights are and mean (dropout, channels and width aside). */
 export function unetLayout(config: Partial<UNetConfig>): Omit<UNetConfig, 'channels' | 'modelChannels' | 'dropout' | 'numClasses'> {
-  const { channelMult, numResBlocks, attentionResolutions, numHeads, numHeadChannels, numHeadsUpsample, useScaleShiftNorm, resblockUpdown, noLabelRow } = { ...DEFAULT_UNET_CONFIG, ...config };
-  return { channelMult, numResBlocks, attentionResolutions, numHeads, numHeadChannels, numHeadsUpsample, useScaleShiftNorm, resblockUpdown, noLabelRow };
+  const { channels: _c, modelChannels: _m, dropout: _d, numClasses: _k, ...layout } = { ...DEFAULT_UNET_CONFIG, ...config };
+  return layout;
 }
 
 /** conv3x3 with zero weights and bias: a block's last layer starts as the identity path. */
