@@ -47,7 +47,7 @@ export function convertOfficial(stateDict: Map<string, TorchTensor>, args: Offic
   const numClasses = labels?.shape[0];
   let model: UNet;
   try {
-    model = new UNet({ ...unet, channels: first.shape[1]!, modelChannels, numClasses });
+    model = new UNet({ ...unet, channels: first.shape[1]!, modelChannels, numClasses }, { toBeLoaded: true });
   } catch (e) {
     throw new FormatError(source, `the official settings for ${source} do not make a UNet: ${(e as Error).message}`);
   }

@@ -19,7 +19,7 @@ export interface WeightsFile {
 /** The network the metadata describes with the file's weights; any mismatch is a FormatError naming the file. */
 function networkFromFile(path: string, spec: NetworkSpec, weights: Record<string, Tensor>): Network {
   try {
-    const model = buildNetwork(spec);
+    const model = buildNetwork(spec, { toBeLoaded: true });
     model.loadStateDict(weights);
     return model.eval();
   } catch (e) {

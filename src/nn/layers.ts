@@ -11,10 +11,16 @@ import { Module } from './module';
 
 export interface InitOptions {
   generator?: Generator;
+  /**
+   * The weights will be loaded (loadStateDict) before use: parameters start as zeros, with no random
+   * draws (a 300M-parameter UNet is built in a fraction of a second instead of several).
+   */
+  toBeLoaded?: boolean;
 }
 
 /** U(-bound, bound): PyTorch's default for Linear/Conv weights and biases, bound = 1/sqrt(fan_in). */
 function uniform(shape: number[], bound: number, opts: InitOptions): Tensor {
+  if (opts.toBeLoaded) return zeros(shape);
   return rand(shape, { generator: opts.generator }).mul(2 * bound).sub(bound);
 }
 
@@ -141,7 +147,7 @@ export class Embedding extends Module {
   readonly weight: Tensor;
   constructor(readonly count: number, readonly dim: number, opts: InitOptions = {}) {
     super();
-    this.weight = this.addParameter('weight', randn([count, dim], { generator: opts.generator }));
+    this.weight = this.addParameter('weight', opts.toBeLoaded ? zeros([count, dim]) : randn([count, dim], { generator: opts.generator }));
   }
   /** Rows for `indices` (integers in 0..count-1): a one-hot product, so the gradient flows to the table. */
   forward(indices: ArrayLike<number>): Tensor {
