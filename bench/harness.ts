@@ -30,6 +30,8 @@ export interface BenchCase {
   teardown?: () => void;
   /** Filled in by setup where it measures the device work of one call (gpu.js backends). */
   counters?: Record<string, number>;
+  /** The case's own sampling, for a case of seconds per call. */
+  sampling?: SampleOptions;
 }
 
 export interface SampleOptions {

@@ -17,7 +17,8 @@ import { initTfjsWasm, tfjsQuickCases } from './tfjs-cases';
 import { dawnFloorCase } from './dawn-floor';
 import { initTfjsWebgpu, tfjsWebgpuCases, tfjsWebgpuSoftware } from './tfjs-webgpu';
 import { printSoak, soak, SOAK_DEFAULTS, soakBackend, type SoakRow } from './soak';
-import { benchThreads, checkTorchForward, findTorch, TORCH_MISSING, torchRow, type TorchRow } from './torch-peer';
+import { benchThreads, checkTorchForward, checkTorchUNetForward, findTorch, REFERENCE_BLAS, TORCH_MISSING, torchRow, torchUNetRow, type TorchRow } from './torch-peer';
+import { IMAGENET64_BATCHES, IMAGENET9_STEP, imagenet64SampleName, imagenet64UNet, imagenet9UNet, torchUNetOf, UNET_SAMPLING, unetCases } from './unet-cases';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,10 +36,14 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`npm run bench [-- options]
   --quick     only the headline rows (gemm-1024, conv2d c64 32x32 batch 32, the SimpleUNet
-              consistency-training step and 1-step sampling), fewer samples
+              consistency-training step and 1-step sampling), fewer samples; without it also the
+              UNet rows (${IMAGENET9_STEP}, ${IMAGENET64_BATCHES.map(imagenet64SampleName).join(', ')}:
+              several minutes with PyTorch's; --only imagenet runs them alone)
   --no-tfjs   skip the TensorFlow.js rows (wasm; webgpu when webgpu is in --backends)
   --no-torch  skip the PyTorch CPU rows (bench/torch_peer.py: the SimpleUNet step and sampling,
-              D=32, and D=64 without --quick, and the step's peak RSS beside ours; run when a
+              D=32, and D=64 without --quick, and the step's peak RSS beside ours; without --quick
+              also the ADM-style UNet's: the imagenet9 example's training step and one-step
+              sampling with the official ImageNet-64 architecture, batch 1 and 8; run when a
               python3 here imports torch, else the bench says how to install it)
   --backends LIST   comma-separated: cpu, webgpu, webasm, gpujs-cpu [all]; a gpu.js backend
               that cannot start here is reported and skipped
@@ -57,7 +62,7 @@ if (args.help) {
 Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps, us_per_launch?, counters? }]
 (counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step;
 soak rows: median_ms per step, steps, batch, seconds, live_buffers_start/end/max, rss_mb_start/end/max,
-growth per 1,000 steps, verdict, gc; PyTorch rows, backend torch-cpu: also samples, max_rss_mb, torch, threads;
+growth per 1,000 steps, verdict, gc; PyTorch rows, backend torch-cpu: also samples, max_rss_mb, torch, threads, blas;
 ct-step-simpleunet-d32-b32-peak-rss rows: median_ms null, rss_mb).`);
   process.exit(0);
 }
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
   // gpu.js's CPU-side modes, and WebGPU on a software adapter, are ~100x slower: one timed sample.
   const slow = new Set(['webasm', 'gpujs-cpu']);
   const cases: BenchCase[] = wanted.includes('cpu') ? (args.quick ? engineQuickCases() : engineFullCases()) : [];
+  if (wanted.includes('cpu') && (!args.quick || args.only)) cases.push(...unetCases());
   for (const mode of ['webgpu', 'webasm', 'gpujs-cpu'] as const) {
     if (!wanted.includes(mode)) continue;
     try {
@@ -138,7 +144,7 @@ async function main(): Promise<void> {
   for (const c of cases) {
     try {
       // a launch-bound row is cheap even on a software adapter: sample it fully
-      rows.push(await measure(c, slow.has(c.backend) && c.launches === undefined ? slowSampling : sampling));
+      rows.push(await measure(c, c.sampling ?? (slow.has(c.backend) && c.launches === undefined ? slowSampling : sampling)));
     } catch (e) {
       if (c.backend !== 'tfjs-webgpu' && c.backend !== 'dawn-raw') throw e;
       console.log(`${c.name} [${c.backend}]: not benchmarked: ${(e as Error).message}`);
@@ -151,7 +157,7 @@ async function main(): Promise<void> {
   console.table(rows.filter((r) => !r.name.endsWith('-peak-rss')).map((r) => ({
     name: r.name, backend: r.backend, 'median ms': r.median_ms.toFixed(2),
     'GFLOP/s': r.gflops?.toFixed(1) ?? '', 'GB/s': r.gbps?.toFixed(2) ?? '',
-    'images/s': r.name.startsWith('sample-') ? (32 / (r.median_ms / 1e3)).toFixed(0) : '',
+    'images/s': r.name.startsWith('sample-') ? (Number(/-b(\d+)$/.exec(r.name)![1]) / (r.median_ms / 1e3)).toFixed(r.median_ms > 1e3 ? 2 : 0) : '',
     'us/launch': r.us_per_launch?.toFixed(1) ?? '',
     'launches/submits/messages per call': r.counters ? `${r.counters.launches_per_step} / ${r.counters.submits_per_step} / ${r.counters.messages_per_step}` : '',
   })));
@@ -170,7 +176,8 @@ async function main(): Promise<void> {
   if (ratios.length) console.table(ratios);
   const torch = rows.filter((r) => r.backend === 'torch-cpu');
   if (torch.length) {
-    console.log(`onestep cpu vs PyTorch ${torch.map((t) => (t as TorchRow).torch).find(Boolean) ?? ''} CPU, ${benchThreads()} threads each (ratio above 1: onestep is slower)`);
+    const blas = torch.map((t) => (t as TorchRow).blas).find(Boolean);
+    console.log(`onestep cpu vs PyTorch ${torch.map((t) => (t as TorchRow).torch).find(Boolean) ?? ''} CPU${blas ? ` (${blas} BLAS)` : ''}, ${benchThreads()} threads each (ratio above 1: onestep is slower)`);
     console.table(torch.map((t) => {
       const ours = rows.find((r) => r.backend === 'cpu' && r.name === t.name);
       const [key, unit] = t.name.endsWith('-peak-rss') ? ['rss_mb', 'MB'] as const : ['median_ms', 'ms'] as const;
@@ -208,7 +215,9 @@ const PEAK_RSS_ROW = 'ct-step-simpleunet-d32-b32-peak-rss';
 function torchRows(quick: boolean, only: string | undefined): Row[] {
   const specs: [number, 'ct-step' | 'sample'][] = [[32, 'ct-step'], [32, 'sample'], ...(quick ? [] : [[64, 'ct-step'], [64, 'sample']] as [number, 'ct-step' | 'sample'][])];
   const nameOf = (width: number, what: string) => `${what === 'ct-step' ? 'ct-step' : 'sample-1step'}-simpleunet-d${width}-b32`;
-  if (only && !specs.some(([w, what]) => nameOf(w, what).includes(only)) && !PEAK_RSS_ROW.includes(only)) return [];
+  const unetNames = !quick || only ? [IMAGENET9_STEP, ...IMAGENET64_BATCHES.map(imagenet64SampleName)].filter((n) => !only || n.includes(only)) : [];
+  const simple = !only || specs.some(([w, what]) => nameOf(w, what).includes(only)) || PEAK_RSS_ROW.includes(only);
+  if (!simple && !unetNames.length) return [];
   const found = findTorch();
   if (!found) {
     console.log(TORCH_MISSING);
@@ -219,20 +228,31 @@ function torchRows(quick: boolean, only: string | undefined): Row[] {
   // a failing peer costs its rows, not the run's: onestep's rows are still written
   try {
     // the same network first: PyTorch's forward with onestep's weights gives onestep's output
-    for (const width of quick ? [32] : [32, 64]) {
-      const relative = checkTorchForward(found.python, width);
-      if (!(relative < 1e-5)) throw new Error(`torch_peer.py's SimpleUNet D=${width} differs from onestep's: relative difference ${relative}`);
-      console.log(`PyTorch SimpleUNet D=${width}: forward equals onestep's (relative difference ${relative.toExponential(1)})`);
+    const same = (what: string, relative: number) => {
+      if (!(relative < 1e-5)) throw new Error(`torch_peer.py's ${what} differs from onestep's: relative difference ${relative}`);
+      console.log(`PyTorch ${what}: forward equals onestep's (relative difference ${relative.toExponential(1)})`);
+    };
+    if (simple) for (const width of quick ? [32] : [32, 64]) same(`SimpleUNet D=${width}`, checkTorchForward(found.python, width));
+    if (unetNames.length) {
+      same('UNet of the imagenet9 example', checkTorchUNetForward(found.python, imagenet9UNet(), 64));
+      // the ImageNet-64 architecture at a third of its width (the same blocks, heads of 64 channels)
+      same('official ImageNet-64 UNet at width 64', checkTorchUNetForward(found.python, imagenet64UNet(64), 64));
     }
     const seconds = quick ? 1 : 2;
-    for (const [width, what] of specs) {
+    for (const [width, what] of simple ? specs : []) {
       if (!only || nameOf(width, what).includes(only)) out.push(torchRow(found.python, what, width, 32, seconds));
     }
     if (!only || PEAK_RSS_ROW.includes(only)) out.push(...peakRssRows(found.python, out, seconds));
+    if (unetNames.includes(IMAGENET9_STEP)) out.push(torchUNetRow(found.python, 'unet-train-step', IMAGENET9_STEP, torchUNetOf(imagenet9UNet(), 64), 8, UNET_SAMPLING));
+    for (const batch of IMAGENET64_BATCHES) {
+      const name = imagenet64SampleName(batch);
+      if (unetNames.includes(name)) out.push(torchUNetRow(found.python, 'unet-sample', name, torchUNetOf(imagenet64UNet(), 64), batch, UNET_SAMPLING));
+    }
   } catch (e) {
     console.log(`PyTorch rows: not benchmarked: ${(e as Error).message}`);
     return [];
   }
+  if (out.some((r) => (r as TorchRow).blas === 'reference')) console.log(REFERENCE_BLAS);
   return out;
 }
 
