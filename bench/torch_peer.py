@@ -8,8 +8,8 @@ same number of threads. Also the ADM-style UNet of the official consistency mode
 UNetModel, test/fixtures/official-unet/reference_unet.py, checked there against the official code):
 a training step of the imagenet9 example's configuration under recipe `ict` (the consistency
 function at sigma_{i+1} with gradients and at sigma_i without, the same dropout mask in both,
-pseudo-Huber over each image weighted 1 / (sigma_{i+1} - sigma_i), backward, AdamW lr 1e-3 weight
-decay 0.01, an EMA copy at 0.995), or one-step sampling f(80 z, 80) with class labels. Prints one
+pseudo-Huber over each image weighted 1 / (sigma_{i+1} - sigma_i), backward, AdamW lr 1e-3 without
+weight decay as the Trainer's, an EMA copy at 0.995), or one-step sampling f(80 z, 80) with class labels. Prints one
 JSON line:
   {"name", "median_ms", "samples", "max_rss_mb", "torch", "threads", "blas"}
 
@@ -167,7 +167,7 @@ def unet(official_args, in_channels, label_rows):
 def unet_train_step_fn(official_args, label_rows, image_size, batch):
     model = unet(official_args, 3, label_rows).train()
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0)
     x = torch.randn(batch, 3, image_size, image_size).clamp(-1, 1)
     labels = torch.randint(0, label_rows, (batch,))
     sigmas = karras_sigmas(10).float()  # the ict curriculum's first N
