@@ -31,55 +31,11 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'official-unet'))
-import reference_unet  # noqa: E402  (our PyTorch UNetModel)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'examples', 'pytorch'))
+from onestep_torch import SimpleUNet, reference_unet  # noqa: E402  (our PyTorch SimpleUNet and UNetModel)
 
 SIGMA_MIN, SIGMA_MAX, RHO = 0.002, 80.0, 7.0
-
-
-def block(i, o):
-    return nn.Sequential(nn.GroupNorm(32, i), nn.SiLU(), nn.Conv2d(i, o, 3, padding=1),
-                         nn.GroupNorm(32, o), nn.SiLU(), nn.Conv2d(o, o, 3, padding=1))
-
-
-class SimpleUNet(nn.Module):
-    def __init__(self, channels, width):
-        super().__init__()
-        C, D = channels, width
-        self.width = D
-        self.down = nn.ModuleList([nn.Conv2d(C, D, 3, padding=1), block(D, D), block(D, 2 * D), block(2 * D, 2 * D)])
-        self.time_downs = nn.ModuleList([nn.Linear(2 * D, D), nn.Linear(2 * D, D), nn.Linear(2 * D, 2 * D), nn.Linear(2 * D, 2 * D)])
-        self.mid = block(2 * D, 2 * D)
-        self.up = nn.ModuleList([block(2 * D, 2 * D), block(4 * D, D), block(D, D), nn.Conv2d(2 * D, 2 * D, 3, padding=1)])
-        self.last = nn.Conv2d(2 * D + C, C, 3, padding=1)
-
-    def forward(self, x_in, t):
-        D = self.width
-        freqs = torch.exp(-math.log(10000) * torch.arange(D, dtype=t.dtype) / D)
-        args = t[:, None] * freqs[None]
-        emb = torch.cat([torch.sin(args), torch.cos(args)], 1)
-        skips, x = [], x_in
-        for idx, layer in enumerate(self.down):
-            if idx % 2 == 0:
-                x = F.interpolate(layer(x), scale_factor=0.5, mode='nearest')
-                skips.append(x)
-            else:
-                x = layer(x) + x
-            x = x + self.time_downs[idx](emb)[:, :, None, None]
-        x = self.mid(x)
-        for idx, layer in enumerate(self.up):
-            if idx % 2 == 0:
-                x = layer(x) + x
-            else:
-                x = layer(F.interpolate(torch.cat([x, skips.pop()], 1), scale_factor=2, mode='nearest'))
-        x = self.last(torch.cat([x, x_in], 1))
-        s = t - SIGMA_MIN
-        c_skip = 0.25 / (s ** 2 + 0.25)
-        c_out = 0.25 * s / torch.sqrt(t ** 2 + 0.25)
-        return c_skip[:, None, None, None] * x_in + c_out[:, None, None, None] * x
 
 
 def peak_rss_mb():
