@@ -75,6 +75,23 @@ function runCheck(python: string, file: string): number {
 }
 
 /**
+ * Every weight of `model` random, as reference_unet.randomize_ draws them: the zero-initialised
+ * output convolutions too (else two implementations agree trivially), at scales that keep
+ * activations O(1): GroupNorm scales 1 + N(0, 0.1^2), other 1-d parameters N(0, 0.05^2),
+ * embeddings N(0, 1), weights N(0, 0.5^2 / fan_in).
+ */
+export function randomiseForComparison(model: nn.Module, seed: number): void {
+  const g = new Generator(seed);
+  for (const [name, p] of model.namedParameters()) {
+    const noise = randn([...p.shape], { generator: g });
+    const value = name.includes('label_emb') ? noise
+      : p.ndim === 1 ? (name.endsWith('weight') ? noise.mul(0.1).add(1) : noise.mul(0.05))
+      : noise.mul(0.5 / Math.sqrt(p.size / p.shape[0]!));
+    p.assign(value.raw);
+  }
+}
+
+/**
  * As checkTorchForward, for our UNet of `config` at `imageSize` and torch_peer.py's (our PyTorch
  * UNetModel built from the same create_model arguments): every weight random (the zero-initialised
  * output convolutions too, or the outputs would agree trivially) at scales that keep activations
@@ -86,15 +103,7 @@ export function checkTorchUNetForward(python: string, config: UNetConfig, imageS
   const torchUNet = torchUNetOf(config, imageSize);
   withBackend('cpu', () => {
     const model = new nn.UNet(config, { toBeLoaded: true }).eval();
-    const g = new Generator(5);
-    for (const [name, p] of model.namedParameters()) {
-      const noise = randn([...p.shape], { generator: g });
-      // 1-d weights are GroupNorm scales; others: N(0, 0.5^2 / fan_in); embeddings N(0, 1)
-      const value = name.startsWith('label_emb') ? noise
-        : p.ndim === 1 ? (name.endsWith('weight') ? noise.mul(0.1).add(1) : noise.mul(0.05))
-        : noise.mul(0.5 / Math.sqrt(p.size / p.shape[0]!));
-      p.assign(value.raw);
-    }
+    randomiseForComparison(model, 5);
     const batch = 2;
     const x = randn([batch, config.channels, imageSize, imageSize], { generator: new Generator(6) });
     const t = tensor([-300, 900]);

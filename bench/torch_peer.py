@@ -61,10 +61,9 @@ def blas_library():
             maps = f.read()
     except OSError:
         return 'unknown'
-    for name in ('openblas', 'blis', 'mkl'):
-        if name in maps:
-            return name
-    return 'reference' if 'blas/libblas.so' in maps else 'unknown'
+    if 'blas/libblas.so' in maps:  # Debian's reference libblas3: first in the maps when loaded
+        return 'reference'
+    return next((name for name in ('openblas', 'blis', 'mkl') if name in maps), 'unknown')
 
 
 def karras_sigmas(n):

@@ -52,6 +52,7 @@ try {
     return { values: images.length, finite: images.every((v) => Number.isFinite(v)), errors: window.demo!.errors };
   });
   console.log(JSON.stringify({ threads, seconds: +seconds.toFixed(1), ...grid, problems }));
+  if (grid.errors.length || problems.length || !grid.finite || grid.values !== 16 * 3 * 64 * 64) process.exitCode = 1;
 } finally {
   await browser.close();
   server.close();

@@ -1,14 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Generator, noGrad, randn, saveSafetensors, tensor, type Tensor } from '../src/index';
+import { cm, Generator, loadTorchStateDict, noGrad, randn, saveSafetensors, tensor, type Tensor } from '../src/index';
 import { SimpleUNet } from '../src/nn/simple-unet';
-import { UNet } from '../src/nn/unet';
-import { networkSpecOf, specMetadata, type Network } from '../src/cm/network';
+import { DEFAULT_UNET_CONFIG, UNet } from '../src/nn/unet';
+import { networkSpecOf, specMetadata } from '../src/cm/network';
 import { loadConsistencyModel, loadTeacher } from '../src/cm/load-file';
-import { findTorch } from '../bench/torch-peer';
+import type { ImageDataset } from '../src/data/dataset';
+import { findTorch, randomiseForComparison } from '../bench/torch-peer';
 
 // Our files in PyTorch (examples/pytorch/onestep_torch.py, docs/contracts.md): the network and the
 // meaning of its weights come from the file alone, and PyTorch's f (or a teacher's D) equals ours.
@@ -20,16 +21,6 @@ const torch = findTorch();
 if (!torch) console.log('test/pytorch-load.test.ts skipped: no python3 here imports torch (apt-get install python3-torch).');
 const dir = mkdtempSync(join(tmpdir(), 'onestep-pytorch-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Every weight random at scales that keep activations O(1) (the zero-initialised convolutions too). */
-function randomise(model: Network, seed: number): void {
-  const g = new Generator(seed);
-  for (const [name, p] of model.namedParameters()) {
-    const noise = randn([...p.shape], { generator: g });
-    const value = name.includes('label_emb') ? noise : p.ndim === 1 ? noise.mul(0.05) : noise.mul(0.5 / Math.sqrt(p.size / p.shape[0]!));
-    p.assign(value.raw);
-  }
-}
 
 /** PyTorch's output for ours saved beside the model file: the largest difference relative to the largest output. */
 function torchDifference(file: string, x: Tensor, sigma: Tensor, out: Tensor, labels?: number[]): number {
@@ -50,9 +41,21 @@ describe.skipIf(!torch)('onestep files in PyTorch (examples/pytorch/onestep_torc
     expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas)))).toBeLessThan(1e-5);
   }, 60_000);
 
+  it('a training checkpoint (its ema.* copy, official parametrization): f to 1e-5', () => {
+    const images = randn([8, 1, 16, 16], { generator: new Generator(7) }).clamp(-1, 1).toArray() as Float32Array;
+    const dataset: ImageDataset = { name: 'random-16', images, labels: null, count: 8, channels: 1, height: 16, width: 16 };
+    const run = new cm.Trainer(cm.trainConfig({ recipe: 'ict', batch: 4, steps: 10, emaRate: 0.5 }), dataset);
+    for (let i = 0; i < 3; i++) run.trainStep();
+    const file = join(dir, 'checkpoint.safetensors');
+    run.save(file);
+    const { f } = loadConsistencyModel(file);
+    const x = randn([4, 1, 16, 16], { generator: new Generator(8) });
+    expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas)))).toBeLessThan(1e-5);
+  }, 60_000);
+
   it('a class-conditional EDM teacher (SimpleUNet, parametrization edm): D to 1e-5, with labels and with the "no label" row', () => {
     const model = new SimpleUNet({ channels: 1, width: 32, numClasses: 3 }, { generator: new Generator(2) });
-    randomise(model, 3);
+    randomiseForComparison(model, 3);
     const file = join(dir, 'teacher-cond.safetensors');
     saveSafetensors(file, model.stateDict(), { ...specMetadata(networkSpecOf(model)), height: '16', parametrization: 'edm', c_noise_scale: '250' });
     const { denoiser } = loadTeacher(file);
@@ -61,13 +64,31 @@ describe.skipIf(!torch)('onestep files in PyTorch (examples/pytorch/onestep_torc
     expect(torchDifference(file, x, sigmas, noGrad(() => denoiser(x, sigmas)))).toBeLessThan(1e-5);
   }, 60_000);
 
-  it('a class-conditional UNet consistency model (official parametrization, 2 heads, resblock_updown): f to 1e-5', () => {
+  it('a class-conditional UNet consistency model (official parametrization, 2 heads, resblock_updown): f to 1e-5, with labels and with the "no label" row', () => {
     const model = new UNet({ channels: 3, modelChannels: 32, channelMult: [1, 2], numHeadChannels: 16, resblockUpdown: true, numClasses: 3 });
-    randomise(model, 5);
+    randomiseForComparison(model, 5);
     const file = join(dir, 'unet-cond.safetensors');
     saveSafetensors(file, model.stateDict(), { ...specMetadata(networkSpecOf(model)), height: '16', parametrization: 'official', c_noise_scale: '250' });
     const { f } = loadConsistencyModel(file);
     const x = randn([4, 3, 16, 16], { generator: new Generator(6) });
     expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas, [2, 0, 1, 2])), [2, 0, 1, 2])).toBeLessThan(1e-5);
+    expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas)))).toBeLessThan(1e-5);
   }, 60_000);
+
+  it('an official checkpoint after convert (1000 classes, no "no label" row): f to 1e-5', () => {
+    const args = cm.officialArgs(JSON.parse(readFileSync('test/fixtures/official-unet/e.args.json', 'utf8')), 'e.args.json');
+    const converted = cm.convertOfficial(loadTorchStateDict('test/fixtures/official-unet/e.pt'), args, 'consistency', 'e.pt');
+    const file = join(dir, 'e.safetensors');
+    saveSafetensors(file, converted.tensors, converted.metadata);
+    const { f, shape } = loadConsistencyModel(file);
+    const x = randn([4, ...shape], { generator: new Generator(9) });
+    expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas, [0, 999, 5, 17])), [0, 999, 5, 17])).toBeLessThan(1e-5);
+  }, 60_000);
+
+  it("the loader's UNet defaults are DEFAULT_UNET_CONFIG's (a file's unet metadata holds only the settings that differ)", () => {
+    const r = spawnSync(torch!.python, ['-c', 'import json, sys; sys.path.insert(0, "examples/pytorch"); import onestep_torch; print(json.dumps(onestep_torch.UNET_DEFAULTS))'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const { channels: _c, modelChannels: _m, numClasses: _k, ...defaults } = DEFAULT_UNET_CONFIG;
+    expect(JSON.parse(r.stdout)).toEqual(defaults);
+  });
 });

@@ -115,11 +115,15 @@ def labels_or_none(labels, batch, num_classes):
     return torch.as_tensor(labels, dtype=torch.long)
 
 
+# onestep's DEFAULT_UNET_CONFIG (src/nn/unet.ts) less channels and width: a file's `unet` metadata
+# holds only the settings that differ (test/pytorch-load.test.ts checks the two agree)
+UNET_DEFAULTS = {'channelMult': [1, 2, 2], 'numResBlocks': 1, 'attentionResolutions': [2], 'dropout': 0.1, 'numHeads': 1,
+                 'numHeadChannels': -1, 'numHeadsUpsample': -1, 'useScaleShiftNorm': True, 'resblockUpdown': False, 'noLabelRow': True}
+
+
 def unet_from(metadata, channels, num_classes):
-    """Our PyTorch UNetModel for a UNet file's metadata `unet` (onestep's UNetConfig, defaults as onestep's)."""
-    c = {'channelMult': [1, 2, 2], 'numResBlocks': 1, 'attentionResolutions': [2], 'dropout': 0.1, 'numHeads': 1,
-         'numHeadChannels': -1, 'numHeadsUpsample': -1, 'useScaleShiftNorm': True, 'resblockUpdown': False, 'noLabelRow': True}
-    c.update(json.loads(metadata.get('unet', '{}')))
+    """Our PyTorch UNetModel for a UNet file's metadata `unet` (onestep's UNetConfig)."""
+    c = {**UNET_DEFAULTS, **json.loads(metadata.get('unet', '{}'))}
     rows = num_classes + (1 if c['noLabelRow'] else 0) if num_classes else None
     model = reference_unet.UNet(
         in_channels=channels, model_channels=int(metadata['width']), out_channels=channels, num_res_blocks=c['numResBlocks'],
