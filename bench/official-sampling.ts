@@ -3,13 +3,8 @@
 // One process per measurement (peak memory is the process's):
 //   node --import tsx bench/official-sampling.ts [imagenet64|lsun256] [batch 1] [repeats 2]
 // Prints one JSON line. The weights are float32 (the released files are fp16 and convert to float32).
-import { readFileSync } from 'node:fs';
 import { cm, Generator, getBackend, nn, noGrad, randn, tensor } from '../src/index';
-
-function peakRssMb(): number {
-  const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  return kb ? Number(kb) / 1024 : process.resourceUsage().maxRSS / 1024;
-}
+import { peakRssMb } from './peak-rss';
 
 const preset = (process.argv[2] ?? 'imagenet64') as keyof typeof cm.OFFICIAL_PRESETS;
 const [batch, repeats] = [1, 2].map((d, i) => Number(process.argv[3 + i] ?? d));

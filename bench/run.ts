@@ -63,7 +63,8 @@ Writes bench/results/latest.json: [{ name, backend, median_ms, gflops, gbps, us_
 (counters of the gpu.js ct-step and sample rows: launches_per_step, submits_per_step, messages_per_step;
 soak rows: median_ms per step, steps, batch, seconds, live_buffers_start/end/max, rss_mb_start/end/max,
 growth per 1,000 steps, verdict, gc; PyTorch rows, backend torch-cpu: also samples, max_rss_mb, torch, threads, blas;
-ct-step-simpleunet-d32-b32-peak-rss rows: median_ms null, rss_mb).`);
+ct-step-simpleunet-d32-b32-peak-rss and, per UNet row, NAME-peak-rss rows: median_ms null, rss_mb, the peak
+resident memory of a process running the row, ours (bench/step-rss.ts, bench/unet-rss.ts) and PyTorch's).`);
   process.exit(0);
 }
 
@@ -243,17 +244,28 @@ function torchRows(quick: boolean, only: string | undefined): Row[] {
       if (!only || nameOf(width, what).includes(only)) out.push(torchRow(found.python, what, width, 32, seconds));
     }
     if (!only || PEAK_RSS_ROW.includes(only)) out.push(...peakRssRows(found.python, out, seconds));
-    if (unetNames.includes(IMAGENET9_STEP)) out.push(torchUNetRow(found.python, 'unet-train-step', IMAGENET9_STEP, torchUNetOf(imagenet9UNet(), 64), 8, UNET_SAMPLING));
+    const unetRows: TorchRow[] = [];
+    if (unetNames.includes(IMAGENET9_STEP)) unetRows.push(torchUNetRow(found.python, 'unet-train-step', IMAGENET9_STEP, torchUNetOf(imagenet9UNet(), 64), 8, UNET_SAMPLING));
     for (const batch of IMAGENET64_BATCHES) {
       const name = imagenet64SampleName(batch);
-      if (unetNames.includes(name)) out.push(torchUNetRow(found.python, 'unet-sample', name, torchUNetOf(imagenet64UNet(), 64), batch, UNET_SAMPLING));
+      if (unetNames.includes(name)) unetRows.push(torchUNetRow(found.python, 'unet-sample', name, torchUNetOf(imagenet64UNet(), 64), batch, UNET_SAMPLING));
     }
+    out.push(...unetRows, ...unetRows.flatMap((t) => unetPeakRssRows(t)));
   } catch (e) {
     console.log(`PyTorch rows: not benchmarked: ${(e as Error).message}`);
     return [];
   }
   if (out.some((r) => (r as TorchRow).blas === 'reference')) console.log(REFERENCE_BLAS);
   return out;
+}
+
+/** The peak RSS of a process running a UNet row (bench/unet-rss.ts, the same calls as PyTorch's) and of PyTorch's process. */
+function unetPeakRssRows(torchRow: TorchRow): Row[] {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'unet-rss.ts');
+  const ours = spawnSync(process.execPath, ['--import', 'tsx', script, torchRow.name, String(UNET_SAMPLING.minSamples + 1)], { encoding: 'utf8' });
+  if (ours.status !== 0) throw new Error(`bench/unet-rss.ts failed: ${ours.stderr}`);
+  const rss = (backend: string, mb: number) => ({ name: `${torchRow.name}-peak-rss`, backend, median_ms: NaN, gflops: null, gbps: null, rss_mb: mb });
+  return [rss('cpu', (JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { max_rss_mb: number }).max_rss_mb), rss('torch-cpu', torchRow.max_rss_mb)];
 }
 
 /** The peak RSS of a process running the D=32 step: onestep's (bench/step-rss.ts) and PyTorch's. */

@@ -3,19 +3,8 @@
 // its peak resident memory and the mean time of the timed steps. Also a plain way to time or
 // profile the step on its own (node --cpu-prof --import tsx bench/step-rss.ts).
 //   node --import tsx bench/step-rss.ts [width 32] [batch 32] [steps 7]
-import { readFileSync } from 'node:fs';
+import { peakRssMb } from './peak-rss';
 import { ctStepCase } from './step-cases';
-
-/** Peak resident memory: VmHWM (reset by exec; getrusage's maxrss starts a child at its parent's), else maxRSS. */
-function peakRssMb(): number {
-  try {
-    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    if (kb) return Number(kb) / 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
 
 const [width, batch, steps] = [32, 32, 7].map((d, i) => Number(process.argv[2 + i] ?? d));
 const step = await ctStepCase('cpu', width, batch).setup();
