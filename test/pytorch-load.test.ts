@@ -34,7 +34,17 @@ function torchDifference(file: string, x: Tensor, sigma: Tensor, out: Tensor, la
 const sigmas = tensor([80, 5, 0.5, 0.01]);
 
 describe.skipIf(!torch)('onestep files in PyTorch (examples/pytorch/onestep_torch.py)', () => {
-  it('the committed consistency model (SimpleUNet, community parametrization): f to 1e-5', () => {
+  it('a SimpleUNet of the community parametrization (the seed recipe\'s): f to 1e-5', () => {
+    const model = new SimpleUNet({ channels: 1, width: 32 }, { generator: new Generator(10) });
+    randomiseForComparison(model, 11);
+    const file = join(dir, 'community.safetensors');
+    saveSafetensors(file, model.stateDict(), { ...specMetadata(networkSpecOf(model)), height: '16', parametrization: 'community' });
+    const { f } = loadConsistencyModel(file);
+    const x = randn([4, 1, 16, 16], { generator: new Generator(12) });
+    expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas)))).toBeLessThan(1e-5);
+  }, 60_000);
+
+  it('the committed consistency model (SimpleUNet, official parametrization): f to 1e-5', () => {
     const file = 'examples/checkpoints/mnist-simpleunet-d32.safetensors';
     const { f, shape } = loadConsistencyModel(file);
     const x = randn([4, ...shape], { generator: new Generator(1) }).mul(tensor([80, 5, 0.5, 0.01]).reshape([4, 1, 1, 1]));
