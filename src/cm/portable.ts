@@ -20,3 +20,5 @@ export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepCon
 export { consistencyModelFrom, consistencyModelFromBytes, teacherFrom, type WeightsFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';
 export { officialArgs, officialUNetConfig, OFFICIAL_DEFAULTS, OFFICIAL_PRESETS, type OfficialModelArgs } from './official-args';
 export { convertOfficial, OFFICIAL_KINDS, OFFICIAL_KIND_INFO, type OfficialKind, type ConvertedModel } from './convert-official';
+export { TrainingRun, resumeRun, checkpointSummary, type TrainingRunOptions, type CheckpointSummary, type SafetensorsRecord } from './training-run';
+export { trainLoop, sampleGrids, yieldToEventLoop, type TrainingLoopOptions, type TrainingLoopResult, type StepProgress } from './training-loop';

@@ -1,249 +1,36 @@
-import { tidy } from '../tensor/scope';
-import { noGrad } from '../autograd/grad-mode';
-import { BatchSampler, gatherImages, type ImageDataset } from '../data/dataset';
 import { loadDataset } from '../data/by-name';
-import { ConfigError, FormatError } from '../errors';
+import type { ImageDataset } from '../data/dataset';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file';
-import type { TensorRecord } from '../io/safetensors';
-import { AdamW } from '../optim/adamw';
-import { unetLayout } from '../nn/unet';
-import { emaUpdate } from '../optim/ema';
-import type { RawTensor } from '../tensor/raw';
-import { Generator } from '../tensor/random';
-import type { Tensor } from '../tensor/tensor';
-import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, runSchedule, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT, type RunSchedule } from './checkpoint';
-import { validateTrainConfig, type TrainConfig } from './config';
-import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
+import type { TrainConfig } from './config';
 import type { WeightsFile } from './load';
-import { withOfficialQkvLayout } from './qkv-layout';
-import { buildNetwork, networkSpecOf, specMetadata, type Network, type NetworkSpec } from './network';
-import { DEFAULT_C_NOISE_SCALE, scalesTimeInput } from './parametrization';
-import { RECIPES, type RecipeRun, type RecipeState, type SampleSettings, type TrainingRecipe } from './recipes/index';
-import type { StepResult } from './train';
-import type { ImageDrawer } from '../metrics/evaluate';
+import { resumeRun, TrainingRun } from './training-run';
 
 /**
- * A training run of a SimpleUNet or UNet under one recipe (src/cm/recipes): the loop's pieces (the
- * model, the EMA copies for sampling, AdamW, the batch order and the random stream) and the
- * recipe's state (a target network, a teacher), all saved to and restored from one safetensors
- * checkpoint (checkpoint.ts), so a resumed run continues exactly where it stopped.
+ * A training run in Node (the portable TrainingRun, training-run.ts, with files): the weights files
+ * it reads (config.init, a recipe's teacher) come from disk, and its checkpoints and EMA exports
+ * are written to files (atomically: temporary file, then rename).
  */
-export class Trainer implements RecipeRun {
-  readonly recipe: TrainingRecipe;
-  /** What the recipe keeps for the run (its target network is saved with the checkpoint). */
-  readonly state: RecipeState;
-  readonly model: Network;
-  readonly ema: Network;
-  /** The extra EMA copies, in the order of config.extraEmaRates. */
-  readonly extraEmas: Network[];
-  readonly optimizer: AdamW;
-  readonly sampler: BatchSampler;
-  readonly generator: Generator;
-  step = 0;
-  /**
-   * Seconds spent training so far, over every resumed part of the run (runTraining counts them,
-   * leaving out its learning-curve measurements; saved in the checkpoint).
-   */
-  trainSeconds = 0;
-  /** The run's cadences, saved in the checkpoint and read back by resume (checkpoint.ts). */
-  schedule: RunSchedule = {};
-
-  /** Classes of a class-conditional run (from the dataset's labels), else undefined. */
-  readonly numClasses: number | undefined;
-
+export class Trainer extends TrainingRun {
   /** options.loadInit false: leave config.init unread (resume restores the weights from its checkpoint). */
-  constructor(readonly config: TrainConfig, readonly dataset: ImageDataset, options: { loadInit?: boolean } = {}) {
-    validateTrainConfig(config);
-    this.recipe = RECIPES[config.recipe] as TrainingRecipe;
-    // SimpleUNet halves the image twice; the UNet once per extra level
-    const halvings = (config.model ?? 'SimpleUNet') === 'SimpleUNet' ? 2 : (config.unet?.channelMult?.length ?? 3) - 1;
-    if (dataset.height % 2 ** halvings !== 0 || dataset.width % 2 ** halvings !== 0) {
-      throw new ConfigError('size', `size: the ${config.model ?? 'SimpleUNet'} needs images whose sides are multiples of ${2 ** halvings}; ${dataset.name} has ${dataset.height}x${dataset.width} (choose another size).`);
-    }
-    if (config.classConditional) {
-      if (!dataset.labels) {
-        throw new ConfigError('classConditional', `classConditional needs labels, and the dataset ${dataset.name} has none; use a labelled dataset (mnist, fashion, a folder of one subfolder per class).`);
-      }
-      this.numClasses = dataset.classNames?.length ?? dataset.labels.reduce((k, label) => Math.max(k, label + 1), 0);
-    }
-    this.model = this.newNetwork();
-    this.ema = this.newNetwork().eval();
-    this.extraEmas = (config.extraEmaRates ?? []).map(() => this.newNetwork().eval());
-    this.optimizer = new AdamW(this.model.parameters(), {
-      lr: config.lr, weightDecay: 0, warmupSteps: config.warmupSteps ?? 0, maxGradNorm: config.maxGradNorm ?? Infinity,
-    });
-    this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
-    this.generator = new Generator(config.seed + 1);
-    this.state = this.recipe.start(this);
-    if (this.state.startWeights) this.startFrom(this.state.startWeights);
-    if (config.init && options.loadInit !== false) this.startFrom(this.initialWeights(config.init));
+  constructor(config: TrainConfig, dataset: ImageDataset, options: { loadInit?: boolean } = {}) {
+    super(config, dataset, options);
   }
 
-  /** A new network of the run's kind, initialised from the run's seed (as the model was). */
-  newNetwork(): Network {
-    return buildNetwork(this.spec, { generator: new Generator(this.config.seed) });
-  }
-
-  /** A weights file from disk (a recipe's teacher). */
-  readWeights(path: string): WeightsFile {
+  /** A weights file from disk (config.init, a recipe's teacher). */
+  override readWeights(path: string): WeightsFile {
     return loadSafetensors(path);
   }
 
-  /** The batch order's epoch. */
-  get epoch(): number {
-    return this.sampler.state.epoch;
-  }
-
-  /** Puts `source`'s weights into the model and every copy of it (EMA copies, a recipe's target). */
-  private startFrom(source: Network): void {
-    const weights = source.stateDict();
-    for (const net of [this.model, this.ema, ...(this.state.target ? [this.state.target] : []), ...this.extraEmas]) net.loadStateDict(weights);
-  }
-
-  /** The network of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this run's with the same time input. */
-  private initialWeights(path: string): Network {
-    const teacher = isTeacherFile(path) ? loadTeacher(path) : null;
-    const loaded = teacher ?? loadConsistencyModel(path);
-    const parametrization = loaded.metadata.parametrization ?? 'community';
-    if (!teacher && parametrization !== this.recipe.parametrization) {
-      throw new FormatError(path, `the init file ${path} is a consistency model of the ${parametrization} parametrization; recipe ${this.config.recipe} trains the ${this.recipe.parametrization} one (start from an EDM teacher or a model of that recipe).`);
-    }
-    const cNoiseScale = metadataNumber(path, loaded.metadata, 'c_noise_scale', DEFAULT_C_NOISE_SCALE, (x) => x > 0);
-    if (scalesTimeInput(parametrization) && cNoiseScale !== this.config.cNoiseScale) {
-      throw new FormatError(path, `the init file ${path} was trained with the time input ${cNoiseScale} ln(sigma); this run's is ${this.config.cNoiseScale} ln(sigma) (set cNoiseScale to ${cNoiseScale}).`);
-    }
-    this.checkSameNetwork(path, 'init file', networkSpecOf(loaded.model), loaded.classNames);
-    return loaded.model;
-  }
-
-  /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes, the UNet's layout). */
-  checkSameNetwork(path: string, what: string, other: NetworkSpec, classNames: string[] | undefined): void {
-    const spec = this.spec;
-    // the UNet's layout: what its weights are and mean (dropout is not part of it)
-    const unet = (x: NetworkSpec) => {
-      if (x.model !== 'UNet') return '';
-      return JSON.stringify(unetLayout(x.unet ?? {}));
-    };
-    if (other.model !== spec.model || other.width !== spec.width || other.channels !== spec.channels || other.numClasses !== spec.numClasses || unet(other) !== unet(spec)) {
-      const classes = (k: number | undefined) => (k ? `, conditional on ${k} classes` : '');
-      throw new FormatError(path,
-        `the ${what} ${path} is a ${other.model} of width ${other.width} on ${other.channels} channel(s)${classes(other.numClasses)}` +
-          `${other.model === 'UNet' ? ` (UNet settings ${unet(other)})` : ''}; this run's network must match it (model, width, dataset, classConditional${other.model === 'UNet' ? ', the UNet settings' : ''}).`);
-    }
-    if (spec.numClasses && JSON.stringify(classNames) !== JSON.stringify(this.classNames)) {
-      throw new FormatError(path, `the ${what} ${path} knows the classes ${classNames?.join(', ')}; this dataset's are ${this.classNames!.join(', ')}.`);
-    }
-  }
-
-  get spec(): NetworkSpec {
-    return {
-      model: this.config.model ?? 'SimpleUNet', channels: this.dataset.channels, width: this.config.width, unet: this.config.unet,
-      ...(this.numClasses ? { numClasses: this.numClasses } : {}),
-    };
-  }
-
-  /** A class-conditional run's class names (the dataset's, else the labels as numbers). */
-  get classNames(): string[] | undefined {
-    return this.numClasses ? this.dataset.classNames ?? Array.from({ length: this.numClasses }, (_, k) => String(k)) : undefined;
-  }
-
-  get imageShape(): [number, number, number] {
-    return [this.dataset.channels, this.dataset.height, this.dataset.width];
-  }
-
-  get epochs(): number {
-    return Math.max(1, Math.ceil((this.config.steps * this.config.batch) / this.dataset.count));
-  }
-
-  /** The learning rate of the step about to run (before warm-up, which the optimiser applies). */
-  learningRate(): number {
-    const { lr, lrDecay, steps } = this.config;
-    return lrDecay === 'cosine' ? (lr * (1 + Math.cos((Math.PI * this.step) / steps))) / 2 : lr;
-  }
-
-  trainStep(): StepResult {
-    return tidy(() => {
-      this.optimizer.lr = this.learningRate();
-      const indices = this.sampler.next();
-      const result = this.recipe.step(this, this.state, gatherImages(this.dataset, indices), this.batchLabels(indices));
-      noGrad(() => {
-        emaUpdate(this.ema.parameters(), this.model.parameters(), this.config.emaRate);
-        this.extraEmas.forEach((e, i) => emaUpdate(e.parameters(), this.model.parameters(), this.config.extraEmaRates![i]!));
-      });
-      this.step++;
-      return result;
-    });
-  }
-
-  /** A class-conditional run's labels for a batch: each replaced by K ("no label") at the labelDropout rate (draws from the run's generator). */
-  batchLabels(indices: ArrayLike<number>): number[] | undefined {
-    const K = this.numClasses;
-    if (!K) return undefined;
-    const dropout = this.config.labelDropout ?? 0.1;
-    return Array.from(indices, (k) => (this.generator.uniform() < dropout ? K : this.dataset.labels![k]!));
-  }
-
-  /**
-   * Samples from the EMA copy: one step by default, or through `sigmas`; an edm run samples its
-   * denoiser with EDM's Heun sampler in `heunSteps` steps (default 18).
-   */
-  sample(count: number, seed: number | Generator, settings: SampleSettings = {}): Tensor {
-    return this.recipe.sample(this, this.ema, count, typeof seed === 'number' ? new Generator(seed) : seed, settings);
-  }
-
-  /**
-   * The EMA copy as something eval draws from (an ImageDrawer: metrics/evaluate.ts), sampled with
-   * `settings` (noise levels or Heun steps).
-   */
-  drawer(settings: Omit<SampleSettings, 'labels' | 'batch'> = {}): ImageDrawer {
-    return { shape: this.imageShape, draw: (count, generator, batch, labels) => this.sample(count, generator, { ...settings, batch, labels }) };
-  }
-
-  metadata(): Record<string, string> {
-    return {
-      ...specMetadata(this.spec),
-      height: String(this.dataset.height),
-      parametrization: this.recipe.parametrization,
-      c_noise_scale: String(this.config.cNoiseScale),
-      dataset: this.dataset.name,
-      ...(this.numClasses ? { class_names: JSON.stringify(this.classNames) } : {}),
-      ...(this.config.init ? { init: this.config.init } : {}),
-      ...this.recipe.metadata(this.config),
-    };
-  }
-
-  /** Writes everything needed to resume (atomically: temporary file, then rename). */
+  /** Writes everything needed to resume (checkpointRecord) to `path`, atomically. */
   save(path: string): void {
-    const record = (raw: RawTensor | undefined): TensorRecord[] => (raw ? [{ dtype: 'F32', shape: [...raw.shape], data: raw.read() }] : []);
-    const { m, v } = this.optimizer.moments();
-    const named = this.model.namedParameters();
-    const tensors = joinCheckpoint<Tensor | TensorRecord>({
-      model: Object.fromEntries(named),
-      ema: Object.fromEntries(this.ema.namedParameters()),
-      extraEmas: new Map(this.extraEmas.map((e, i) => [String(this.config.extraEmaRates![i]), Object.fromEntries(e.namedParameters())])),
-      target: this.state.target ? Object.fromEntries(this.state.target.namedParameters()) : {},
-      optimizerM: Object.fromEntries(named.flatMap(([name], i) => record(m[i]).map((r) => [name, r]))),
-      optimizerV: Object.fromEntries(named.flatMap(([name], i) => record(v[i]).map((r) => [name, r]))),
-    });
-    saveSafetensors(path, tensors, {
-      ...this.metadata(),
-      format: TRAINING_CHECKPOINT_FORMAT,
-      step: String(this.step),
-      config: JSON.stringify(this.config),
-      sampler: JSON.stringify(this.sampler.state),
-      generator: JSON.stringify(this.generator.getState().map((x) => (Number.isNaN(x) ? null : x))),
-      optimizer_step: String(this.optimizer.step_),
-      train_seconds: this.trainSeconds.toFixed(3),
-      ...(Object.keys(this.schedule).length ? { schedule: JSON.stringify(this.schedule) } : {}),
-    });
+    const { tensors, metadata } = this.checkpointRecord();
+    saveSafetensors(path, tensors, metadata);
   }
 
   /** Writes one EMA copy (the primary one unless `rate` names an extra one) under the model's own names. */
   exportEma(path: string, rate = this.config.emaRate): void {
-    const k = (this.config.extraEmaRates ?? []).indexOf(rate);
-    const copy = rate === this.config.emaRate ? this.ema : this.extraEmas[k];
-    if (!copy) throw new Error(`exportEma: no EMA copy at rate ${rate}; this run keeps ${[this.config.emaRate, ...(this.config.extraEmaRates ?? [])].join(', ')}.`);
-    saveSafetensors(path, copy.stateDict(), { ...this.metadata(), step: String(this.step), ema_rate: String(rate) });
+    const { tensors, metadata } = this.emaRecord(rate);
+    saveSafetensors(path, tensors, metadata);
   }
 
   /**
@@ -251,43 +38,7 @@ export class Trainer implements RecipeRun {
    * names (metadata `dataset`) unless one is given.
    */
   static resume(path: string, dataset?: ImageDataset, overrides: Partial<Pick<TrainConfig, 'steps'>> = {}): Trainer {
-    const { tensors, metadata } = loadSafetensors(path);
-    if (!isTrainingCheckpoint(metadata)) {
-      throw new FormatError(path, `${path} is not a training checkpoint of this version (format '${metadata.format ?? 'none'}'); resume from a file written by \`train\` (checkpoint.safetensors), not an exported model.`);
-    }
-    const json = <T>(key: string): T => {
-      const value = metadataJson<T>(path, metadata, key);
-      if (value === undefined) throw new FormatError(path, `${path}: its metadata '${key}' is missing; the checkpoint is damaged or was not written by onestep.`);
-      return value;
-    };
-    const count = (key: string, fallback?: number) => metadataNumber(path, metadata, key, fallback, (x) => Number.isInteger(x) && x >= 0);
-    const config = { ...json<TrainConfig>('config'), ...overrides };
-    const data = dataset ?? loadDataset(metadata.dataset ?? 'mnist', { channels: count('channels', 1), size: count('height', 32) });
-    const trainer = new Trainer(config, data, { loadInit: false });
-    const classes = trainer.metadata().class_names;
-    if ((metadata.class_names ?? null) !== (classes ?? null)) {
-      throw new FormatError(path, `${path} was trained on the classes ${metadata.class_names ?? '(none)'}; the dataset ${data.name} now gives ${classes ?? '(none)'}: resume on the same classes.`);
-    }
-    const parts = splitCheckpoint(withOfficialQkvLayout(path, tensors, metadata));
-    const restore = (what: string, net: Network, weights: Record<string, Tensor>) => {
-      try {
-        net.loadStateDict(weights);
-      } catch (e) {
-        throw new FormatError(path, `${path}: its ${what} does not fit the run's model: ${(e as Error).message}`);
-      }
-    };
-    restore('model', trainer.model, parts.model);
-    restore('EMA copy', trainer.ema, parts.ema);
-    trainer.extraEmas.forEach((e, i) => restore(`EMA copy at ${config.extraEmaRates![i]}`, e, parts.extraEmas.get(String(config.extraEmaRates![i])) ?? {}));
-    if (trainer.state.target) restore('target network', trainer.state.target, parts.target);
-    const names = trainer.model.namedParameters().map(([n]) => n);
-    trainer.optimizer.restore(count('optimizer_step'), names.map((n) => parts.optimizerM[n]?.raw), names.map((n) => parts.optimizerV[n]?.raw));
-    trainer.step = count('step');
-    // checkpoints from before the learning curve have no train_seconds
-    trainer.trainSeconds = metadataNumber(path, metadata, 'train_seconds', 0, (x) => Number.isFinite(x) && x >= 0);
-    trainer.sampler.state = json('sampler');
-    trainer.generator.setState(json<(number | null)[]>('generator').map((x) => (x === null ? NaN : x)));
-    trainer.schedule = runSchedule(path, metadataJson<unknown>(path, metadata, 'schedule'));
-    return trainer;
+    return resumeRun(path, loadSafetensors(path), dataset ?? ((s) => loadDataset(s.dataset, { channels: s.channels, size: s.height })), overrides,
+      (config, data) => new Trainer(config, data, { loadInit: false }));
   }
 }

@@ -1,11 +1,12 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, FileAccessError, FormatError } from '../errors';
+import { ConfigError, FileAccessError } from '../errors';
 import { decodeJpeg } from '../io/jpeg';
 import { decodePng } from '../io/png';
 import { accessProblem, readBytes } from '../io/read-file';
 import type { ImageDataset } from './dataset';
-import { areaResampler } from './pixels';
+import { folderLayoutOf } from './image-list';
+import { rgbaInto } from './pixels';
 
 export interface ImageFolderOptions {
   /** Side of the square images produced (default 32; a multiple of 4 for the U-Nets). */
@@ -30,17 +31,6 @@ function listFolder(dir: string): { folders: string[]; files: string[] } {
 }
 
 const isJpegName = (name: string) => /\.jpe?g$/i.test(name);
-
-/** The PNG and JPEG files of `dir` (paths, sorted by name); any other file is refused rather than left out. */
-function imageFiles(dir: string, files: string[]): string[] {
-  return files.map((name) => {
-    const path = join(dir, name);
-    if (!/\.png$/i.test(name) && !isJpegName(name)) {
-      throw new FormatError(path, `image folder: ${path} is not a .png, .jpg or .jpeg file; onestep reads PNG and JPEG images: remove it or convert it.`);
-    }
-    return path;
-  });
-}
 
 /**
  * Decodes a PNG or JPEG file into RGBA. The bytes decide when they start with either signature (as
@@ -67,46 +57,20 @@ export function loadImageFolder(dir: string, opts: ImageFolderOptions = {}): Ima
   const size = opts.size ?? 32, channels = opts.channels ?? 1;
   if (!Number.isInteger(size) || size < 1) throw new ConfigError('size', `image folder: size must be a positive integer, got ${size}.`);
   if (channels !== 1 && channels !== 3) throw new ConfigError('channels', `image folder: channels must be 1 (grey) or 3 (RGB), got ${channels}.`);
+  // the entries of the folder and its subfolders (a folder: a last part of ''), laid out by the browser's rules
   const top = listFolder(dir);
-  if (top.folders.length && top.files.length) {
-    throw new FormatError(dir, `image folder: ${dir} holds both files (${top.files[0]}) and subfolders (${top.folders[0]}); use one layout: the PNG or JPEG images directly in it, or one subfolder of them per class.`);
+  const entries: string[][] = top.files.map((name) => [name]);
+  for (const name of top.folders) {
+    const inner = listFolder(join(dir, name));
+    entries.push([name, ''], ...inner.folders.map((f) => [name, f, '']), ...inner.files.map((f) => [name, f]));
   }
-  const classNames = top.folders.length ? top.folders : null;
-  if (classNames && classNames.length > 255) throw new FormatError(dir, `image folder: ${dir} has ${classNames.length} class subfolders; onestep takes at most 255 classes.`);
-  const files: string[] = [], fileLabels: number[] = [];
-  if (classNames) {
-    classNames.forEach((name, label) => {
-      const classDir = join(dir, name);
-      const inner = listFolder(classDir);
-      if (inner.folders.length) {
-        throw new FormatError(join(classDir, inner.folders[0]!), `image folder: ${join(classDir, inner.folders[0]!)} is a folder inside the class folder ${classDir}; put the class's PNG or JPEG images directly in it.`);
-      }
-      const paths = imageFiles(classDir, inner.files);
-      if (!paths.length) throw new FormatError(classDir, `image folder: the class folder ${classDir} holds no .png, .jpg or .jpeg files; add its images or remove it.`);
-      files.push(...paths);
-      fileLabels.push(...paths.map(() => label));
-    });
-  } else {
-    files.push(...imageFiles(dir, top.files));
-  }
-  if (files.length === 0) throw new FormatError(dir, `image folder: ${dir} holds no .png, .jpg or .jpeg files; put the training images there as PNG or JPEG (or one subfolder of them per class).`);
+  const layout = folderLayoutOf(dir, entries, (parts) => join(dir, ...parts));
+  const files = layout.files.map((f) => f.path), classNames = layout.classNames;
   const per = channels * size * size;
   const images = new Float32Array(files.length * per);
-  files.forEach((path, n) => {
-    const { width: w, height: h, data } = decodeImage(readBytes(path, 'image folder'), path);
-    // source pixels as channel planes in [0, 1], alpha composited over black
-    const planes = Array.from({ length: channels }, () => new Float32Array(w * h));
-    for (let i = 0; i < w * h; i++) {
-      const a = data[4 * i + 3]! / 255;
-      const [r, g, b] = [data[4 * i]! / 255 * a, data[4 * i + 1]! / 255 * a, data[4 * i + 2]! / 255 * a];
-      if (channels === 1) planes[0]![i] = 0.2989 * r + 0.587 * g + 0.114 * b;
-      else [planes[0]![i], planes[1]![i], planes[2]![i]] = [r, g, b];
-    }
-    const resample = areaResampler(w, h, size);
-    planes.forEach((plane, c) => resample(plane, images, n * per + c * size * size));
-  });
+  files.forEach((path, n) => rgbaInto(decodeImage(readBytes(path, 'image folder'), path), channels, size, images, n * per));
   return {
-    name: `folder:${dir}`, images, labels: classNames ? Uint8Array.from(fileLabels) : null, count: files.length, channels, height: size, width: size,
+    name: `folder:${dir}`, images, labels: classNames ? Uint8Array.from(layout.files, (f) => f.label!) : null, count: files.length, channels, height: size, width: size,
     ...(classNames ? { classNames } : {}),
   };
 }

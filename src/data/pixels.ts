@@ -44,3 +44,21 @@ export function areaResampler(w: number, h: number, size: number): (plane: Array
     }
   };
 }
+
+/**
+ * One RGBA image (alpha composited over black) resized to size x size by area averaging, written
+ * as `channels` planes in [-1, 1] into `out` from `offset`: grey by luminance 0.2989 R + 0.5870 G +
+ * 0.1140 B, or RGB.
+ */
+export function rgbaInto(image: { width: number; height: number; data: ArrayLike<number> }, channels: 1 | 3, size: number, out: Float32Array, offset: number): void {
+  const { width: w, height: h, data } = image;
+  const planes = Array.from({ length: channels }, () => new Float32Array(w * h));
+  for (let i = 0; i < w * h; i++) {
+    const a = data[4 * i + 3]! / 255;
+    const [r, g, b] = [data[4 * i]! / 255 * a, data[4 * i + 1]! / 255 * a, data[4 * i + 2]! / 255 * a];
+    if (channels === 1) planes[0]![i] = 0.2989 * r + 0.587 * g + 0.114 * b;
+    else [planes[0]![i], planes[1]![i], planes[2]![i]] = [r, g, b];
+  }
+  const resample = areaResampler(w, h, size);
+  planes.forEach((plane, c) => resample(plane, out, offset + c * size * size));
+}
