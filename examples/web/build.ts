@@ -6,7 +6,8 @@ import { build, type Plugin } from 'esbuild';
 //   onestep.js            the engine (src/web.ts), what a page imports
 //   onestep-gpu-worker.js the webgpu backend's device worker (gpu.js and our kernels), loaded by
 //                         onestep.js from beside itself when a page asks for backend 'webgpu'
-//   demo.js, demo-engine.js  the demo page (examples/web/), which imports ./onestep.js
+//   demo.js, demo-engine.js, train-engine.js  the demo page (examples/web/) and its sampling and
+//                         training workers, which import ./onestep.js
 // esbuild's browser platform sets the "browser" condition, which maps '#platform' to src/platform/browser.ts (package.json "imports").
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,9 +33,10 @@ export async function buildWeb({ minify = true } = {}): Promise<WebBuild> {
   // reads only a subset of JavaScript: renamed identifiers and the minifier's rewrites (comma
   // expressions) break it, so this bundle is minified in its whitespace only.
   await build({ ...common, minify: false, minifyWhitespace: minify, entryPoints: { 'onestep-gpu-worker': `${ROOT}kernels/gpujs/worker.ts` }, outdir: OUT_DIR });
-  await build({ ...common, entryPoints: { demo: `${ROOT}examples/web/demo.ts`, 'demo-engine': `${ROOT}examples/web/demo-engine.ts` }, outdir: OUT_DIR, plugins: [engineAsBundle] });
+  const demo = { demo: `${ROOT}examples/web/demo.ts`, 'demo-engine': `${ROOT}examples/web/demo-engine.ts`, 'train-engine': `${ROOT}examples/web/train-engine.ts` };
+  await build({ ...common, entryPoints: demo, outdir: OUT_DIR, plugins: [engineAsBundle] });
   const sizes: Record<string, number> = {};
-  for (const name of ['onestep.js', 'onestep-gpu-worker.js', 'demo.js', 'demo-engine.js']) sizes[name] = statSync(`${OUT_DIR}/${name}`).size;
+  for (const name of ['onestep.js', 'onestep-gpu-worker.js', 'demo.js', 'demo-engine.js', 'train-engine.js']) sizes[name] = statSync(`${OUT_DIR}/${name}`).size;
   return { sizes };
 }
 

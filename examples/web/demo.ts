@@ -1,4 +1,5 @@
 import type { EditKind, EngineReply, EngineRequest, Grid } from './protocol';
+import { setUpTraining, type TrainState } from './train-panel';
 
 // The demo page: controls and canvases. Every tensor lives in the engine worker (demo-engine.ts);
 // this thread only draws. URL parameters: backend=cpu|webgpu, seed=N (the first grid's seed),
@@ -6,7 +7,7 @@ import type { EditKind, EngineReply, EngineRequest, Grid } from './protocol';
 // on the page replaces it), class=K (the first class picked, for a class-conditional model). Once
 // the first grid is drawn, document.body.dataset.ready is "1", and dataset.model the model's file
 // name once its grids are drawn; window.demo holds what tests read (the last samples and edit,
-// timings, errors).
+// timings, errors; the Train panel's state and its URL parameters: train-panel.ts).
 
 type Result = Extract<EngineReply, { t: 'result' }>;
 type Started = Extract<EngineReply, { t: 'started' }>;
@@ -21,6 +22,8 @@ interface DemoState {
   /** The last edit: what the engine was given and what it returned (C x H x W each). */
   lastEdit: { kind: EditKind; image: Float32Array; known: Float32Array; result: Float32Array } | null;
   errors: string[];
+  /** The Train panel (train-panel.ts). */
+  train: TrainState | null;
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -44,7 +47,7 @@ function integerParam(name: string, fallback: number | undefined, min: number): 
 }
 
 const requested = params.get('backend') ?? 'cpu';
-const demo: DemoState = { backend: requested === 'webgpu' ? 'webgpu' : 'cpu', started: null, samples: null, sampleMs: [], lastEdit: null, errors: [] };
+const demo: DemoState = { backend: requested === 'webgpu' ? 'webgpu' : 'cpu', started: null, samples: null, sampleMs: [], lastEdit: null, errors: [], train: null };
 (window as unknown as { demo: DemoState }).demo = demo;
 if (requested !== 'cpu' && requested !== 'webgpu') fail(`?backend=${requested} is not a backend; use cpu or webgpu. Using cpu.`);
 let seed = integerParam('seed', 0, 0)!;
@@ -345,6 +348,7 @@ function setUpModelFile(): void {
 
 async function main(): Promise<void> {
   void setUpBackendPicker();
+  demo.train = setUpTraining({ backend: demo.backend, threads, params });
   const started = await engineStart({ t: 'start', backend: demo.backend, threads, model: new URL(`models/${encodeURIComponent(modelFile)}`, location.href).href });
   if (started.classNames === null && initialClass !== undefined) fail(`?class=${initialClass}: the model ${modelFile} is not class-conditional.`);
   const select = $<HTMLSelectElement>('class');

@@ -1,21 +1,27 @@
 import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { launchChromium } from '../../test/browser/chromium';
 import { buildWeb } from './build';
 import { serveDemo } from './serve';
 
-// npx tsx examples/web/screenshots.ts: the README's pictures of the demo page (docs/web/): sampling
-// on cpu and on webgpu, and a drawn 7's top half inpainted. Needs Chromium (as the browser tests).
+// npx tsx examples/web/screenshots.ts [--only cpu|webgpu|train]: the README's pictures of the demo
+// page (docs/web/): sampling on cpu and on webgpu, a drawn 7's top half inpainted, and the Train
+// panel during the default MNIST run (its loss plot and the grids of step TRAIN_AT). Needs Chromium
+// (as the browser tests).
 
-declare const window: { demo: { lastEdit: { known: Float32Array } | null; errors: string[] } };
+declare const window: { demo: { lastEdit: { known: Float32Array } | null; errors: string[]; train: { gridSteps: number[]; errors: string[] } } };
 declare const document: { body: { dataset: Record<string, string | undefined> } };
 
 const OUT = 'docs/web';
+const TRAIN_AT = 300;
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const parts = values.only ? [values.only] : ['cpu', 'webgpu', 'train'];
 mkdirSync(OUT, { recursive: true });
 await buildWeb();
 const { url, server } = await serveDemo(0);
 const browser = await launchChromium();
 try {
-  for (const backend of ['cpu', 'webgpu'] as const) {
+  for (const backend of (['cpu', 'webgpu'] as const).filter((b) => parts.includes(b))) {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(`${url}?backend=${backend}&seed=0`);
     await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 600_000 });
@@ -41,8 +47,18 @@ try {
     if (errors.length) throw new Error(`the ${backend} page reported: ${errors.join('; ')}`);
     await page.close();
   }
+  if (parts.includes('train')) {
+    const page = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
+    await page.goto(`${url}?train=ict&sampleEvery=100&checkpointEvery=100`);
+    await page.waitForFunction((at) => window.demo.train.gridSteps.includes(at) || window.demo.train.errors.length > 0, TRAIN_AT, { timeout: 1_800_000 });
+    await page.waitForTimeout(3000);
+    await page.locator('#train').screenshot({ path: `${OUT}/demo-train.png` });
+    const errors = await page.evaluate(() => window.demo.train.errors);
+    if (errors.length) throw new Error(`the Train panel reported: ${errors.join('; ')}`);
+    await page.click('#train-stop');
+  }
 } finally {
   await browser.close();
   server.close();
 }
-console.log(`wrote ${OUT}/demo-cpu.png, ${OUT}/demo-webgpu.png, ${OUT}/demo-inpaint.png`);
+console.log(`wrote the screenshots of ${parts.join(', ')} in ${OUT}`);

