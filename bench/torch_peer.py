@@ -33,7 +33,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'examples', 'pytorch'))
-from onestep_torch import SimpleUNet, reference_unet  # noqa: E402  (our PyTorch SimpleUNet and UNetModel)
+from onestep_torch import SimpleUNet, read_safetensors, reference_unet  # noqa: E402  (our PyTorch SimpleUNet and UNetModel, the file reader)
 
 SIGMA_MIN, SIGMA_MAX, RHO = 0.002, 80.0, 7.0
 
@@ -158,22 +158,6 @@ def unet_sample_fn(official_args, label_rows, image_size, batch):
         with torch.no_grad():
             reference_unet.consistency_fn(model, torch.randn(batch, 3, image_size, image_size) * SIGMA_MAX, levels, labels)[1].clamp(-1, 1)
     return sample
-
-
-def read_safetensors(path):
-    """The tensors (F32 only) and the metadata of a safetensors file: 8-byte header length, JSON header, data."""
-    with open(path, 'rb') as f:
-        raw = f.read()
-    n = int.from_bytes(raw[:8], 'little')
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, entry in header.items():
-        if name == '__metadata__':
-            continue
-        begin, end = entry['data_offsets']
-        data = bytearray(raw[8 + n + begin:8 + n + end])
-        out[name] = torch.frombuffer(data, dtype=torch.float32).reshape(entry['shape'])
-    return out, header.get('__metadata__', {})
 
 
 def check(path):
