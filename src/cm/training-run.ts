@@ -9,6 +9,7 @@ import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
+import { zeros } from '../tensor/create';
 import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, runSchedule, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT, type RunSchedule } from './checkpoint';
 import { validateTrainConfig, type TrainConfig } from './config';
 import { consistencyModelFrom, teacherFrom, type WeightsFile } from './load';
@@ -114,7 +115,7 @@ export class TrainingRun implements RecipeRun {
     this.sampler = new BatchSampler(dataset.count, config.batch, config.seed);
     this.generator = new Generator(config.seed + 1);
     this.state = this.recipe.start(this);
-    if (this.state.startWeights) this.startFrom(this.state.startWeights);
+    if (this.state.startWeights) this.startFrom(this.state.startWeights.stateDict());
     if (config.init && options.loadInit !== false) this.startFrom(this.initialWeights(config.init));
   }
 
@@ -134,14 +135,17 @@ export class TrainingRun implements RecipeRun {
     return this.sampler.state.epoch;
   }
 
-  /** Puts `source`'s weights into the model and every copy of it (EMA copies, a recipe's target). */
-  private startFrom(source: Network): void {
-    const weights = source.stateDict();
+  /** Puts `weights` into the model and every copy of it (EMA copies, a recipe's target). */
+  private startFrom(weights: Record<string, Tensor>): void {
     for (const net of [this.model, this.ema, ...(this.state.target ? [this.state.target] : []), ...this.extraEmas]) net.loadStateDict(weights);
   }
 
-  /** The network of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this run's with the same time input. */
-  private initialWeights(path: string): Network {
+  /**
+   * The weights of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this
+   * run's with the same time input. An unconditional file may start a class-conditional run: its label embedding starts
+   * at zero, so every class begins as the unconditional model and the run learns what tells them apart.
+   */
+  private initialWeights(path: string): Record<string, Tensor> {
     const file = this.readWeights(path);
     const teacher = isDenoiserParametrization(file.metadata.parametrization) ? teacherFrom(path, file) : null;
     const loaded = teacher ?? consistencyModelFrom(path, file);
@@ -153,8 +157,12 @@ export class TrainingRun implements RecipeRun {
     if (scalesTimeInput(parametrization) && cNoiseScale !== this.config.cNoiseScale) {
       throw new FormatError(path, `the init file ${path} was trained with the time input ${cNoiseScale} ln(sigma); this run's is ${this.config.cNoiseScale} ln(sigma) (set cNoiseScale to ${cNoiseScale}).`);
     }
-    this.checkSameNetwork(path, 'init file', networkSpecOf(loaded.model), loaded.classNames);
-    return loaded.model;
+    const spec = networkSpecOf(loaded.model);
+    const fromUnconditional = this.numClasses !== undefined && spec.numClasses === undefined;
+    this.checkSameNetwork(path, 'init file', fromUnconditional ? { ...spec, numClasses: this.numClasses } : spec, fromUnconditional ? this.classNames : loaded.classNames);
+    const weights = loaded.model.stateDict();
+    if (fromUnconditional) for (const [name, p] of this.model.namedParameters()) if (!(name in weights)) weights[name] = zeros(p.shape);
+    return weights;
   }
 
   /** Throws a FormatError unless a file's network is this run's (model, width, channels, classes, the UNet's layout). */
