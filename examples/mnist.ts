@@ -9,14 +9,10 @@ import {
   type BackendName,
 } from '../src/index';
 import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, recipeFlagFiles, recipeOf, recipeSettings, type Flags } from './cli/flags';
+import { COMMITTED, ifCommitted } from './cli/committed';
 import { existingFile, outputFolder, progressBar } from './cli/io';
 import { inTrainerProcess, superviseTrainer, watchSupervisor } from './cli/supervise';
 import { reportError, UsageError, withFlag, withFlags } from './cli/report';
-
-const COMMITTED = {
-  model: fileURLToPath(new URL('./checkpoints/mnist-simpleunet-d32.safetensors', import.meta.url)),
-  classifier: fileURLToPath(new URL('./checkpoints/mnist-classifier.safetensors', import.meta.url)),
-};
 
 /** An example built on these commands: its name (`npm run NAME`), help, commands and defaults. */
 export interface App {
@@ -34,9 +30,14 @@ export interface App {
 }
 
 const MNIST: App = { name: 'mnist', help: HELP, committedModel: true, out: 'runs/mnist' };
-const committedModel = (app: App) => (app.committedModel && existsSync(COMMITTED.model) ? COMMITTED.model : undefined);
+const committedModel = (app: App) => ifCommitted(app.committedModel, COMMITTED.model);
+/** The committed files that stand in for a recipe's file flags not given: the teacher, for distillation on MNIST. */
+const committedFlagFiles = (app: App, flags: Flags): Record<string, string> => {
+  const teacher = ifCommitted(app.committedModel && (flags.dataset ?? 'mnist') === 'mnist' && !flags['class-conditional'], COMMITTED.teacher);
+  return teacher ? { teacher } : {};
+};
 
-function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
+function trainer(flags: Flags, recipe: cm.TrainRecipe, app: App): cm.Trainer {
   if (flags.resume) {
     const file = existingFile('resume', flags.resume);
     return withFlag('--resume', file, () => cm.Trainer.resume(file, undefined, flags.steps ? { steps: int('steps', flags.steps) } : {}));
@@ -50,18 +51,18 @@ function trainer(flags: Flags, recipe: cm.TrainRecipe): cm.Trainer {
     warmupSteps: int('warmup', flags.warmup), lrDecay: choice('lr-decay', flags['lr-decay'], ['none', 'cosine'] as const),
     maxGradNorm: num('clip', flags.clip) || undefined, init: flags.init && existingFile('init', resolve(flags.init)),
     classConditional: flags['class-conditional'], labelDropout: num('label-dropout', flags['label-dropout']),
-    ...recipeSettings(recipe, flags),
+    ...recipeSettings(recipe, flags, committedFlagFiles(app, flags)),
   });
   const dataset = withFlag('--dataset', flags.dataset ?? 'mnist', () => data.loadDataset(flags.dataset ?? 'mnist', { channels: int('channels', flags.channels), size: int('size', flags.size) }));
   // a weights file the run reads (--init, --teacher) that does not fit: the error names its flag
-  const files = [['init', flags.init], ...recipeFlagFiles(recipe, flags)].filter((f): f is [string, string] => typeof f[1] === 'string');
+  const files = [['init', flags.init], ...recipeFlagFiles(recipe, flags, committedFlagFiles(app, flags))].filter((f): f is [string, string] => typeof f[1] === 'string');
   return withFlags(files, () => new cm.Trainer(config, dataset));
 }
 
 async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: string): Promise<void> {
   const timeLimit = num('time-limit', flags['time-limit']);
   if (timeLimit !== undefined && !(timeLimit > 0)) throw new UsageError(`--time-limit must be a positive number of minutes, got '${flags['time-limit']}'.`);
-  const run = trainer(flags, recipe);
+  const run = trainer(flags, recipe, app);
   // the cadences: the flags, else those the run was started with (kept in its checkpoint), else the defaults
   const was = run.schedule;
   run.schedule = {
@@ -111,7 +112,7 @@ async function train(flags: Flags, app: App, recipe: cm.TrainRecipe, command: st
   console.log(`  EMA weights for sampling:          ${result.exports.join(', ')}`);
   console.log(`  samples:                           ${result.grids.slice(-2).join(', ')}`);
   if (result.grids.length > 2) console.log(`  samples during training:           ${result.grids.length - 2} grids in ${outDir}`);
-  if (result.curve) console.log(`  learning curve:                    ${result.curve.file}`);
+  if (result.curve) console.log(`  learning curve:                    ${result.curve.file} (its best point's EMA: ${result.curve.best})`);
 }
 
 /** --eval-every: the run's learning curve on MNIST (cm.mnistCurve), printed as it is measured. */

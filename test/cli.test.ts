@@ -143,7 +143,9 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['sample', '--batch', '0'], /--batch must be an integer >= 1, got '0'/],
       [['eval', '--n', '1'], /--n must be an integer >= 2, got '1'/],
       [['classifier', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
-      [['distill'], /this command needs --teacher FILE \(an EDM teacher: train one with the teacher command\)/],
+      // the committed teacher stands in on MNIST only, and is unconditional
+      [['distill', '--dataset', 'fashion'], /this command needs --teacher FILE \(an EDM teacher: train one with the teacher command\)/],
+      [['distill', '--class-conditional'], /this command needs --teacher FILE/],
       [['distill', '--teacher', 'nope.safetensors'], /--teacher nope\.safetensors: no such file/],
       [['distill', '--teacher', MODEL, '--distance', 'l3'], /--distance must be one of l2, l1, pseudo-huber, got 'l3'/],
       [['sample', '--guidance', '1', '--class', '3'], /--guidance is for an EDM teacher's sampler; .*mnist-simpleunet-d32\.safetensors is a consistency model/],
@@ -247,6 +249,15 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     expect(sampled.stdout).toContain('4 samples of classes blue, red');
     const unknown = in9('eval');
     expect(unknown.stderr).toMatch(/^error: unknown command 'eval'; use train, teacher, distill, sample, edit\.\nRun `npm run imagenet9 -- --help`/);
+  }, 300_000);
+
+  it('distills the committed teacher when no --teacher is given, and says so', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'onestep-distill-')), 'run');
+    const r = run('distill', '--steps', '1', '--batch', '2', '--sample-every', '0', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    const teacher = join(process.cwd(), 'examples/checkpoints/mnist-edm-d32.safetensors');
+    expect(r.stdout).toContain(`--teacher not given: ${teacher} (the committed one)`);
+    expect(loadSafetensors(join(out, 'ema.safetensors')).metadata.teacher).toBe(teacher);
   }, 300_000);
 
   it('resumes in the checkpoint\'s folder unless --out says otherwise', () => {

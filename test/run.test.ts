@@ -106,6 +106,30 @@ describe('runTraining', () => {
     expect(readFileSync(join(outDir, 'curve.csv'), 'utf8')).toMatch(/^step,minutes,other\n1,[\d.]+,1\.000\n2,[\d.]+,1\.000\n$/);
   });
 
+  it('keeps the EMA of the curve\'s best point (lowest first figure) apart from the checkpoints, across a resume', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
+    const fds: Record<number, number> = { 2: 98, 4: 90, 6: 95, 8: 80 };
+    const measure = (t: cm.Trainer) => ({ fd: fds[t.step]!, other: -t.step });
+    const trainer = new cm.Trainer({ ...config, steps: 6 }, tinyDataset());
+    let emaAt4: number[] = [];
+    const realStep = trainer.trainStep.bind(trainer);
+    trainer.trainStep = () => {
+      const result = realStep();
+      if (trainer.step === 4) emaAt4 = Array.from(trainer.ema.stateDict()['last.weight']!.toArray());
+      return result;
+    };
+    const first = await cm.runTraining(trainer, { outDir, checkpointEvery: 2, curve: { every: 2, measure } });
+    expect(first.curve!.best).toBe(join(outDir, 'best-ema.safetensors'));
+    const best = loadSafetensors(first.curve!.best);
+    expect(best.metadata.step).toBe('4');
+    expect(Array.from(best.tensors['last.weight']!.toArray())).toEqual(emaAt4);
+    expect(loadSafetensors(join(outDir, 'ema.safetensors')).metadata.step).toBe('6');
+    // resumed, a point better than every earlier one (the first part's included) replaces it
+    const resumed = cm.Trainer.resume(join(outDir, 'checkpoint.safetensors'), tinyDataset(), { steps: 8 });
+    await cm.runTraining(resumed, { outDir, resumedFrom: join(outDir, 'checkpoint.safetensors'), curve: { every: 2, measure } });
+    expect(loadSafetensors(join(outDir, 'best-ema.safetensors')).metadata.step).toBe('8');
+  });
+
   it('starts a new run\'s curve afresh even before its first point, refuses a damaged curve on resume, and checks every', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'onestep-run-'));
     const file = join(outDir, 'curve.csv');

@@ -52,7 +52,8 @@ export const HELP: string = `onestep MNIST example: consistency training from da
                                       classifier's features, confidence, class spread
   npm run mnist -- edit --task T [flags]      zero-shot editing with a consistency model
   npm run mnist -- teacher [train flags]      train an EDM teacher (denoiser) for distillation
-  npm run mnist -- distill --teacher FILE [train flags]   consistency distillation
+  npm run mnist -- distill [--teacher FILE] [train flags]   consistency distillation (on
+                                      MNIST, of the committed teacher by default)
 
 train flags
   --dataset NAME           mnist, mnist-test, fashion (Fashion-MNIST), a folder of PNG or
@@ -99,7 +100,9 @@ ${recipeFlagLines('train')}
                            the EMA copy's samples at 1 and 2 steps (a teacher: 18 Heun
                            steps) as eval measures it, --eval-n of them, written to
                            DIR/curve.csv with the step and the minutes of training (the
-                           measurements left out) (0: none)                        [0]
+                           measurements left out); the EMA at the point of lowest first
+                           FD is kept as DIR/best-ema.safetensors (a teacher's:
+                           DIR/best-teacher.safetensors) (0: none)                 [0]
   --eval-n N               samples per point of the curve                           [1000]
   --classifier FILE        the curve's classifier, as for eval
   --log-every N            print a progress line every N steps instead of the bar (0: the bar
@@ -167,7 +170,8 @@ edit flags
 teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)
   and writes DIR/teacher.safetensors and grids of its Heun sampler at 18 and 40 steps. sample
   and eval read teacher files too: --steps N is then the number of Heun steps [18].
-distill: the train flags (recipe cd), and
+distill: the train flags (recipe cd), and (without --teacher, on MNIST unconditionally: the
+  committed teacher examples/checkpoints/mnist-edm-d32.safetensors)
 ${recipeFlagLines('distill')}
   --lr X                   as for train, but                                        [0.0001]
                            (lr 6e-4 with mu 0 diverged here within 300 steps)
@@ -257,11 +261,16 @@ const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-ever
 /** A flag's value by name (the recipes' flags are not in the Flags type). */
 export const flagValue = (flags: Flags, name: string): string | boolean | undefined => (flags as Record<string, string | boolean | undefined>)[name];
 
-/** The settings a recipe's own flags give (each parsed by its kind; a file must exist, and is made absolute). */
-export function recipeSettings(recipe: cm.TrainRecipe, flags: Flags): Partial<cm.TrainConfig> {
+/**
+ * The settings a recipe's own flags give (each parsed by its kind; a file must exist, and is made absolute);
+ * `fallbacks` stand in for file flags not given (the committed teacher), and say so.
+ */
+export function recipeSettings(recipe: cm.TrainRecipe, flags: Flags, fallbacks: Record<string, string> = {}): Partial<cm.TrainConfig> {
   const settings: Record<string, unknown> = {};
   for (const [flag, , f] of recipeFlags([recipe])) {
-    const value = flagValue(flags, flag) as string | undefined;
+    const given = flagValue(flags, flag) as string | undefined;
+    const value = given ?? (f.kind === 'file' ? fallbacks[flag] : undefined);
+    if (given === undefined && value !== undefined) console.log(`--${flag} not given: ${value} (the committed one)`);
     if (value === undefined) {
       if (f.required) throw new UsageError(`this command needs --${flag} ${argOf(f)} (${f.required}).`);
       continue;
@@ -272,9 +281,9 @@ export function recipeSettings(recipe: cm.TrainRecipe, flags: Flags): Partial<cm
   return settings as Partial<cm.TrainConfig>;
 }
 
-/** The recipe's file flags that were given, with their values: [flag, value]. */
-export const recipeFlagFiles = (recipe: cm.TrainRecipe, flags: Flags): [string, string | undefined][] =>
-  recipeFlags([recipe]).filter(([, , f]) => f.kind === 'file').map(([flag]) => [flag, flagValue(flags, flag) as string | undefined]);
+/** The recipe's file flags, with their values (given, else their fallbacks): [flag, value]. */
+export const recipeFlagFiles = (recipe: cm.TrainRecipe, flags: Flags, fallbacks: Record<string, string> = {}): [string, string | undefined][] =>
+  recipeFlags([recipe]).filter(([, , f]) => f.kind === 'file').map(([flag]) => [flag, (flagValue(flags, flag) as string | undefined) ?? fallbacks[flag]]);
 
 /** Refuses a flag the command does not read, and settings a resumed run takes from its checkpoint. */
 export function checkFlags(command: string, flags: Flags): void {

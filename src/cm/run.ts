@@ -46,9 +46,15 @@ export interface TrainingRunResult {
   exports: string[];
   /** Sample grids written during the run and at the end. */
   grids: string[];
-  /** With options.curve: the file (outDir/curve.csv) and its points, those of earlier parts of a resumed run included. */
-  curve?: { file: string; points: CurvePoint[] };
+  /**
+   * With options.curve: the file (outDir/curve.csv) and its points, those of earlier parts of a resumed run included,
+   * and `best`, the EMA export at the point of lowest first figure (FD at one step; a teacher's at 18 Heun steps).
+   */
+  curve?: { file: string; points: CurvePoint[]; best: string };
 }
+
+/** The export kept at a learning curve's best point: outDir/best-<exportName>. */
+export const bestExportName = (trainer: TrainingRun): string => `best-${trainer.recipe.exportName}`;
 
 /** The samplers of the run's grids, by name (the recipe's: one and two steps for a consistency model, 18 and 40 Heun steps for an EDM teacher). */
 export function gridSamplers(trainer: TrainingRun): (readonly [string, SampleSettings])[] {
@@ -83,10 +89,14 @@ export async function runTraining(trainer: Trainer, opts: RunTrainingOptions): P
     throw new ConfigError('curve', `curve.every must be an integer >= 1 (steps between points of the learning curve), got ${opts.curve.every}.`);
   }
   const curve = opts.curve && new CurveFile(join(opts.outDir, 'curve.csv'), trainer.step, opts.resumedFrom !== undefined);
+  const best = join(opts.outDir, bestExportName(trainer));
   const measure = () => {
     const t0 = performance.now();
     const point = { step: trainer.step, minutes: trainer.trainSeconds / 60, values: opts.curve!.measure(trainer) };
     curve!.add(point);
+    // the curve's figures are distances (lower is better); checkpoints overwrite, so the best point's weights are kept apart
+    const first = (p: CurvePoint) => Object.values(p.values)[0]!;
+    if (curve!.points.every((p) => p === point || first(p) > first(point))) trainer.exportEma(best);
     opts.curve!.onPoint?.(point, (performance.now() - t0) / 1e3);
   };
   const loop = await trainLoop(trainer, {
@@ -97,7 +107,7 @@ export async function runTraining(trainer: Trainer, opts: RunTrainingOptions): P
   });
   const result = (exports: string[]): TrainingRunResult => ({
     stopped: loop.stoppedBy !== undefined, ...loop, checkpoint, exports, grids,
-    ...(curve ? { curve: { file: curve.file, points: curve.points } } : {}),
+    ...(curve ? { curve: { file: curve.file, points: curve.points, best } } : {}),
   });
   if (loop.stoppedBy) return result([]);
   const exports = [join(opts.outDir, trainer.recipe.exportName)];

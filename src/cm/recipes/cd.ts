@@ -51,7 +51,7 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
   },
   command: 'distill',
   flags: {
-    teacher: { setting: 'teacher', kind: 'file', required: 'an EDM teacher: train one with the teacher command', help: 'the EDM teacher (required); the student starts from its weights' },
+    teacher: { setting: 'teacher', kind: 'file', required: 'an EDM teacher: train one with the teacher command', help: 'the EDM teacher; the student starts from its weights' },
     intervals: { setting: 'intervals', kind: 'int', help: "N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]" },
     'target-ema': { setting: 'targetEma', kind: 'number', help: "the target network's fixed EMA rate mu (official: 0 / 0.95) [0.95]" },
     distance: { setting: 'distance', kind: DISTANCES, help: 'l2, l1 or pseudo-huber [pseudo-huber]' },
