@@ -9,7 +9,6 @@ import { emaUpdate } from '../optim/ema';
 import type { RawTensor } from '../tensor/raw';
 import { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { zeros } from '../tensor/create';
 import { isTrainingCheckpoint, joinCheckpoint, metadataJson, metadataNumber, runSchedule, splitCheckpoint, TRAINING_CHECKPOINT_FORMAT, type RunSchedule } from './checkpoint';
 import { validateTrainConfig, type TrainConfig } from './config';
 import { consistencyModelFrom, teacherFrom, type WeightsFile } from './load';
@@ -142,8 +141,9 @@ export class TrainingRun implements RecipeRun {
 
   /**
    * The weights of an init file: an EDM teacher, or a model of this recipe's parametrization, the same network as this
-   * run's with the same time input. An unconditional file may start a class-conditional run: its label embedding starts
-   * at zero, so every class begins as the unconditional model and the run learns what tells them apart.
+   * run's with the same time input. An unconditional file may start a class-conditional run: the file gives every weight
+   * but the label embedding, which starts as a new network's (random, as the time embedding's scale). Started at zero
+   * instead (every class the unconditional model), an MNIST teacher had learnt no class after 3,000 steps (README).
    */
   private initialWeights(path: string): Record<string, Tensor> {
     const file = this.readWeights(path);
@@ -161,7 +161,10 @@ export class TrainingRun implements RecipeRun {
     const fromUnconditional = this.numClasses !== undefined && spec.numClasses === undefined;
     this.checkSameNetwork(path, 'init file', fromUnconditional ? { ...spec, numClasses: this.numClasses } : spec, fromUnconditional ? this.classNames : loaded.classNames);
     const weights = loaded.model.stateDict();
-    if (fromUnconditional) for (const [name, p] of this.model.namedParameters()) if (!(name in weights)) weights[name] = zeros(p.shape);
+    if (fromUnconditional) {
+      const fresh = this.newNetwork().stateDict();
+      for (const name of Object.keys(fresh)) if (!(name in weights)) weights[name] = fresh[name]!;
+    }
     return weights;
   }
 
