@@ -13,7 +13,7 @@ describe('cm.trainConfig', () => {
   it('fills in each recipe\'s defaults and keeps what is given', () => {
     expect(cm.trainConfig({ recipe: 'ict' })).toMatchObject({ steps: 2400, lr: 1e-3, lrDecay: 'cosine', batch: 32, width: 32, emaRate: 0.995, maxIntervals: 80 });
     expect(cm.trainConfig({ recipe: 'ect' })).toMatchObject({ steps: 1000, lr: 6e-4, lrDecay: 'none', ectStages: 6 });
-    expect(cm.trainConfig({ recipe: 'cd', teacher: 't.safetensors' })).toMatchObject({ lr: 1e-4, intervals: 18, targetEma: 0.95, distance: 'pseudo-huber' });
+    expect(cm.trainConfig({ recipe: 'cd', teacher: 't.safetensors' })).toMatchObject({ steps: 1800, lr: 1e-4, emaRate: 0.999, intervals: 18, targetEma: 0.95, distance: 'pseudo-huber' });
     expect(cm.trainConfig({ recipe: 'ict', steps: 7, batch: undefined })).toMatchObject({ steps: 7, batch: 32 });
   });
 

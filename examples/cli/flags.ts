@@ -66,13 +66,13 @@ train flags
                            multipliers 1,2,2, one ResBlock per level, attention at 16x16,
                            dropout 0.1; not with recipe seed)                      [simpleunet]
 ${recipeChoice('train')}
-  --steps N                optimiser steps                       [ict: 2400, others: 1000]
+  --steps N                optimiser steps          [ict: 2400, distill: 1800, others: 1000]
   --batch N                images per step                                          [32]
   --width D                base width (SimpleUNet D, UNet model channels), a multiple of 32 [32]
   --lr X                   AdamW learning rate                  [ict: 0.001, others: 0.0006]
   --ema X[,Y...]           EMA rates of the weights kept for sampling; the first is used
                            for the grids and ema.safetensors, each other one is exported
-                           as ema-RATE.safetensors                                  [0.995]
+                           as ema-RATE.safetensors         [distill: 0.999, others: 0.995]
   --warmup N               linear learning-rate warm-up over N steps                [0]
   --lr-decay none|cosine   decay the learning rate to 0 over the run (cosine)
                                                           [ict: cosine, others: none]
