@@ -54,7 +54,7 @@ export interface TrainingRunResult {
 }
 
 /** The export kept at a learning curve's best point: outDir/best-<exportName>. */
-export const bestExportName = (trainer: TrainingRun): string => `best-${trainer.recipe.exportName}`;
+const bestExportName = (trainer: TrainingRun): string => `best-${trainer.recipe.exportName}`;
 
 /** The samplers of the run's grids, by name (the recipe's: one and two steps for a consistency model, 18 and 40 Heun steps for an EDM teacher). */
 export function gridSamplers(trainer: TrainingRun): (readonly [string, SampleSettings])[] {
