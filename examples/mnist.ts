@@ -30,10 +30,10 @@ export interface App {
 }
 
 const MNIST: App = { name: 'mnist', help: HELP, committedModel: true, out: 'runs/mnist' };
-const committedModel = (app: App) => ifCommitted(app.committedModel, COMMITTED.model);
+const committedModel = (app: App, conditional: boolean) => ifCommitted(app.committedModel, conditional ? COMMITTED.modelConditional : COMMITTED.model);
 /** The committed files that stand in for a recipe's file flags not given: the teacher, for distillation on MNIST. */
 const committedFlagFiles = (app: App, flags: Flags): Record<string, string> => {
-  const teacher = ifCommitted(app.committedModel && (flags.dataset ?? 'mnist') === 'mnist' && !flags['class-conditional'], COMMITTED.teacher);
+  const teacher = ifCommitted(app.committedModel && (flags.dataset ?? 'mnist') === 'mnist', flags['class-conditional'] ? COMMITTED.teacherConditional : COMMITTED.teacher);
   return teacher ? { teacher } : {};
 };
 
@@ -130,7 +130,7 @@ function learningCurve(flags: Flags, run: cm.Trainer): cm.CurveOptions | undefin
 }
 
 function imageSource(flags: Flags, app: App): { source: cm.ImageSource; file: string } {
-  const file = existingFile('ckpt', flags.ckpt, committedModel(app), ' (a checkpoint.safetensors or ema.safetensors written by train)');
+  const file = existingFile('ckpt', flags.ckpt, committedModel(app, !!(flags.class ?? flags['class-conditional'])), ' (a checkpoint.safetensors or ema.safetensors written by train)');
   const sigmas = numbers('sigmas', flags.sigmas);
   return { file, source: withFlag('--ckpt', file, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas, guidance: num('guidance', flags.guidance) })) };
 }
@@ -232,7 +232,7 @@ function loadClassifierFlag(flags: Flags): metrics.MnistClassifier {
 function edit(flags: Flags, app: App): void {
   const task = choice('task', flags.task, cm.EDIT_TASKS);
   if (!task) throw new UsageError(`edit needs --task, one of ${cm.EDIT_TASKS.join(', ')}.`);
-  const file = existingFile('ckpt', flags.ckpt, committedModel(app));
+  const file = existingFile('ckpt', flags.ckpt, committedModel(app, flags.class !== undefined));
   const model = withFlag('--ckpt', file, () => cm.loadConsistencyModel(file));
   const n = int('n', flags.n, 8, 1)!, seed = int('seed', flags.seed, 0, 0)!, generator = new Generator(seed);
   const [channels, size] = model.shape;

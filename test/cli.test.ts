@@ -127,7 +127,7 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['sample', '--class', '300'], /--class 300: onestep models have at most 255 classes/],
       [['--class-conditional', '--dataset', f.onePng], /--class-conditional needs labels, and the dataset folder:.*one-png has none/],
       [['eval', '--class-conditional', '--n', '10'], /--class-conditional needs a class-conditional model; .*mnist-simpleunet-d32\.safetensors is not one/],
-      [['edit', '--task', 'inpaint', '--class', '3'], /--class 3: .*mnist-simpleunet-d32\.safetensors is not class-conditional/],
+      [['edit', '--task', 'inpaint', '--class', '3', '--ckpt', MODEL], /--class 3: .*mnist-simpleunet-d32\.safetensors is not class-conditional/],
       [['teacher', '--max-intervals', '80'], /--max-intervals is read by the ict recipe only, not by edm/],
       [['train', '--ect-stages', '3'], /--ect-stages is read by the ect recipe only, not by ict/],
       [['train', '--eval-n', '500'], /--eval-n sets the learning curve of --eval-every, which is off/],
@@ -143,12 +143,11 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['sample', '--batch', '0'], /--batch must be an integer >= 1, got '0'/],
       [['eval', '--n', '1'], /--n must be an integer >= 2, got '1'/],
       [['classifier', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
-      // the committed teacher stands in on MNIST only, and is unconditional
+      // the committed teachers stand in on MNIST only
       [['distill', '--dataset', 'fashion'], /this command needs --teacher FILE \(an EDM teacher: train one with the teacher command\)/],
-      [['distill', '--class-conditional'], /this command needs --teacher FILE/],
       [['distill', '--teacher', 'nope.safetensors'], /--teacher nope\.safetensors: no such file/],
       [['distill', '--teacher', MODEL, '--distance', 'l3'], /--distance must be one of l2, l1, pseudo-huber, got 'l3'/],
-      [['sample', '--guidance', '1', '--class', '3'], /--guidance is for an EDM teacher's sampler; .*mnist-simpleunet-d32\.safetensors is a consistency model/],
+      [['sample', '--guidance', '1', '--class', '3'], /--guidance is for an EDM teacher's sampler; .*mnist-simpleunet-d32-cond\.safetensors is a consistency model/],
       [['eval', '--guidance', '1', '--n', '10'], /--guidance is for an EDM teacher's sampler/],
       [['distill', '--teacher', MODEL, '--guidance', '1'], /--guidance distills a class-conditional teacher into a class-conditional student: add classConditional/],
       [['edit'], /edit needs --task, one of inpaint, superres, denoise, interpolate, colorize/],
@@ -184,6 +183,10 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     const r = run('sample', '--n', '4', '--out', out);
     expect(r.status).toBe(0);
     expect(existsSync(join(out, 'samples-1step-seed0.png'))).toBe(true);
+    // with a class: the committed class-conditional model
+    const cond = run('sample', '--class', '0-9', '--n', '1', '--out', out);
+    expect(cond.status, cond.stderr).toBe(0);
+    expect(cond.stdout).toMatch(/^10 samples of classes 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 in 1 step/m);
   });
 
   it('writes the same raw samples whatever --batch is (to float32 rounding: the cpu backend picks its JavaScript or wasm kernel by tensor size)', () => {
@@ -258,6 +261,10 @@ describe('npm run mnist (examples/mnist.ts)', () => {
     const teacher = join(process.cwd(), 'examples/checkpoints/mnist-edm-d32.safetensors');
     expect(r.stdout).toContain(`--teacher not given: ${teacher} (the committed one)`);
     expect(loadSafetensors(join(out, 'ema.safetensors')).metadata.teacher).toBe(teacher);
+    // class-conditional: the committed class-conditional teacher
+    const cond = run('distill', '--class-conditional', '--steps', '1', '--batch', '2', '--sample-every', '0', '--out', `${out}-cond`);
+    expect(cond.status, cond.stderr).toBe(0);
+    expect(loadSafetensors(join(`${out}-cond`, 'ema.safetensors')).metadata.teacher).toBe(teacher.replace('d32.safetensors', 'd32-cond.safetensors'));
   }, 300_000);
 
   it('resumes in the checkpoint\'s folder unless --out says otherwise', () => {

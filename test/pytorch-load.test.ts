@@ -51,6 +51,19 @@ describe.skipIf(!torch)('onestep files in PyTorch (examples/pytorch/onestep_torc
     expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas)))).toBeLessThan(1e-5);
   }, 60_000);
 
+  it('the committed teachers (parametrization edm; one class-conditional) and the guided class-conditional model: to 1e-5', () => {
+    const x = randn([4, 1, 32, 32], { generator: new Generator(3) }).mul(tensor([80, 5, 0.5, 0.01]).reshape([4, 1, 1, 1]));
+    const labels = [3, 7, 10, 0];
+    for (const file of ['examples/checkpoints/mnist-edm-d32.safetensors', 'examples/checkpoints/mnist-edm-d32-cond.safetensors']) {
+      const { denoiser, classNames } = loadTeacher(file);
+      const given = classNames ? labels : undefined;
+      expect(torchDifference(file, x, sigmas, noGrad(() => denoiser(x, sigmas, given)), given), file).toBeLessThan(1e-5);
+    }
+    const file = 'examples/checkpoints/mnist-simpleunet-d32-cond.safetensors';
+    const { f } = loadConsistencyModel(file);
+    expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas, labels)), labels)).toBeLessThan(1e-5);
+  }, 120_000);
+
   it('a training checkpoint (its ema.* copy, official parametrization): f to 1e-5', () => {
     const images = randn([8, 1, 16, 16], { generator: new Generator(7) }).clamp(-1, 1).toArray() as Float32Array;
     const dataset: ImageDataset = { name: 'random-16', images, labels: null, count: 8, channels: 1, height: 16, width: 16 };

@@ -7,8 +7,12 @@ const committed = (name: string) => fileURLToPath(new URL(`../checkpoints/${name
 export const COMMITTED = {
   /** The one-step model: sample, edit and eval without --ckpt. */
   model: committed('mnist-simpleunet-d32.safetensors'),
-  /** The EDM teacher that distill distils without --teacher (on MNIST, unconditional). */
+  /** The class-conditional one-step model (distilled with guidance): sample and edit with --class, eval --class-conditional. */
+  modelConditional: committed('mnist-simpleunet-d32-cond.safetensors'),
+  /** The EDM teacher that distill distils without --teacher (on MNIST). */
   teacher: committed('mnist-edm-d32.safetensors'),
+  /** The class-conditional teacher: distill --class-conditional without --teacher. */
+  teacherConditional: committed('mnist-edm-d32-cond.safetensors'),
   /** The classifier eval measures with. */
   classifier: committed('mnist-classifier.safetensors'),
 };
