@@ -170,8 +170,8 @@ edit flags
 teacher: the train flags; trains the EDM denoiser (lognormal noise levels, EDM's loss weight)
   and writes DIR/teacher.safetensors and grids of its Heun sampler at 18 and 40 steps. sample
   and eval read teacher files too: --steps N is then the number of Heun steps [18].
-distill: the train flags (recipe cd), and (without --teacher, on MNIST unconditionally: the
-  committed teacher examples/checkpoints/mnist-edm-d32.safetensors)
+distill: the train flags (recipe cd), and (without --teacher, on MNIST: the committed teacher
+  examples/checkpoints/mnist-edm-d32.safetensors, with --class-conditional mnist-edm-d32-cond)
 ${recipeFlagLines('distill')}
   --lr X                   as for train, but                                        [0.0001]
                            (lr 6e-4 with mu 0 diverged here within 300 steps)
