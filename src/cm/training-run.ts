@@ -161,10 +161,8 @@ export class TrainingRun implements RecipeRun {
     const fromUnconditional = this.numClasses !== undefined && spec.numClasses === undefined;
     this.checkSameNetwork(path, 'init file', fromUnconditional ? { ...spec, numClasses: this.numClasses } : spec, fromUnconditional ? this.classNames : loaded.classNames);
     const weights = loaded.model.stateDict();
-    if (fromUnconditional) {
-      const fresh = this.newNetwork().stateDict();
-      for (const name of Object.keys(fresh)) if (!(name in weights)) weights[name] = fresh[name]!;
-    }
+    // the model still holds the seed's initial weights (a recipe's startWeights and init exclude each other)
+    if (fromUnconditional) for (const [name, p] of this.model.namedParameters()) if (!(name in weights)) weights[name] = p;
     return weights;
   }
 
