@@ -18,6 +18,7 @@ const runAsync = (args: string[]) =>
 
 const MODEL = 'examples/checkpoints/mnist-simpleunet-d32.safetensors';
 const CLASSIFIER = 'examples/checkpoints/mnist-classifier.safetensors';
+const TEACHER = 'examples/checkpoints/mnist-edm-d32.safetensors', COND_TEACHER = 'examples/checkpoints/mnist-edm-d32-cond.safetensors';
 
 /** Bad files of every kind the loaders meet, written once. */
 function badFiles(): Record<string, string> {
@@ -150,6 +151,10 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['sample', '--guidance', '1', '--class', '3'], /--guidance is for an EDM teacher's sampler; .*mnist-simpleunet-d32-cond\.safetensors is a consistency model/],
       [['eval', '--guidance', '1', '--n', '10'], /--guidance is for an EDM teacher's sampler/],
       [['distill', '--teacher', MODEL, '--guidance', '1'], /--guidance distills a class-conditional teacher into a class-conditional student: add classConditional/],
+      [['eval', '--ckpt', TEACHER, '--guide-with', MODEL, '--guidance', '1', '--n', '10'], /--guide-with .*mnist-simpleunet-d32\.safetensors: the guiding model .* is not an EDM teacher file/],
+      [['sample', '--ckpt', TEACHER, '--guide-with', COND_TEACHER, '--guidance', '1'], /--guide-with .*mnist-edm-d32-cond\.safetensors: the guiding teacher .* makes 1x32x32 images of the classes 0, .*; the teacher .* makes 1x32x32 images, unconditional/],
+      [['sample', '--ckpt', TEACHER, '--guide-with', TEACHER], /--guide-with .*guides the teacher with a weight: give guidance w too/],
+      [['distill', '--guide-with', TEACHER], /--guide-with guides the teacher with a weight: give guidance w too \(--guidance/],
       [['edit'], /edit needs --task, one of inpaint, superres, denoise, interpolate, colorize/],
       [['edit', '--task', 'sharpen'], /--task must be one of inpaint, superres, denoise, interpolate, colorize, got 'sharpen'/],
       [['edit', '--task', 'colorize'], /colorize needs an RGB model/],

@@ -38,6 +38,21 @@ describe('guidedDenoiser', () => {
   });
 });
 
+describe('autoguidedDenoiser', () => {
+  const x = tensor([1, 2, 3, 4]).reshape([2, 1, 1, 2]), sigma = tensor([1, 1]);
+  const values = (t: Tensor) => Array.from(t.toArray());
+  const weak: cm.Denoiser = (y, _sigma, labels) => fake(y, _sigma, labels).mul(0.5);
+
+  it('is D_weak + (1 + w)(D - D_weak), the labels going to both; w = 0 the teacher itself; no labels needed', () => {
+    // labels [1, 3]: D = [2, 3, 6, 8], D_weak = [1, 1.5, 3, 4]
+    expect(values(cm.autoguidedDenoiser(fake, weak, 2)(x, sigma, [1, 3]))).toEqual([1 + 3 * 1, 1.5 + 3 * 1.5, 3 + 3 * 3, 4 + 3 * 4]);
+    expect(values(cm.autoguidedDenoiser(fake, weak, 0)(x, sigma, [1, 3]))).toEqual(values(fake(x, sigma, [1, 3])));
+    // no labels: D = 2x = [2, 4, 6, 8], D_weak = x
+    expect(values(cm.autoguidedDenoiser(fake, weak, 0.5)(x, sigma))).toEqual([1 + 1.5, 2 + 3, 3 + 4.5, 4 + 6]);
+    expect(() => cm.autoguidedDenoiser(fake, weak, -0.5)).toThrow(/guidance must be a number >= 0.*got -0.5/);
+  });
+});
+
 describe('guidance in sampling and distillation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onestep-guidance-'));
   const teacherFile = join(dir, 'teacher.safetensors'), plainTeacher = join(dir, 'plain-teacher.safetensors');
@@ -47,6 +62,8 @@ describe('guidance in sampling and distillation', () => {
   const plain = new cm.Trainer(cm.trainConfig({ recipe: 'edm', batch: 4, steps: 1 }), labelledDataset());
   plain.trainStep();
   plain.exportEma(plainTeacher);
+  const weakTeacher = join(dir, 'weak-teacher.safetensors');
+  new cm.Trainer(cm.trainConfig({ recipe: 'edm', batch: 4, steps: 1, seed: 5 }), labelledDataset()).exportEma(weakTeacher);
 
   it('a class-conditional teacher samples with guidance: w = 0 as without, w > 0 otherwise, the same for every chunk size', () => {
     const draw = (guidance: number | undefined, batch = 3) =>
@@ -79,5 +96,40 @@ describe('guidance in sampling and distillation', () => {
     expect(cm.loadConsistencyModel(join(dir, 'guided.safetensors')).metadata.guidance).toBe('3');
     expect(() => cm.trainConfig({ recipe: 'cd', teacher: teacherFile, guidance: 1 })).toThrow(/guidance distills a class-conditional teacher into a class-conditional student/);
     expect(() => new cm.Trainer(config(-2), labelledDataset())).toThrow(/guidance must be a number >= 0/);
+  });
+
+  it('an unconditional teacher samples autoguided by a weaker teacher (guideWith): w = 0 as without, no classes needed', () => {
+    const draw = (guidance: number | undefined, guideWith?: string, batch = 3) =>
+      Array.from(cm.loadImageSource(plainTeacher, { steps: 2, guidance, guideWith }).draw(3, new Generator(4), batch).toArray());
+    expect(draw(0, weakTeacher)).toEqual(draw(undefined));
+    expect(draw(1.5, weakTeacher)).not.toEqual(draw(undefined));
+    expect(draw(1.5, weakTeacher, 1)).toEqual(draw(1.5, weakTeacher, 3));
+    const source = cm.loadImageSource(plainTeacher, { steps: 2, guidance: 1.5, guideWith: weakTeacher });
+    expect([source.describe, source.metadata.guidance, source.metadata.guide_with]).toEqual([`2 Heun steps of the EDM teacher, autoguidance 1.5 by ${weakTeacher}`, '1.5', weakTeacher]);
+  });
+
+  it('refuses a guiding model without a weight, of another kind, or not a teacher, and guideWith for a consistency model', () => {
+    expect(() => cm.loadImageSource(plainTeacher, { guideWith: weakTeacher })).toThrow(/guideWith .*weak-teacher.safetensors guides the teacher with a weight: give guidance w too/);
+    expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: teacherFile })).toThrow(/the guiding teacher .*[/]teacher.safetensors makes 1x8x8 images of the classes a, b, c; the teacher .*plain-teacher.safetensors makes 1x8x8 images, unconditional/);
+    const student = new cm.Trainer(cm.trainConfig({ recipe: 'ict', batch: 4, steps: 1 }), labelledDataset());
+    student.exportEma(join(dir, 'student2.safetensors'));
+    expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: join(dir, 'student2.safetensors') })).toThrow(/the guiding model .*student2.safetensors is not an EDM teacher file/);
+    expect(() => cm.loadImageSource(join(dir, 'student2.safetensors'), { guidance: 1, guideWith: weakTeacher })).toThrow(/guideWith \(autoguidance\) is for an EDM teacher's sampler; .*is a consistency model/);
+  });
+
+  it('distill --guide-with: an unconditional student learns the autoguided teacher, resumes exactly, records the guide', () => {
+    const config = (guidance?: number, guideWith?: string) => cm.trainConfig({ recipe: 'cd', teacher: plainTeacher, batch: 4, steps: 4, intervals: 4, seed: 2, guidance, guideWith });
+    const guided = new cm.Trainer(config(1.5, weakTeacher), labelledDataset()), plainRun = new cm.Trainer(config(), labelledDataset());
+    const losses = [guided.trainStep().loss, guided.trainStep().loss];
+    expect(losses).not.toEqual([plainRun.trainStep().loss, plainRun.trainStep().loss]);
+    guided.save(join(dir, 'auto-checkpoint.safetensors'));
+    losses.push(guided.trainStep().loss, guided.trainStep().loss);
+    const resumed = cm.Trainer.resume(join(dir, 'auto-checkpoint.safetensors'), labelledDataset());
+    expect([resumed.trainStep().loss, resumed.trainStep().loss]).toEqual(losses.slice(2));
+    guided.exportEma(join(dir, 'autoguided.safetensors'));
+    const { metadata } = cm.loadConsistencyModel(join(dir, 'autoguided.safetensors'));
+    expect([metadata.guidance, metadata.guide_with]).toEqual(['1.5', weakTeacher]);
+    expect(() => cm.trainConfig({ recipe: 'cd', teacher: plainTeacher, guideWith: weakTeacher })).toThrow(/guideWith guides the teacher with a weight: give guidance w too/);
+    expect(() => new cm.Trainer(config(1, teacherFile), labelledDataset())).toThrow(/the guiding teacher .*[/]teacher.safetensors makes 1x8x8 images of the classes a, b, c; the teacher .*plain-teacher.safetensors makes 1x8x8 images, unconditional/);
   });
 });

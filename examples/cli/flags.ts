@@ -127,6 +127,8 @@ sample flags
                            row of --n images for each class A..B              [no class]
   --guidance W             a class-conditional teacher: classifier-free guidance,
                            D_uncond + (1 + W)(D_cond - D_uncond); needs --class    [none]
+  --guide-with FILE        a teacher: autoguidance by this weaker teacher of the same
+                           kind, D_weak + (1 + W)(D - D_weak), W from --guidance  [none]
   --seed N                 sampling seed                                            [0]
   --out DIR                where the grid goes                                      [runs/mnist]
   --raw FILE               also write the samples as one safetensors tensor 'samples' [N, C, H, W] in [-1, 1]
@@ -144,7 +146,8 @@ eval flags
   --batch N                images drawn and classified at a time                    [250]
   --steps K, --sigmas      the sampler, as for sample                               [1]
   --guidance W             a class-conditional teacher's guidance, as for sample; needs
-                           --class-conditional                                   [none]
+                           --class-conditional (or --guide-with)                 [none]
+  --guide-with FILE        a teacher's autoguidance, as for sample                  [none]
   --seed N                 sampling seed                                            [0]
   --classifier FILE        [examples/checkpoints/mnist-classifier.safetensors]
   --real                   measure N real training digits instead of samples (the sanity
@@ -190,7 +193,7 @@ const OPTIONS = {
   dataset: text, init: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, seed: text,
   out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, 'time-limit': text, backend: text, ckpt: text, n: text,
-  epochs: text, classifier: text, task: text, sigmas: text, raw: text, guidance: text,
+  epochs: text, classifier: text, task: text, sigmas: text, raw: text, guidance: text, 'guide-with': text,
   ...(Object.fromEntries(RECIPE_FLAGS.map(([flag]) => [flag, text])) as Record<string, typeof text>),
 } as const;
 
@@ -250,9 +253,9 @@ const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...trainingFlags('train'), 'recipe'],
   teacher: trainingFlags('teacher'),
   distill: trainingFlags('distill').filter((f) => f !== 'init'),
-  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'guidance', 'seed', 'out', 'raw'],
+  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'guidance', 'guide-with', 'seed', 'out', 'raw'],
   classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
-  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'guidance', 'seed', 'classifier', 'real', 'json', 'class-conditional'],
+  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'guidance', 'guide-with', 'seed', 'classifier', 'real', 'json', 'class-conditional'],
   edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'class', 'seed', 'dataset', 'out'],
 };
 // what a resumed run may change: the rest comes from the checkpoint

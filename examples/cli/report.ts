@@ -13,7 +13,7 @@ const FLAG_OF: Record<string, string> = {
   recipe: '--recipe', model: '--model', width: '--width', batch: '--batch', steps: '--steps', lr: '--lr', seed: '--seed',
   emaRate: '--ema', extraEmaRates: '--ema', cNoiseScale: '--c-noise-scale', maxIntervals: '--max-intervals',
   ectStages: '--ect-stages', warmupSteps: '--warmup', maxGradNorm: '--clip', lrDecay: '--lr-decay', teacher: '--teacher', init: '--init',
-  intervals: '--intervals', targetEma: '--target-ema', distance: '--distance', guidance: '--guidance', sigmas: '--sigmas', channels: '--channels',
+  intervals: '--intervals', targetEma: '--target-ema', distance: '--distance', guidance: '--guidance', guideWith: '--guide-with', sigmas: '--sigmas', channels: '--channels',
   n: '--n', task: '--task', classConditional: '--class-conditional', labelDropout: '--label-dropout', class: '--class', size: '--size', curve: '--eval-every',
 };
 
@@ -27,13 +27,16 @@ export function withFlag<T>(flag: string, value: string, fn: () => T): T {
   }
 }
 
-/** withFlag for several file flags ([flag, value] pairs): a failure names the flag whose file it is about. */
-export function withFlags<T>(files: [flag: string, value: string][], fn: () => T): T {
+/**
+ * withFlag for several file flags ([flag, value] pairs): a failure names the flag whose file it is about, else
+ * `otherwise` (a file failure that names the file in another way, such as a truncated file's decoder).
+ */
+export function withFlags<T>(files: [flag: string, value: string][], fn: () => T, otherwise?: [flag: string, value: string]): T {
   try {
     return fn();
   } catch (e) {
     const about = e instanceof FormatError ? e.source : e instanceof FileAccessError ? e.path : undefined;
-    const match = files.find(([, value]) => about !== undefined && resolve(value) === resolve(about));
+    const match = files.find(([, value]) => about !== undefined && resolve(value) === resolve(about)) ?? (about !== undefined ? otherwise : undefined);
     if (match) e instanceof Error && (e.message = `--${match[0]} ${match[1]}: ${e.message}`);
     throw e;
   }

@@ -1,10 +1,15 @@
-import { ConfigError } from '../errors';
+import { ConfigError, FormatError } from '../errors';
 import type { Denoiser } from './edm';
+import type { LoadedTeacher } from './load';
+import type { Tensor } from '../tensor/tensor';
 
 // Classifier-free guidance (Ho & Salimans 2022), in EDM's denoiser form:
 // D_w(x, sigma, y) = D(x, sigma) + (1 + w) (D(x, sigma, y) - D(x, sigma)), the unconditional D
 // being the "no label" row that label dropout trains. w = 0 is the conditional denoiser; an image
 // whose label is the "no label" row gets D(x, sigma) whatever w.
+// Autoguidance (Karras et al. 2024, "Guiding a diffusion model with a bad version of itself"):
+// D_w(x, sigma) = D_weak(x, sigma) + (1 + w) (D(x, sigma) - D_weak(x, sigma)), D_weak a weaker
+// teacher of the same kind (trained for less, or a longer EMA); it needs no classes.
 
 /** Checks a guidance weight w: a finite number >= 0. */
 export function checkGuidance(guidance: number): void {
@@ -19,7 +24,25 @@ export function guidedDenoiser(denoiser: Denoiser, guidance: number): Denoiser {
   return (x, sigma, labels) => {
     if (labels === undefined) throw new ConfigError('guidance', 'guidance needs a class per image: it moves each image towards its class.');
     if (guidance === 0) return denoiser(x, sigma, labels);
-    const unconditional = denoiser(x, sigma);
-    return unconditional.add(denoiser(x, sigma, labels).sub(unconditional).mul(1 + guidance));
+    return extrapolated(denoiser(x, sigma), denoiser(x, sigma, labels), guidance);
   };
+}
+
+/** The autoguided denoiser D_w of `denoiser` by the weaker `weak` one; labels, if any, go to both. */
+export function autoguidedDenoiser(denoiser: Denoiser, weak: Denoiser, guidance: number): Denoiser {
+  checkGuidance(guidance);
+  return (x, sigma, labels) => (guidance === 0 ? denoiser(x, sigma, labels) : extrapolated(weak(x, sigma, labels), denoiser(x, sigma, labels), guidance));
+}
+
+/** weak + (1 + w)(strong - weak): the guided output, from the weaker prediction towards and past the stronger one. */
+function extrapolated(weak: Tensor, strong: Tensor, guidance: number): Tensor {
+  return weak.add(strong.sub(weak).mul(1 + guidance));
+}
+
+/** Throws unless the guiding teacher `weak` (path `weakPath`) is a network of the teacher's kind: the same images and classes. */
+export function checkGuidingTeacher(teacher: LoadedTeacher, teacherPath: string, weak: LoadedTeacher, weakPath: string): void {
+  const kind = (t: LoadedTeacher) => `${t.shape.join('x')} images${t.spec.numClasses ? ` of the classes ${t.classNames!.join(', ')}` : ', unconditional'}`;
+  if (kind(weak) !== kind(teacher)) {
+    throw new FormatError(weakPath, `the guiding teacher ${weakPath} makes ${kind(weak)}; the teacher ${teacherPath} makes ${kind(teacher)}: guide with a weaker teacher of the same kind (the same data and classes).`);
+  }
 }

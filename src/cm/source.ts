@@ -1,8 +1,9 @@
-import { ConfigError } from '../errors';
+import { ConfigError, FormatError } from '../errors';
 import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { edmSample } from './edm';
-import { guidedDenoiser } from './guidance';
+import { edmSample, type Denoiser } from './edm';
+import type { LoadedTeacher } from './load';
+import { autoguidedDenoiser, checkGuidingTeacher, guidedDenoiser } from './guidance';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import { checkSamplerLevels, sample, samplerLevels } from './sample';
 
@@ -28,8 +29,10 @@ export interface ImageSourceOptions {
   steps?: number;
   /** Consistency model: explicit decreasing noise levels (overrides steps). */
   sigmas?: readonly number[];
-  /** A class-conditional teacher: classifier-free guidance weight w (guidance.ts); draw then needs labels. */
+  /** A class-conditional teacher: classifier-free guidance weight w (guidance.ts); draw then needs labels. With guideWith: the autoguidance weight. */
   guidance?: number;
+  /** Autoguidance (guidance.ts): a weaker EDM teacher file of the same kind that guides the teacher with weight `guidance`, instead of the "no label" row. */
+  guideWith?: string;
 }
 
 /** Opens a consistency model or an EDM teacher file for sampling. */
@@ -44,22 +47,22 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
   };
   if (isTeacherFile(path)) {
     const teacher = loadTeacher(path);
-    const steps = opts.steps ?? 18, { guidance } = opts;
-    if (guidance !== undefined && !teacher.spec.numClasses) {
-      throw new ConfigError('guidance', `guidance needs a class-conditional teacher; ${path} is not one (sample it without guidance).`);
-    }
-    const denoiser = guidance === undefined ? teacher.denoiser : guidedDenoiser(teacher.denoiser, guidance);
+    const steps = opts.steps ?? 18, { guidance, guideWith } = opts;
+    const denoiser = guidedTeacher(path, teacher, guidance, guideWith);
+    const needsLabels = guidance !== undefined && guideWith === undefined;
     const guided = (labels: ArrayLike<number> | undefined) => {
-      if (guidance !== undefined && labels === undefined) throw new ConfigError('guidance', 'guidance needs classes to guide towards (give the classes of the images).');
+      if (needsLabels && labels === undefined) throw new ConfigError('guidance', 'guidance needs classes to guide towards (give the classes of the images).');
       return checked(labels, teacher.spec.numClasses);
     };
+    const how = guidance === undefined ? '' : guideWith === undefined ? `, guidance ${guidance}` : `, autoguidance ${guidance} by ${guideWith}`;
     return {
-      kind: 'teacher', shape: teacher.shape, metadata: { ...teacher.metadata, ...(guidance !== undefined && { guidance: String(guidance) }) }, steps,
-      describe: `${steps} Heun steps of the EDM teacher${guidance !== undefined ? `, guidance ${guidance}` : ''}`,
+      kind: 'teacher', shape: teacher.shape, steps, describe: `${steps} Heun steps of the EDM teacher${how}`,
+      metadata: { ...teacher.metadata, ...(guidance !== undefined && { guidance: String(guidance) }), ...(guideWith !== undefined && { guide_with: guideWith }) },
       numClasses: teacher.spec.numClasses, classNames: teacher.classNames,
       draw: (count, generator, batch, labels) => edmSample(denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: guided(labels) }),
     };
   }
+  if (opts.guideWith !== undefined) throw new ConfigError('guideWith', `guideWith (autoguidance) is for an EDM teacher's sampler; ${path} is a consistency model.`);
   if (opts.guidance !== undefined) {
     throw new ConfigError('guidance', `guidance is for an EDM teacher's sampler; ${path} is a consistency model (one distilled with distill --guidance has it built in).`);
   }
@@ -71,4 +74,20 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
     describe: `${sigmas.length} step(s) (levels ${sigmas.join(', ')})`, numClasses: loaded.numClasses, classNames: loaded.classNames,
     draw: (count, generator, batch, labels) => sample(loaded.f, { count, shape: loaded.shape, generator, sigmas, batch, labels: checked(labels, loaded.numClasses) }),
   };
+}
+
+/** The teacher's denoiser as sampled: plain, with classifier-free guidance, or autoguided by the teacher file `guideWith`. */
+function guidedTeacher(path: string, teacher: LoadedTeacher, guidance: number | undefined, guideWith: string | undefined): Denoiser {
+  if (guideWith !== undefined) {
+    if (guidance === undefined) throw new ConfigError('guideWith', `guideWith ${guideWith} guides the teacher with a weight: give guidance w too (1-3 typical).`);
+    if (!isTeacherFile(guideWith)) throw new FormatError(guideWith, `the guiding model ${guideWith} is not an EDM teacher file: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
+    const weak = loadTeacher(guideWith);
+    checkGuidingTeacher(teacher, path, weak, guideWith);
+    return autoguidedDenoiser(teacher.denoiser, weak.denoiser, guidance);
+  }
+  if (guidance === undefined) return teacher.denoiser;
+  if (!teacher.spec.numClasses) {
+    throw new ConfigError('guidance', `guidance needs a class-conditional teacher; ${path} is not one (sample it without guidance, or give a weaker teacher to guide it with: guideWith).`);
+  }
+  return guidedDenoiser(teacher.denoiser, guidance);
 }

@@ -2,12 +2,12 @@
 // teacher's weights, as the official code does.
 import { cdStep, type Distance } from '../distill';
 import type { Denoiser } from '../edm';
-import { checkGuidance, guidedDenoiser } from '../guidance';
-import { teacherFrom } from '../load';
+import { autoguidedDenoiser, checkGuidance, checkGuidingTeacher, guidedDenoiser } from '../guidance';
+import { teacherFrom, type LoadedTeacher } from '../load';
 import type { Network } from '../network';
 import { withLabels } from '../parametrization';
 import { consistencyOf, consistencyOutputs } from './consistency';
-import type { RecipeState, TrainingRecipe } from './recipe';
+import type { RecipeRun, RecipeState, TrainingRecipe } from './recipe';
 
 export interface CdSettings {
   /** The teacher's weights (an `edm` run's exported EMA file). */
@@ -18,8 +18,10 @@ export interface CdSettings {
   targetEma?: number;
   /** The distance d (default pseudo-huber). */
   distance?: Distance;
-  /** A class-conditional teacher's classifier-free guidance weight w (guidance.ts); absent: its conditional denoiser. */
+  /** A class-conditional teacher's classifier-free guidance weight w (guidance.ts); absent: its conditional denoiser. With guideWith: the autoguidance weight. */
   guidance?: number;
+  /** Autoguidance (guidance.ts): a weaker EDM teacher of the same kind that guides the teacher with weight `guidance`. */
+  guideWith?: string;
 }
 
 /** Distillation's settings when not given: N = 18 (CIFAR-10's), mu = 0.95 (ImageNet-64's), pseudo-Huber. */
@@ -45,8 +47,9 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     if (c.intervals !== undefined && !(Number.isInteger(c.intervals) && c.intervals >= 2)) refuse('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);
     if (c.targetEma !== undefined && !(c.targetEma >= 0 && c.targetEma < 1)) refuse('targetEma', `targetEma must be in [0, 1), got ${c.targetEma}.`);
     if (c.distance !== undefined && !DISTANCES.includes(c.distance)) refuse('distance', `distance must be l2, l1 or pseudo-huber, got '${c.distance}'.`);
+    if (c.guideWith !== undefined && c.guidance === undefined) refuse('guideWith', 'guideWith guides the teacher with a weight: give guidance w too (--guidance, 1-3 typical).');
     if (c.guidance !== undefined) {
-      if (!c.classConditional) refuse('guidance', 'guidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional).');
+      if (!c.classConditional && c.guideWith === undefined) refuse('guidance', 'guidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional), or give a weaker teacher to guide with (guideWith, --guide-with: autoguidance).');
       checkGuidance(c.guidance);
     }
   },
@@ -57,14 +60,18 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     'target-ema': { setting: 'targetEma', kind: 'number', help: "the target network's fixed EMA rate mu (official: 0 / 0.95) [0.95]" },
     distance: { setting: 'distance', kind: DISTANCES, help: 'l2, l1 or pseudo-huber [pseudo-huber]' },
     guidance: { setting: 'guidance', kind: 'number', help: "a class-conditional teacher's classifier-free guidance weight w: the student learns D_uncond + (1 + w)(D_cond - D_uncond) [none]" },
+    'guide-with': { setting: 'guideWith', kind: 'file', help: 'autoguidance: a weaker EDM teacher of the same kind; the student learns D_weak + (1 + w)(D - D_weak), w from --guidance [none]' },
   },
   progress: 'N',
   start: (run) => {
     const path = run.config.teacher!;
     const teacher = teacherFrom(path, run.readWeights(path));
     run.checkSameNetwork(path, 'teacher', teacher.spec, teacher.classNames);
-    const { guidance } = run.config;
-    return { teacher: guidance === undefined ? teacher.denoiser : guidedDenoiser(teacher.denoiser, guidance), target: run.newNetwork(), startWeights: teacher.model };
+    const { guidance, guideWith } = run.config;
+    const guided = guidance === undefined ? teacher.denoiser
+      : guideWith === undefined ? guidedDenoiser(teacher.denoiser, guidance)
+      : autoguidedDenoiser(teacher.denoiser, guidingTeacher(run, path, teacher, guideWith), guidance);
+    return { teacher: guided, target: run.newNetwork(), startWeights: teacher.model };
   },
   step: (run, state, x, labels) => {
     const { intervals = CD_DEFAULTS.intervals, targetEma = CD_DEFAULTS.targetEma, distance = CD_DEFAULTS.distance } = run.config;
@@ -76,6 +83,13 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
   },
   metadata: (c) => ({
     teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance,
-    ...(c.guidance !== undefined && { guidance: String(c.guidance) }),
+    ...(c.guidance !== undefined && { guidance: String(c.guidance) }), ...(c.guideWith !== undefined && { guide_with: c.guideWith }),
   }),
 };
+
+/** The weaker teacher that autoguides the run's teacher: the same kind of network and images. */
+function guidingTeacher(run: RecipeRun<CdSettings>, teacherPath: string, teacher: LoadedTeacher, path: string): Denoiser {
+  const weak = teacherFrom(path, run.readWeights(path));
+  checkGuidingTeacher(teacher, teacherPath, weak, path);
+  return weak.denoiser;
+}
