@@ -133,13 +133,13 @@ function imageSource(flags: Flags, app: App): { source: cm.ImageSource; file: st
   const file = existingFile('ckpt', flags.ckpt, committedModel(app, !!(flags.class ?? flags['class-conditional'])), ' (a checkpoint.safetensors or ema.safetensors written by train)');
   const guideWith = flags['guide-with'] && existingFile('guide-with', flags['guide-with']), sigmas = numbers('sigmas', flags.sigmas);
   const files: [string, string][] = guideWith ? [['ckpt', file], ['guide-with', guideWith]] : [['ckpt', file]];
-  return { file, source: withFlags(files, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas, guidance: num('guidance', flags.guidance), guideWith }), files[0]) };
+  return { file, source: withFlags(files, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas, guidance: num('guidance', flags.guidance), guideWith })) };
 }
 
 function sample(flags: Flags, app: App): void {
   const { source } = imageSource(flags, app);
   const classes = classRange(flags.class);
-  if (flags.guidance !== undefined && !classes && !flags['guide-with']) throw new UsageError('--guidance moves each image towards its class: give --class K or A-B.');
+  if (flags.guidance !== undefined && !classes && !flags['guide-with']) throw new UsageError('--guidance moves each image towards its class: give --class K or A-B (or --guide-with FILE: autoguidance).');
   // a range: a grid row of --n images per class
   const perClass = int('n', flags.n, classes && classes.length > 1 ? 8 : 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
   const labels = classes?.flatMap((k) => new Array<number>(perClass).fill(k));

@@ -114,6 +114,7 @@ describe('guidance in sampling and distillation', () => {
     const student = new cm.Trainer(cm.trainConfig({ recipe: 'ict', batch: 4, steps: 1 }), labelledDataset());
     student.exportEma(join(dir, 'student2.safetensors'));
     expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: join(dir, 'student2.safetensors') })).toThrow(/the guiding model .*student2.safetensors is not an EDM teacher file/);
+    expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: plainTeacher })).toThrow(/guideWith .*plain-teacher.safetensors is the teacher itself, and a teacher guided by itself is the unguided teacher/);
     expect(() => cm.loadImageSource(join(dir, 'student2.safetensors'), { guidance: 1, guideWith: weakTeacher })).toThrow(/guideWith \(autoguidance\) is for an EDM teacher's sampler; .*is a consistency model/);
   });
 
@@ -130,6 +131,7 @@ describe('guidance in sampling and distillation', () => {
     const { metadata } = cm.loadConsistencyModel(join(dir, 'autoguided.safetensors'));
     expect([metadata.guidance, metadata.guide_with]).toEqual(['1.5', weakTeacher]);
     expect(() => cm.trainConfig({ recipe: 'cd', teacher: plainTeacher, guideWith: weakTeacher })).toThrow(/guideWith guides the teacher with a weight: give guidance w too/);
+    expect(() => new cm.Trainer(config(1, join(dir, 'student2.safetensors')), labelledDataset())).toThrow(/the guiding model .*student2.safetensors is not an EDM teacher file/);
     expect(() => new cm.Trainer(config(1, teacherFile), labelledDataset())).toThrow(/the guiding teacher .*[/]teacher.safetensors makes 1x8x8 images of the classes a, b, c; the teacher .*plain-teacher.safetensors makes 1x8x8 images, unconditional/);
   });
 });

@@ -126,7 +126,8 @@ sample flags
   --class K | A-B          a class-conditional model: all images of class K, or a grid
                            row of --n images for each class A..B              [no class]
   --guidance W             a class-conditional teacher: classifier-free guidance,
-                           D_uncond + (1 + W)(D_cond - D_uncond); needs --class    [none]
+                           D_uncond + (1 + W)(D_cond - D_uncond); needs --class (or
+                           --guide-with: the autoguidance weight)                 [none]
   --guide-with FILE        a teacher: autoguidance by this weaker teacher of the same
                            kind, D_weak + (1 + W)(D - D_weak), W from --guidance  [none]
   --seed N                 sampling seed                                            [0]

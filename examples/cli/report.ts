@@ -1,6 +1,6 @@
 // How the example reports a failure: one `error:` line (exit code 2) for bad input of any kind,
 // the stack trace only with --debug or ONESTEP_DEBUG=1.
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ConfigError, FileAccessError, FormatError, InputError } from '../../src/index';
 
 /** A bad flag, a missing required flag, or flags that do not go together. */
@@ -27,16 +27,13 @@ export function withFlag<T>(flag: string, value: string, fn: () => T): T {
   }
 }
 
-/**
- * withFlag for several file flags ([flag, value] pairs): a failure names the flag whose file it is about, else
- * `otherwise` (a file failure that names the file in another way, such as a truncated file's decoder).
- */
-export function withFlags<T>(files: [flag: string, value: string][], fn: () => T, otherwise?: [flag: string, value: string]): T {
+/** withFlag for several file flags ([flag, value] pairs): a failure names the flag whose file it is about (by path, or by the file name a decoder gives). */
+export function withFlags<T>(files: [flag: string, value: string][], fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     const about = e instanceof FormatError ? e.source : e instanceof FileAccessError ? e.path : undefined;
-    const match = files.find(([, value]) => about !== undefined && resolve(value) === resolve(about)) ?? (about !== undefined ? otherwise : undefined);
+    const match = files.find(([, value]) => about !== undefined && (resolve(value) === resolve(about) || basename(value) === about));
     if (match) e instanceof Error && (e.message = `--${match[0]} ${match[1]}: ${e.message}`);
     throw e;
   }

@@ -1,7 +1,6 @@
-import { ConfigError, FormatError } from '../errors';
-import type { Denoiser } from './edm';
-import type { LoadedTeacher } from './load';
+import { ConfigError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
+import type { Denoiser } from './edm';
 
 // Classifier-free guidance (Ho & Salimans 2022), in EDM's denoiser form:
 // D_w(x, sigma, y) = D(x, sigma) + (1 + w) (D(x, sigma, y) - D(x, sigma)), the unconditional D
@@ -14,7 +13,7 @@ import type { Tensor } from '../tensor/tensor';
 /** Checks a guidance weight w: a finite number >= 0. */
 export function checkGuidance(guidance: number): void {
   if (!(Number.isFinite(guidance) && guidance >= 0)) {
-    throw new ConfigError('guidance', `guidance must be a number >= 0 (0: the conditional teacher; 1-4 typical), got ${guidance}.`);
+    throw new ConfigError('guidance', `guidance must be a number >= 0 (0: no guidance, or for classifier-free guidance the conditional teacher; 1-3 typical), got ${guidance}.`);
   }
 }
 
@@ -37,12 +36,4 @@ export function autoguidedDenoiser(denoiser: Denoiser, weak: Denoiser, guidance:
 /** weak + (1 + w)(strong - weak): the guided output, from the weaker prediction towards and past the stronger one. */
 function extrapolated(weak: Tensor, strong: Tensor, guidance: number): Tensor {
   return weak.add(strong.sub(weak).mul(1 + guidance));
-}
-
-/** Throws unless the guiding teacher `weak` (path `weakPath`) is a network of the teacher's kind: the same images and classes. */
-export function checkGuidingTeacher(teacher: LoadedTeacher, teacherPath: string, weak: LoadedTeacher, weakPath: string): void {
-  const kind = (t: LoadedTeacher) => `${t.shape.join('x')} images${t.spec.numClasses ? ` of the classes ${t.classNames!.join(', ')}` : ', unconditional'}`;
-  if (kind(weak) !== kind(teacher)) {
-    throw new FormatError(weakPath, `the guiding teacher ${weakPath} makes ${kind(weak)}; the teacher ${teacherPath} makes ${kind(teacher)}: guide with a weaker teacher of the same kind (the same data and classes).`);
-  }
 }

@@ -1,9 +1,9 @@
-import { ConfigError, FormatError } from '../errors';
+import { ConfigError } from '../errors';
+import { loadSafetensors } from '../io/safetensors-file';
 import type { Generator } from '../tensor/random';
 import type { Tensor } from '../tensor/tensor';
-import { edmSample, type Denoiser } from './edm';
-import type { LoadedTeacher } from './load';
-import { autoguidedDenoiser, checkGuidingTeacher, guidedDenoiser } from './guidance';
+import { edmSample } from './edm';
+import { teacherDenoiser } from './guided-teacher';
 import { isTeacherFile, loadConsistencyModel, loadTeacher } from './load-file';
 import { checkSamplerLevels, sample, samplerLevels } from './sample';
 
@@ -48,7 +48,7 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
   if (isTeacherFile(path)) {
     const teacher = loadTeacher(path);
     const steps = opts.steps ?? 18, { guidance, guideWith } = opts;
-    const denoiser = guidedTeacher(path, teacher, guidance, guideWith);
+    const denoiser = teacherDenoiser(teacher, path, guidance, guideWith === undefined ? undefined : { path: guideWith, read: () => loadSafetensors(guideWith) });
     const needsLabels = guidance !== undefined && guideWith === undefined;
     const guided = (labels: ArrayLike<number> | undefined) => {
       if (needsLabels && labels === undefined) throw new ConfigError('guidance', 'guidance needs classes to guide towards (give the classes of the images).');
@@ -62,7 +62,7 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
       draw: (count, generator, batch, labels) => edmSample(denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: guided(labels) }),
     };
   }
-  if (opts.guideWith !== undefined) throw new ConfigError('guideWith', `guideWith (autoguidance) is for an EDM teacher's sampler; ${path} is a consistency model.`);
+  if (opts.guideWith !== undefined) throw new ConfigError('guideWith', `guideWith (autoguidance) is for an EDM teacher's sampler; ${path} is a consistency model (sample an EDM teacher file; a model distilled with guideWith has the guidance built in).`);
   if (opts.guidance !== undefined) {
     throw new ConfigError('guidance', `guidance is for an EDM teacher's sampler; ${path} is a consistency model (one distilled with distill --guidance has it built in).`);
   }
@@ -74,20 +74,4 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
     describe: `${sigmas.length} step(s) (levels ${sigmas.join(', ')})`, numClasses: loaded.numClasses, classNames: loaded.classNames,
     draw: (count, generator, batch, labels) => sample(loaded.f, { count, shape: loaded.shape, generator, sigmas, batch, labels: checked(labels, loaded.numClasses) }),
   };
-}
-
-/** The teacher's denoiser as sampled: plain, with classifier-free guidance, or autoguided by the teacher file `guideWith`. */
-function guidedTeacher(path: string, teacher: LoadedTeacher, guidance: number | undefined, guideWith: string | undefined): Denoiser {
-  if (guideWith !== undefined) {
-    if (guidance === undefined) throw new ConfigError('guideWith', `guideWith ${guideWith} guides the teacher with a weight: give guidance w too (1-3 typical).`);
-    if (!isTeacherFile(guideWith)) throw new FormatError(guideWith, `the guiding model ${guideWith} is not an EDM teacher file: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
-    const weak = loadTeacher(guideWith);
-    checkGuidingTeacher(teacher, path, weak, guideWith);
-    return autoguidedDenoiser(teacher.denoiser, weak.denoiser, guidance);
-  }
-  if (guidance === undefined) return teacher.denoiser;
-  if (!teacher.spec.numClasses) {
-    throw new ConfigError('guidance', `guidance needs a class-conditional teacher; ${path} is not one (sample it without guidance, or give a weaker teacher to guide it with: guideWith).`);
-  }
-  return guidedDenoiser(teacher.denoiser, guidance);
 }

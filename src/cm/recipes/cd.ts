@@ -2,12 +2,13 @@
 // teacher's weights, as the official code does.
 import { cdStep, type Distance } from '../distill';
 import type { Denoiser } from '../edm';
-import { autoguidedDenoiser, checkGuidance, checkGuidingTeacher, guidedDenoiser } from '../guidance';
-import { teacherFrom, type LoadedTeacher } from '../load';
+import { checkGuidance } from '../guidance';
+import { teacherDenoiser } from '../guided-teacher';
+import { teacherFrom } from '../load';
 import type { Network } from '../network';
 import { withLabels } from '../parametrization';
 import { consistencyOf, consistencyOutputs } from './consistency';
-import type { RecipeRun, RecipeState, TrainingRecipe } from './recipe';
+import type { RecipeState, TrainingRecipe } from './recipe';
 
 export interface CdSettings {
   /** The teacher's weights (an `edm` run's exported EMA file). */
@@ -47,7 +48,7 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     if (c.intervals !== undefined && !(Number.isInteger(c.intervals) && c.intervals >= 2)) refuse('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);
     if (c.targetEma !== undefined && !(c.targetEma >= 0 && c.targetEma < 1)) refuse('targetEma', `targetEma must be in [0, 1), got ${c.targetEma}.`);
     if (c.distance !== undefined && !DISTANCES.includes(c.distance)) refuse('distance', `distance must be l2, l1 or pseudo-huber, got '${c.distance}'.`);
-    if (c.guideWith !== undefined && c.guidance === undefined) refuse('guideWith', 'guideWith guides the teacher with a weight: give guidance w too (--guidance, 1-3 typical).');
+    if (c.guideWith !== undefined && c.guidance === undefined) refuse('guideWith', 'guideWith guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).');
     if (c.guidance !== undefined) {
       if (!c.classConditional && c.guideWith === undefined) refuse('guidance', 'guidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional), or give a weaker teacher to guide with (guideWith, --guide-with: autoguidance).');
       checkGuidance(c.guidance);
@@ -59,7 +60,7 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     intervals: { setting: 'intervals', kind: 'int', help: "N, the Karras grid's levels (official: 18 CIFAR-10, 40 ImageNet) [18]" },
     'target-ema': { setting: 'targetEma', kind: 'number', help: "the target network's fixed EMA rate mu (official: 0 / 0.95) [0.95]" },
     distance: { setting: 'distance', kind: DISTANCES, help: 'l2, l1 or pseudo-huber [pseudo-huber]' },
-    guidance: { setting: 'guidance', kind: 'number', help: "a class-conditional teacher's classifier-free guidance weight w: the student learns D_uncond + (1 + w)(D_cond - D_uncond) [none]" },
+    guidance: { setting: 'guidance', kind: 'number', help: "a class-conditional teacher's classifier-free guidance weight w: the student learns D_uncond + (1 + w)(D_cond - D_uncond); with --guide-with, the autoguidance weight [none]" },
     'guide-with': { setting: 'guideWith', kind: 'file', help: 'autoguidance: a weaker EDM teacher of the same kind; the student learns D_weak + (1 + w)(D - D_weak), w from --guidance [none]' },
   },
   progress: 'N',
@@ -68,10 +69,8 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     const teacher = teacherFrom(path, run.readWeights(path));
     run.checkSameNetwork(path, 'teacher', teacher.spec, teacher.classNames);
     const { guidance, guideWith } = run.config;
-    const guided = guidance === undefined ? teacher.denoiser
-      : guideWith === undefined ? guidedDenoiser(teacher.denoiser, guidance)
-      : autoguidedDenoiser(teacher.denoiser, guidingTeacher(run, path, teacher, guideWith), guidance);
-    return { teacher: guided, target: run.newNetwork(), startWeights: teacher.model };
+    const guide = guideWith === undefined ? undefined : { path: guideWith, read: () => run.readWeights(guideWith) };
+    return { teacher: teacherDenoiser(teacher, path, guidance, guide), target: run.newNetwork(), startWeights: teacher.model };
   },
   step: (run, state, x, labels) => {
     const { intervals = CD_DEFAULTS.intervals, targetEma = CD_DEFAULTS.targetEma, distance = CD_DEFAULTS.distance } = run.config;
@@ -86,10 +85,3 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     ...(c.guidance !== undefined && { guidance: String(c.guidance) }), ...(c.guideWith !== undefined && { guide_with: c.guideWith }),
   }),
 };
-
-/** The weaker teacher that autoguides the run's teacher: the same kind of network and images. */
-function guidingTeacher(run: RecipeRun<CdSettings>, teacherPath: string, teacher: LoadedTeacher, path: string): Denoiser {
-  const weak = teacherFrom(path, run.readWeights(path));
-  checkGuidingTeacher(teacher, teacherPath, weak, path);
-  return weak.denoiser;
-}

@@ -1,0 +1,43 @@
+// A teacher's denoiser as sampled or distilled: plain, with classifier-free guidance (the "no label"
+// row of a class-conditional teacher) or autoguided by a weaker teacher file (guidance.ts).
+import { ConfigError, FormatError } from '../errors';
+import type { Denoiser } from './edm';
+import { autoguidedDenoiser, guidedDenoiser } from './guidance';
+import { teacherFrom, type LoadedTeacher, type WeightsFile } from './load';
+import { isDenoiserParametrization } from './parametrization';
+
+/** The weaker teacher of autoguidance: its path, and how to read its file. */
+export interface GuideFile {
+  path: string;
+  read(): WeightsFile;
+}
+
+/** The denoiser of `teacher` (read from `path`) with guidance weight `guidance`: classifier-free, or autoguided by `guide`. */
+export function teacherDenoiser(teacher: LoadedTeacher, path: string, guidance: number | undefined, guide?: GuideFile): Denoiser {
+  if (guide !== undefined) {
+    if (guidance === undefined) throw new ConfigError('guideWith', `guideWith ${guide.path} guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).`);
+    if (guide.path === path) {
+      throw new ConfigError('guideWith', `guideWith ${path} is the teacher itself, and a teacher guided by itself is the unguided teacher: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
+    }
+    return autoguidedDenoiser(teacher.denoiser, guidingTeacher(teacher, path, guide).denoiser, guidance);
+  }
+  if (guidance === undefined) return teacher.denoiser;
+  if (!teacher.spec.numClasses) {
+    throw new ConfigError('guidance', `guidance needs a class-conditional teacher; ${path} is not one (sample it without guidance, or autoguide it with a weaker teacher: guideWith, --guide-with FILE).`);
+  }
+  return guidedDenoiser(teacher.denoiser, guidance);
+}
+
+/** The guide's teacher, refused unless it is an EDM teacher of the teacher's kind: the same images and classes. */
+function guidingTeacher(teacher: LoadedTeacher, path: string, guide: GuideFile): LoadedTeacher {
+  const file = guide.read();
+  if (!isDenoiserParametrization(file.metadata.parametrization)) {
+    throw new FormatError(guide.path, `the guiding model ${guide.path} is not an EDM teacher file: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
+  }
+  const weak = teacherFrom(guide.path, file);
+  const kind = (t: LoadedTeacher) => `${t.shape.join('x')} images${t.spec.numClasses ? ` of the classes ${t.classNames!.join(', ')}` : ', unconditional'}`;
+  if (kind(weak) !== kind(teacher)) {
+    throw new FormatError(guide.path, `the guiding teacher ${guide.path} makes ${kind(weak)}; the teacher ${path} makes ${kind(teacher)}: guide with a weaker teacher of the same kind (the same data and classes).`);
+  }
+  return weak;
+}
