@@ -6,20 +6,17 @@ import { autoguidedDenoiser, guidedDenoiser } from './guidance';
 import { teacherFrom, type LoadedTeacher, type WeightsFile } from './load';
 import { isDenoiserParametrization } from './parametrization';
 
-/** The weaker teacher of autoguidance: its path, and how to read its file. */
-export interface GuideFile {
-  path: string;
-  read(): WeightsFile;
-}
-
-/** The denoiser of `teacher` (read from `path`) with guidance weight `guidance`: classifier-free, or autoguided by `guide`. */
-export function teacherDenoiser(teacher: LoadedTeacher, path: string, guidance: number | undefined, guide?: GuideFile): Denoiser {
-  if (guide !== undefined) {
-    if (guidance === undefined) throw new ConfigError('guideWith', `guideWith ${guide.path} guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).`);
-    if (guide.path === path) {
+/**
+ * The denoiser of `teacher` (read from `path`) with guidance weight `guidance`: classifier-free, or autoguided by the
+ * teacher file `guideWith`, which `readWeights` reads.
+ */
+export function teacherDenoiser(teacher: LoadedTeacher, path: string, guidance: number | undefined, guideWith: string | undefined, readWeights: (path: string) => WeightsFile): Denoiser {
+  if (guideWith !== undefined) {
+    if (guidance === undefined) throw new ConfigError('guideWith', `guideWith ${guideWith} guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).`);
+    if (guideWith === path) {
       throw new ConfigError('guideWith', `guideWith ${path} is the teacher itself, and a teacher guided by itself is the unguided teacher: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
     }
-    return autoguidedDenoiser(teacher.denoiser, guidingTeacher(teacher, path, guide).denoiser, guidance);
+    return autoguidedDenoiser(teacher.denoiser, guidingTeacher(teacher, path, guideWith, readWeights(guideWith)).denoiser, guidance);
   }
   if (guidance === undefined) return teacher.denoiser;
   if (!teacher.spec.numClasses) {
@@ -29,15 +26,14 @@ export function teacherDenoiser(teacher: LoadedTeacher, path: string, guidance: 
 }
 
 /** The guide's teacher, refused unless it is an EDM teacher of the teacher's kind: the same images and classes. */
-function guidingTeacher(teacher: LoadedTeacher, path: string, guide: GuideFile): LoadedTeacher {
-  const file = guide.read();
+function guidingTeacher(teacher: LoadedTeacher, path: string, guidePath: string, file: WeightsFile): LoadedTeacher {
   if (!isDenoiserParametrization(file.metadata.parametrization)) {
-    throw new FormatError(guide.path, `the guiding model ${guide.path} is not an EDM teacher file: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
+    throw new FormatError(guidePath, `the guiding model ${guidePath} is not an EDM teacher file: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
   }
-  const weak = teacherFrom(guide.path, file);
+  const weak = teacherFrom(guidePath, file);
   const kind = (t: LoadedTeacher) => `${t.shape.join('x')} images${t.spec.numClasses ? ` of the classes ${t.classNames!.join(', ')}` : ', unconditional'}`;
   if (kind(weak) !== kind(teacher)) {
-    throw new FormatError(guide.path, `the guiding teacher ${guide.path} makes ${kind(weak)}; the teacher ${path} makes ${kind(teacher)}: guide with a weaker teacher of the same kind (the same data and classes).`);
+    throw new FormatError(guidePath, `the guiding teacher ${guidePath} makes ${kind(weak)}; the teacher ${path} makes ${kind(teacher)}: guide with a weaker teacher of the same kind (the same data and classes).`);
   }
   return weak;
 }

@@ -48,7 +48,7 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
   if (isTeacherFile(path)) {
     const teacher = loadTeacher(path);
     const steps = opts.steps ?? 18, { guidance, guideWith } = opts;
-    const denoiser = teacherDenoiser(teacher, path, guidance, guideWith === undefined ? undefined : { path: guideWith, read: () => loadSafetensors(guideWith) });
+    const denoiser = teacherDenoiser(teacher, path, guidance, guideWith, loadSafetensors);
     const needsLabels = guidance !== undefined && guideWith === undefined;
     const guided = (labels: ArrayLike<number> | undefined) => {
       if (needsLabels && labels === undefined) throw new ConfigError('guidance', 'guidance needs classes to guide towards (give the classes of the images).');

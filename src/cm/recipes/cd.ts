@@ -69,8 +69,7 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     const teacher = teacherFrom(path, run.readWeights(path));
     run.checkSameNetwork(path, 'teacher', teacher.spec, teacher.classNames);
     const { guidance, guideWith } = run.config;
-    const guide = guideWith === undefined ? undefined : { path: guideWith, read: () => run.readWeights(guideWith) };
-    return { teacher: teacherDenoiser(teacher, path, guidance, guide), target: run.newNetwork(), startWeights: teacher.model };
+    return { teacher: teacherDenoiser(teacher, path, guidance, guideWith, (file) => run.readWeights(file)), target: run.newNetwork(), startWeights: teacher.model };
   },
   step: (run, state, x, labels) => {
     const { intervals = CD_DEFAULTS.intervals, targetEma = CD_DEFAULTS.targetEma, distance = CD_DEFAULTS.distance } = run.config;
