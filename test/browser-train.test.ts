@@ -28,7 +28,7 @@ interface TrainState {
   notices: string[];
 }
 declare const window: { demo?: { train: TrainState | null } };
-declare const document: { body: { dataset: Record<string, string | undefined> } };
+declare const document: { body: { dataset: Record<string, string | undefined> }; getElementById(id: string): { textContent: string | null } | null };
 
 const THREADS = getRuntime().threads;
 const RUN = 'train=ict&steps=10&seed=3&batch=8';
@@ -77,8 +77,19 @@ async function openPage(query: string): Promise<{ page: Page; problems: string[]
 }
 
 const trainState = (page: Page): Promise<TrainState> => page.evaluate(() => window.demo!.train!);
-const waitDone = (page: Page, timeout = 300_000) =>
-  page.waitForFunction(() => document.body.dataset.trainDone === '1' || (window.demo?.train?.errors.length ?? 0) > 0, null, { timeout });
+/** Waits for the run's end or its first error; a timeout says where the panel stood, so a hang can be told from a slow run. */
+async function waitDone(page: Page, timeout = 300_000): Promise<void> {
+  try {
+    await page.waitForFunction(() => document.body.dataset.trainDone === '1' || (window.demo?.train?.errors.length ?? 0) > 0, null, { timeout });
+  } catch (e) {
+    const panel = await page.evaluate(() => {
+      const t = window.demo?.train;
+      const text = (id: string) => document.getElementById(id)?.textContent;
+      return { status: t?.status, step: document.body.dataset.trainStep, losses: t?.losses.length, notices: t?.notices, message: text('train-message'), shown: text('train-status') };
+    }).catch((why: unknown) => `unreadable (${String(why)})`);
+    throw new Error(`${(e as Error).message}\nthe panel then: ${JSON.stringify(panel)}`);
+  }
+}
 const waitIdle = (page: Page) => page.waitForFunction(() => window.demo?.train?.status === 'idle' || window.demo?.train?.status === 'done', null, { timeout: 120_000 });
 
 /** The file a data-download button gives. */
