@@ -8,7 +8,7 @@ import {
   cm, concat, data, Generator, getBackend, metrics, saveImageGrid, saveSafetensors, setBackend,
   type BackendName,
 } from '../src/index';
-import { checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, recipeFlagFiles, recipeOf, recipeSettings, type Flags } from './cli/flags';
+import { checkClassGuidance, checkFlags, choice, classRange, HELP, int, num, numbers, parseFlags, recipeFlagFiles, recipeOf, recipeSettings, type Flags } from './cli/flags';
 import { COMMITTED, ifCommitted } from './cli/committed';
 import { existingFile, outputFolder, progressBar } from './cli/io';
 import { inTrainerProcess, superviseTrainer, watchSupervisor } from './cli/supervise';
@@ -133,13 +133,13 @@ function imageSource(flags: Flags, app: App): { source: cm.ImageSource; file: st
   const file = existingFile('ckpt', flags.ckpt, committedModel(app, !!(flags.class ?? flags['class-conditional'])), ' (a checkpoint.safetensors or ema.safetensors written by train)');
   const guideWith = flags['guide-with'] && existingFile('guide-with', flags['guide-with']), sigmas = numbers('sigmas', flags.sigmas);
   const files: [string, string][] = guideWith ? [['ckpt', file], ['guide-with', guideWith]] : [['ckpt', file]];
-  return { file, source: withFlags(files, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas, guidance: num('guidance', flags.guidance), guideWith })) };
+  return { file, source: withFlags(files, () => cm.loadImageSource(file, { steps: int('steps', flags.steps), sigmas, guidance: num('guidance', flags.guidance), guideWith, classGuidance: num('class-guidance', flags['class-guidance']) })) };
 }
 
 function sample(flags: Flags, app: App): void {
   const { source } = imageSource(flags, app);
   const classes = classRange(flags.class);
-  if (flags.guidance !== undefined && !classes && !flags['guide-with']) throw new UsageError('--guidance moves each image towards its class: give --class K or A-B (or --guide-with FILE: autoguidance).');
+  checkClassGuidance(flags, !!classes, 'give --class K or A-B');
   // a range: a grid row of --n images per class
   const perClass = int('n', flags.n, classes && classes.length > 1 ? 8 : 64, 1)!, seed = int('seed', flags.seed, 0, 0)!;
   const labels = classes?.flatMap((k) => new Array<number>(perClass).fill(k));
@@ -191,7 +191,7 @@ function evaluate(flags: Flags, app: App): void {
   const n = int('n', flags.n, 10_000, 2)!, seed = int('seed', flags.seed, 0, 0)!;
   const model = loadClassifierFlag(flags);
   const picked = flags.real ? null : imageSource(flags, app);
-  if (flags.guidance !== undefined && !flags['class-conditional'] && !flags['guide-with']) throw new UsageError('--guidance moves each image towards its class: add --class-conditional (or --guide-with FILE: autoguidance).');
+  checkClassGuidance(flags, !!flags['class-conditional'], 'add --class-conditional');
   const tty = !flags.json && process.stdout.isTTY;
   if (flags['class-conditional'] && !picked?.source.numClasses) throw new UsageError(`--class-conditional needs a class-conditional model; ${picked?.file ?? '--real'} is not one.`);
   if (flags['class-conditional'] && picked!.source.classNames?.join() !== '0,1,2,3,4,5,6,7,8,9') {

@@ -39,6 +39,7 @@ function badFiles(): Record<string, string> {
   return {
     dir,
     truncated: file('truncated.safetensors', model.subarray(0, Math.floor(model.length / 2))),
+    condTeacherCopy: file('cond-teacher-copy.safetensors', readFileSync(COND_TEACHER)),
     garbage: file('garbage.safetensors', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)),
     badMagic: file('bad-magic-idx3-ubyte', idx([0, 0, 0x0d, 3], [2, 28, 28], 2 * 28 * 28)),
     badSize: file('bad-size-idx3-ubyte', idx([0, 0, 8, 3], [3, 28, 28], 2 * 28 * 28)),
@@ -157,6 +158,9 @@ describe('npm run mnist (examples/mnist.ts)', () => {
       [['sample', '--ckpt', TEACHER, '--guide-with', TEACHER, '--guidance', '2'], /--guide-with .*mnist-edm-d32\.safetensors is the teacher itself, and a teacher guided by itself is the unguided teacher/],
       [['sample', '--ckpt', TEACHER, '--guide-with', COND_TEACHER], /--guide-with .*guides the teacher with a weight: give guidance w too \(--guidance W/],
       [['distill', '--guide-with', TEACHER], /--guide-with guides the teacher with a weight: give guidance w too \(--guidance/],
+      [['sample', '--ckpt', COND_TEACHER, '--class-guidance', '0.5', '--class', '3'], /--class-guidance adds classifier-free guidance to autoguidance: give the weaker teacher too/],
+      [['eval', '--ckpt', COND_TEACHER, '--guide-with', f.condTeacherCopy, '--guidance', '2', '--class-guidance', '1', '--n', '10'], /--class-guidance moves each image towards its class: add --class-conditional/],
+      [['distill', '--class-conditional', '--teacher', COND_TEACHER, '--guidance', '2', '--class-guidance', '1'], /--class-guidance adds classifier-free guidance to autoguidance: give the weaker teacher too \(guideWith, --guide-with FILE\)/],
       [['edit'], /edit needs --task, one of inpaint, superres, denoise, interpolate, colorize/],
       [['edit', '--task', 'sharpen'], /--task must be one of inpaint, superres, denoise, interpolate, colorize, got 'sharpen'/],
       [['edit', '--task', 'colorize'], /colorize needs an RGB model/],

@@ -53,6 +53,26 @@ describe('autoguidedDenoiser', () => {
   });
 });
 
+describe('autoAndClassGuidedDenoiser', () => {
+  const x = tensor([1, 2, 3, 4]).reshape([2, 1, 1, 2]), sigma = tensor([1, 1]);
+  const values = (t: Tensor) => Array.from(t.toArray());
+  const weak: cm.Denoiser = (y, _sigma, labels) => fake(y, _sigma, labels).mul(0.5);
+
+  it('is the autoguided denoiser plus g (D_cond - D_uncond); g = 0 autoguidance alone; "no label" rows autoguided only', () => {
+    // labels [1, 3]: D = [2, 3, 6, 8], D_weak = [1, 1.5, 3, 4], D_uncond = 2x = [2, 4, 6, 8]; a = 2, g = 0.5
+    expect(values(cm.autoAndClassGuidedDenoiser(fake, weak, 2, 0.5)(x, sigma, [1, 3]))).toEqual([4 + 0.5 * 0, 6 + 0.5 * -1, 12, 16]);
+    expect(values(cm.autoAndClassGuidedDenoiser(fake, weak, 2, 0)(x, sigma, [1, 3]))).toEqual(values(cm.autoguidedDenoiser(fake, weak, 2)(x, sigma, [1, 3])));
+    // a = 0: D_cond + g (D_cond - D_uncond), classifier-free guidance with w = g
+    expect(values(cm.autoAndClassGuidedDenoiser(fake, weak, 0, 1)(x, sigma, [0, 2]))).toEqual(values(cm.guidedDenoiser(fake, 1)(x, sigma, [0, 2])));
+  });
+
+  it('refuses weights below 0 naming which, and images without classes', () => {
+    expect(() => cm.autoAndClassGuidedDenoiser(fake, weak, 2, -1)).toThrow(/classGuidance must be a number >= 0.*got -1/);
+    expect(() => cm.autoAndClassGuidedDenoiser(fake, weak, -2, 1)).toThrow(/^guidance must be a number >= 0.*got -2/);
+    expect(() => cm.autoAndClassGuidedDenoiser(fake, weak, 2, 1)(x, sigma)).toThrow(/classGuidance needs a class per image/);
+  });
+});
+
 describe('guidance in sampling and distillation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'onestep-guidance-'));
   const teacherFile = join(dir, 'teacher.safetensors'), plainTeacher = join(dir, 'plain-teacher.safetensors');
@@ -116,6 +136,32 @@ describe('guidance in sampling and distillation', () => {
     expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: join(dir, 'student2.safetensors') })).toThrow(/the guiding model .*student2.safetensors is not an EDM teacher file/);
     expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: plainTeacher })).toThrow(/guideWith .*plain-teacher.safetensors is the teacher itself, and a teacher guided by itself is the unguided teacher/);
     expect(() => cm.loadImageSource(join(dir, 'student2.safetensors'), { guidance: 1, guideWith: weakTeacher })).toThrow(/guideWith \(autoguidance\) is for an EDM teacher's sampler; .*is a consistency model/);
+  });
+
+  it('a class-conditional teacher samples autoguided by a weaker one plus classifier-free guidance (classGuidance), with classes only', () => {
+    const weakCond = join(dir, 'weak-cond-teacher.safetensors');
+    new cm.Trainer(cm.trainConfig({ recipe: 'edm', batch: 4, steps: 1, seed: 5, classConditional: true }), labelledDataset()).exportEma(weakCond);
+    const draw = (classGuidance: number | undefined, batch = 3) =>
+      Array.from(cm.loadImageSource(teacherFile, { steps: 2, guidance: 1.5, guideWith: weakCond, classGuidance }).draw(3, new Generator(4), batch, [0, 1, 2]).toArray());
+    expect(draw(0)).toEqual(draw(undefined));
+    expect(draw(0.5)).not.toEqual(draw(0));
+    expect(draw(0.5, 1)).toEqual(draw(0.5, 3));
+    const source = cm.loadImageSource(teacherFile, { steps: 2, guidance: 1.5, guideWith: weakCond, classGuidance: 0.5 });
+    expect([source.describe, source.metadata.class_guidance]).toEqual([`2 Heun steps of the EDM teacher, autoguidance 1.5 by ${weakCond} and classifier-free guidance 0.5`, '0.5']);
+    expect(() => source.draw(3, new Generator(4))).toThrow(/guidance needs classes to guide towards/);
+    expect(() => cm.loadImageSource(teacherFile, { guidance: 1, classGuidance: 0.5 })).toThrow(/classGuidance adds classifier-free guidance to autoguidance: give the weaker teacher too/);
+    expect(() => cm.loadImageSource(plainTeacher, { guidance: 1, guideWith: weakTeacher, classGuidance: 0.5 })).toThrow(/classGuidance needs a class-conditional teacher; .*plain-teacher.safetensors is not one/);
+    expect(() => cm.loadImageSource(teacherFile, { guidance: 1, guideWith: weakCond, classGuidance: -1 })).toThrow(/classGuidance must be a number >= 0/);
+
+    const config = (classGuidance?: number) =>
+      cm.trainConfig({ recipe: 'cd', teacher: teacherFile, batch: 4, steps: 2, classConditional: true, intervals: 4, seed: 2, guidance: 1.5, guideWith: weakCond, classGuidance });
+    const both = new cm.Trainer(config(0.5), labelledDataset()), autoOnly = new cm.Trainer(config(undefined), labelledDataset());
+    expect([both.trainStep().loss, both.trainStep().loss]).not.toEqual([autoOnly.trainStep().loss, autoOnly.trainStep().loss]);
+    both.exportEma(join(dir, 'both.safetensors'));
+    const { metadata } = cm.loadConsistencyModel(join(dir, 'both.safetensors'));
+    expect([metadata.guidance, metadata.guide_with, metadata.class_guidance]).toEqual(['1.5', weakCond, '0.5']);
+    expect(() => cm.trainConfig({ recipe: 'cd', teacher: teacherFile, classConditional: true, guidance: 1, classGuidance: 0.5 })).toThrow(/classGuidance adds classifier-free guidance to autoguidance/);
+    expect(() => cm.trainConfig({ recipe: 'cd', teacher: plainTeacher, guidance: 1, guideWith: weakTeacher, classGuidance: 0.5 })).toThrow(/classGuidance distills a class-conditional teacher into a class-conditional student/);
   });
 
   it('distill --guide-with: an unconditional student learns the autoguided teacher, resumes exactly, records the guide', () => {

@@ -13,7 +13,7 @@ const FLAG_OF: Record<string, string> = {
   recipe: '--recipe', model: '--model', width: '--width', batch: '--batch', steps: '--steps', lr: '--lr', seed: '--seed',
   emaRate: '--ema', extraEmaRates: '--ema', cNoiseScale: '--c-noise-scale', maxIntervals: '--max-intervals',
   ectStages: '--ect-stages', warmupSteps: '--warmup', maxGradNorm: '--clip', lrDecay: '--lr-decay', teacher: '--teacher', init: '--init',
-  intervals: '--intervals', targetEma: '--target-ema', distance: '--distance', guidance: '--guidance', guideWith: '--guide-with', sigmas: '--sigmas', channels: '--channels',
+  intervals: '--intervals', targetEma: '--target-ema', distance: '--distance', guidance: '--guidance', guideWith: '--guide-with', classGuidance: '--class-guidance', sigmas: '--sigmas', channels: '--channels',
   n: '--n', task: '--task', classConditional: '--class-conditional', labelDropout: '--label-dropout', class: '--class', size: '--size', curve: '--eval-every',
 };
 

@@ -1,22 +1,38 @@
 // A teacher's denoiser as sampled or distilled: plain, with classifier-free guidance (the "no label"
-// row of a class-conditional teacher) or autoguided by a weaker teacher file (guidance.ts).
+// row of a class-conditional teacher), autoguided by a weaker teacher file, or both (guidance.ts).
 import { ConfigError, FormatError } from '../errors';
 import type { Denoiser } from './edm';
-import { autoguidedDenoiser, guidedDenoiser } from './guidance';
+import { autoAndClassGuidedDenoiser, autoguidedDenoiser, guidedDenoiser } from './guidance';
 import { teacherFrom, type LoadedTeacher, type WeightsFile } from './load';
 import { isDenoiserParametrization } from './parametrization';
 
-/**
- * The denoiser of `teacher` (read from `path`) with guidance weight `guidance`: classifier-free, or autoguided by the
- * teacher file `guideWith`, which `readWeights` reads.
- */
-export function teacherDenoiser(teacher: LoadedTeacher, path: string, guidance: number | undefined, guideWith: string | undefined, readWeights: (path: string) => WeightsFile): Denoiser {
+/** How a teacher is guided (guidance.ts). */
+export interface TeacherGuidance {
+  /** Classifier-free guidance weight w of a class-conditional teacher; with guideWith: the autoguidance weight. */
+  guidance?: number;
+  /** Autoguidance: a weaker EDM teacher file of the same kind. */
+  guideWith?: string;
+  /** With guideWith and a class-conditional teacher: the weight of the classifier-free direction added to the autoguided denoiser. */
+  classGuidance?: number;
+}
+
+/** The denoiser of `teacher` (read from `path`) guided as `how` says; `readWeights` reads the guideWith file. */
+export function teacherDenoiser(teacher: LoadedTeacher, path: string, how: TeacherGuidance, readWeights: (path: string) => WeightsFile): Denoiser {
+  const { guidance, guideWith, classGuidance } = how;
+  if (classGuidance !== undefined) {
+    if (guideWith === undefined) {
+      throw new ConfigError('classGuidance', 'classGuidance adds classifier-free guidance to autoguidance: give the weaker teacher too (guideWith, --guide-with FILE), or use guidance alone for classifier-free guidance.');
+    }
+    if (!teacher.spec.numClasses) throw new ConfigError('classGuidance', `classGuidance needs a class-conditional teacher; ${path} is not one (autoguide it with guidance alone).`);
+  }
   if (guideWith !== undefined) {
     if (guidance === undefined) throw new ConfigError('guideWith', `guideWith ${guideWith} guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).`);
     if (guideWith === path) {
       throw new ConfigError('guideWith', `guideWith ${path} is the teacher itself, and a teacher guided by itself is the unguided teacher: guide with a weaker teacher (a shorter run, or a longer EMA of the same run).`);
     }
-    return autoguidedDenoiser(teacher.denoiser, guidingTeacher(teacher, path, guideWith, readWeights(guideWith)).denoiser, guidance);
+    const weak = guidingTeacher(teacher, path, guideWith, readWeights(guideWith)).denoiser;
+    if (classGuidance !== undefined) return autoAndClassGuidedDenoiser(teacher.denoiser, weak, guidance, classGuidance);
+    return autoguidedDenoiser(teacher.denoiser, weak, guidance);
   }
   if (guidance === undefined) return teacher.denoiser;
   if (!teacher.spec.numClasses) {

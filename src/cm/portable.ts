@@ -15,7 +15,7 @@ export { TRAINING_CHECKPOINT_FORMAT, isTrainingCheckpoint, joinCheckpoint, split
 export { buildNetwork, networkConsistency, type ModelKind, type NetworkSpec, type Network } from './network';
 export { EDIT_SIGMAS, inpaint, superResolve, colorize, denoise, interpolateLatents, blockMeans, repeatBlocks, luminance, slerp, LUMA, type EditOptions } from './edit';
 export { edmScalings, edmLossWeight, edmDenoiser, edmLoss, heunStep, edmSample, EDM_P_MEAN, EDM_P_STD, type Denoiser, type EdmSampleOptions } from './edm';
-export { guidedDenoiser, autoguidedDenoiser, checkGuidance } from './guidance';
+export { guidedDenoiser, autoguidedDenoiser, autoAndClassGuidedDenoiser, checkGuidance } from './guidance';
 export { distance, cdLoss, cdStep, type Distance, type CdContext, type CdStepContext } from './distill';
 export { consistencyModelFrom, consistencyModelFromBytes, teacherFrom, type WeightsFile, type LoadedConsistencyModel, type LoadedTeacher } from './load';
 export { officialArgs, officialUNetConfig, OFFICIAL_DEFAULTS, OFFICIAL_PRESETS, type OfficialModelArgs } from './official-args';

@@ -33,6 +33,8 @@ export interface ImageSourceOptions {
   guidance?: number;
   /** Autoguidance (guidance.ts): a weaker EDM teacher file of the same kind that guides the teacher with weight `guidance`, instead of the "no label" row. */
   guideWith?: string;
+  /** With guideWith, a class-conditional teacher: the classifier-free direction's weight added to the autoguided denoiser (guidance.ts); draw then needs labels. */
+  classGuidance?: number;
 }
 
 /** Opens a consistency model or an EDM teacher file for sampling. */
@@ -47,22 +49,25 @@ export function loadImageSource(path: string, opts: ImageSourceOptions = {}): Im
   };
   if (isTeacherFile(path)) {
     const teacher = loadTeacher(path);
-    const steps = opts.steps ?? 18, { guidance, guideWith } = opts;
-    const denoiser = teacherDenoiser(teacher, path, guidance, guideWith, loadSafetensors);
-    const needsLabels = guidance !== undefined && guideWith === undefined;
+    const steps = opts.steps ?? 18, { guidance, guideWith, classGuidance } = opts;
+    const denoiser = teacherDenoiser(teacher, path, { guidance, guideWith, classGuidance }, loadSafetensors);
+    const needsLabels = (guidance !== undefined && guideWith === undefined) || classGuidance !== undefined;
     const guided = (labels: ArrayLike<number> | undefined) => {
       if (needsLabels && labels === undefined) throw new ConfigError('guidance', 'guidance needs classes to guide towards (give the classes of the images).');
       return checked(labels, teacher.spec.numClasses);
     };
-    const how = guidance === undefined ? '' : guideWith === undefined ? `, guidance ${guidance}` : `, autoguidance ${guidance} by ${guideWith}`;
+    const how = (guidance === undefined ? '' : guideWith === undefined ? `, guidance ${guidance}` : `, autoguidance ${guidance} by ${guideWith}`) +
+      (classGuidance === undefined ? '' : ` and classifier-free guidance ${classGuidance}`);
     return {
       kind: 'teacher', shape: teacher.shape, steps, describe: `${steps} Heun steps of the EDM teacher${how}`,
-      metadata: { ...teacher.metadata, ...(guidance !== undefined && { guidance: String(guidance) }), ...(guideWith !== undefined && { guide_with: guideWith }) },
+      metadata: { ...teacher.metadata, ...(guidance !== undefined && { guidance: String(guidance) }), ...(guideWith !== undefined && { guide_with: guideWith }),
+        ...(classGuidance !== undefined && { class_guidance: String(classGuidance) }) },
       numClasses: teacher.spec.numClasses, classNames: teacher.classNames,
       draw: (count, generator, batch, labels) => edmSample(denoiser, { count, shape: teacher.shape, generator, steps, batch, labels: guided(labels) }),
     };
   }
   if (opts.guideWith !== undefined) throw new ConfigError('guideWith', `guideWith (autoguidance) is for an EDM teacher's sampler; ${path} is a consistency model (sample an EDM teacher file; a model distilled with guideWith has the guidance built in).`);
+  if (opts.classGuidance !== undefined) throw new ConfigError('classGuidance', `classGuidance is for an EDM teacher's sampler; ${path} is a consistency model (one distilled with distill --class-guidance has it built in).`);
   if (opts.guidance !== undefined) {
     throw new ConfigError('guidance', `guidance is for an EDM teacher's sampler; ${path} is a consistency model (one distilled with distill --guidance has it built in).`);
   }

@@ -23,6 +23,8 @@ export interface CdSettings {
   guidance?: number;
   /** Autoguidance (guidance.ts): a weaker EDM teacher of the same kind that guides the teacher with weight `guidance`. */
   guideWith?: string;
+  /** With guideWith and a class-conditional teacher: the classifier-free direction's weight added to the autoguided teacher (guidance.ts). */
+  classGuidance?: number;
 }
 
 /** Distillation's settings when not given: N = 18 (CIFAR-10's), mu = 0.95 (ImageNet-64's), pseudo-Huber. */
@@ -49,6 +51,11 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     if (c.targetEma !== undefined && !(c.targetEma >= 0 && c.targetEma < 1)) refuse('targetEma', `targetEma must be in [0, 1), got ${c.targetEma}.`);
     if (c.distance !== undefined && !DISTANCES.includes(c.distance)) refuse('distance', `distance must be l2, l1 or pseudo-huber, got '${c.distance}'.`);
     if (c.guideWith !== undefined && c.guidance === undefined) refuse('guideWith', 'guideWith guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).');
+    if (c.classGuidance !== undefined) {
+      if (c.guideWith === undefined) refuse('classGuidance', 'classGuidance adds classifier-free guidance to autoguidance: give the weaker teacher too (guideWith, --guide-with FILE), or use guidance alone for classifier-free guidance.');
+      if (!c.classConditional) refuse('classGuidance', 'classGuidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional).');
+      checkGuidance(c.classGuidance, 'classGuidance');
+    }
     if (c.guidance !== undefined) {
       if (!c.classConditional && c.guideWith === undefined) refuse('guidance', 'guidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional), or give a weaker teacher to guide with (guideWith, --guide-with: autoguidance).');
       checkGuidance(c.guidance);
@@ -62,14 +69,15 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     distance: { setting: 'distance', kind: DISTANCES, help: 'l2, l1 or pseudo-huber [pseudo-huber]' },
     guidance: { setting: 'guidance', kind: 'number', help: "a class-conditional teacher's classifier-free guidance weight w: the student learns D_uncond + (1 + w)(D_cond - D_uncond); with --guide-with, the autoguidance weight [none]" },
     'guide-with': { setting: 'guideWith', kind: 'file', help: 'autoguidance: a weaker EDM teacher of the same kind; the student learns D_weak + (1 + w)(D - D_weak), w from --guidance [none]' },
+    'class-guidance': { setting: 'classGuidance', kind: 'number', help: 'with --guide-with and a class-conditional teacher: adds G (D_cond - D_uncond) to the autoguided teacher [none]' },
   },
   progress: 'N',
   start: (run) => {
     const path = run.config.teacher!;
     const teacher = teacherFrom(path, run.readWeights(path));
     run.checkSameNetwork(path, 'teacher', teacher.spec, teacher.classNames);
-    const { guidance, guideWith } = run.config;
-    return { teacher: teacherDenoiser(teacher, path, guidance, guideWith, (file) => run.readWeights(file)), target: run.newNetwork(), startWeights: teacher.model };
+    const { guidance, guideWith, classGuidance } = run.config;
+    return { teacher: teacherDenoiser(teacher, path, { guidance, guideWith, classGuidance }, (file) => run.readWeights(file)), target: run.newNetwork(), startWeights: teacher.model };
   },
   step: (run, state, x, labels) => {
     const { intervals = CD_DEFAULTS.intervals, targetEma = CD_DEFAULTS.targetEma, distance = CD_DEFAULTS.distance } = run.config;
@@ -82,5 +90,6 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
   metadata: (c) => ({
     teacher: c.teacher!, intervals: String(c.intervals ?? CD_DEFAULTS.intervals), distance: c.distance ?? CD_DEFAULTS.distance,
     ...(c.guidance !== undefined && { guidance: String(c.guidance) }), ...(c.guideWith !== undefined && { guide_with: c.guideWith }),
+    ...(c.classGuidance !== undefined && { class_guidance: String(c.classGuidance) }),
   }),
 };
