@@ -98,7 +98,8 @@ ${recipeFlagLines('train')}
   --checkpoint-every N     write the checkpoint every N steps                       [100]
   --eval-every N           MNIST: a learning curve: every N steps and at the end, the FD of
                            the EMA copy's samples at 1 and 2 steps (a teacher: 18 Heun
-                           steps) as eval measures it, --eval-n of them, written to
+                           steps) as eval measures it, --eval-n of them (class-
+                           conditional: and the class agreement), written to
                            DIR/curve.csv with the step and the minutes of training (the
                            measurements left out); the EMA at the point of lowest first
                            FD is kept as DIR/best-ema.safetensors (a teacher's:
@@ -130,6 +131,8 @@ sample flags
                            --guide-with: the autoguidance weight)                 [none]
   --guide-with FILE        a teacher: autoguidance by this weaker teacher of the same
                            kind, D_weak + (1 + W)(D - D_weak), W from --guidance  [none]
+  --class-guidance G       with --guide-with, a class-conditional teacher and --class:
+                           adds G (D_cond - D_uncond) to the autoguided teacher  [none]
   --seed N                 sampling seed                                            [0]
   --out DIR                where the grid goes                                      [runs/mnist]
   --raw FILE               also write the samples as one safetensors tensor 'samples' [N, C, H, W] in [-1, 1]
@@ -149,6 +152,7 @@ eval flags
   --guidance W             a class-conditional teacher's guidance, as for sample; needs
                            --class-conditional (or --guide-with)                 [none]
   --guide-with FILE        a teacher's autoguidance, as for sample                  [none]
+  --class-guidance G       with --guide-with: as for sample; needs --class-conditional [none]
   --seed N                 sampling seed                                            [0]
   --classifier FILE        [examples/checkpoints/mnist-classifier.safetensors]
   --real                   measure N real training digits instead of samples (the sanity
@@ -194,7 +198,7 @@ const OPTIONS = {
   dataset: text, init: text, channels: text, size: text, model: text, recipe: text, steps: text, batch: text, width: text, lr: text, ema: text,
   warmup: text, 'lr-decay': text, clip: text, 'c-noise-scale': text, seed: text,
   out: text, resume: text, 'sample-every': text, 'checkpoint-every': text, 'eval-every': text, 'eval-n': text, 'log-every': text, 'time-limit': text, backend: text, ckpt: text, n: text,
-  epochs: text, classifier: text, task: text, sigmas: text, raw: text, guidance: text, 'guide-with': text,
+  epochs: text, classifier: text, task: text, sigmas: text, raw: text, guidance: text, 'guide-with': text, 'class-guidance': text,
   ...(Object.fromEntries(RECIPE_FLAGS.map(([flag]) => [flag, text])) as Record<string, typeof text>),
 } as const;
 
@@ -254,15 +258,21 @@ const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...trainingFlags('train'), 'recipe'],
   teacher: trainingFlags('teacher'),
   distill: trainingFlags('distill').filter((f) => f !== 'init'),
-  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'guidance', 'guide-with', 'seed', 'out', 'raw'],
+  sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'guidance', 'guide-with', 'class-guidance', 'seed', 'out', 'raw'],
   classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
-  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'guidance', 'guide-with', 'seed', 'classifier', 'real', 'json', 'class-conditional'],
+  eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'guidance', 'guide-with', 'class-guidance', 'seed', 'classifier', 'real', 'json', 'class-conditional'],
   edit: ['task', 'ckpt', 'n', 'batch', 'sigmas', 'class', 'seed', 'dataset', 'out'],
 };
 // what a resumed run may change: the rest comes from the checkpoint
 const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every', 'eval-every', 'eval-n', 'classifier', 'time-limit'];
 
 /** A flag's value by name (the recipes' flags are not in the Flags type). */
+/** Refuses guidance towards a class (--class-guidance, or --guidance without --guide-with) without classes to guide towards; `give` says how to give them. */
+export function checkClassGuidance(flags: Flags, hasClasses: boolean, give: string): void {
+  const flag = flags['class-guidance'] !== undefined ? '--class-guidance' : flags.guidance !== undefined && !flags['guide-with'] ? '--guidance' : null;
+  if (flag && !hasClasses) throw new UsageError(`${flag} moves each image towards its class: ${give} (or --guide-with FILE with --guidance alone: autoguidance).`);
+}
+
 export const flagValue = (flags: Flags, name: string): string | boolean | undefined => (flags as Record<string, string | boolean | undefined>)[name];
 
 /**
