@@ -239,7 +239,7 @@ describe('Trainer: init from a file', () => {
     expect(() => new Trainer({ ...ict, recipe: 'edm', init: join(dir, 'cond.safetensors') }, tinyDataset())).toThrow(/conditional on 3 classes; this run's network must match it/);
   });
 
-  it('refuses another network, another parametrization and recipe cd, naming the file', () => {
+  it('refuses another network and another parametrization (recipe cd too), naming the file', () => {
     expect(() => new Trainer({ ...ict, width: 64, init: teacherFile }, tinyDataset())).toThrow(/the init file .*teacher\.safetensors is a SimpleUNet of width 32 on 1 channel\(s\); this run's network must match it/);
     expect(() => new Trainer({ ...ict, model: 'UNet', unet, init: teacherFile }, tinyDataset())).toThrow(/is a SimpleUNet of width 32/);
     expect(() => new Trainer({ ...ict, cNoiseScale: 100, init: teacherFile }, tinyDataset())).toThrow(/was trained with the time input 250 ln\(sigma\); this run's is 100 ln\(sigma\)/);
@@ -254,6 +254,20 @@ describe('Trainer: init from a file', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'onestep-init-')), 'seed.safetensors');
     community.exportEma(file);
     expect(() => new Trainer({ ...ict, init: file }, tinyDataset())).toThrow(/is a consistency model of the community parametrization; recipe ict trains the official one/);
-    expect(() => new Trainer({ ...ict, recipe: 'cd', teacher: teacherFile, init: teacherFile }, tinyDataset())).toThrow(/recipe cd starts from its teacher; leave init out/);
+    expect(() => new Trainer({ ...ict, recipe: 'cd', teacher: teacherFile, init: file }, tinyDataset())).toThrow(/is a consistency model of the community parametrization; recipe cd trains the official one/);
+  });
+
+  it('recipe cd starts from an init file (a student) instead of its teacher: the model and its EMA', () => {
+    const student = new Trainer({ ...ict, recipe: 'cd', teacher: teacherFile, steps: 2, lr: 1e-2 }, tinyDataset());
+    student.trainStep();
+    student.trainStep();
+    const file = join(mkdtempSync(join(tmpdir(), 'onestep-init-')), 'student.safetensors');
+    student.exportEma(file);
+    const weights = (t: Trainer) => Array.from(t.model.parameters()[0]!.toArray());
+    const fromTeacher = new Trainer({ ...ict, recipe: 'cd', teacher: teacherFile }, tinyDataset());
+    const fromStudent = new Trainer({ ...ict, recipe: 'cd', teacher: teacherFile, init: file }, tinyDataset());
+    expect(weights(fromStudent)).toEqual(Array.from(loadSafetensors(file).tensors[fromStudent.model.namedParameters()[0]![0]]!.toArray()));
+    expect(weights(fromStudent)).not.toEqual(weights(fromTeacher));
+    expect(Array.from(fromStudent.ema.parameters()[0]!.toArray())).toEqual(weights(fromStudent));
   });
 });

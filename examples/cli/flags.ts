@@ -93,7 +93,8 @@ ${recipeFlagLines('train')}
                            given again
   --init FILE              start from FILE's weights instead of at random: an EDM teacher
                            (a diffusion pre-training, as ECT tunes one) or a model of the
-                           recipe's own parametrization, the same network (not distill)
+                           recipe's own parametrization, the same network (distill:
+                           instead of the teacher's, e.g. a student to anneal)
   --sample-every N         write sample grids every N steps (0: only at the end)    [250]
   --checkpoint-every N     write the checkpoint every N steps                       [100]
   --eval-every N           MNIST: a learning curve: every N steps and at the end, the FD of
@@ -257,7 +258,7 @@ const trainingFlags = (command: string) => [...TRAIN_FLAGS, ...recipeFlags(recip
 const COMMAND_FLAGS: Record<string, string[]> = {
   train: [...trainingFlags('train'), 'recipe'],
   teacher: trainingFlags('teacher'),
-  distill: trainingFlags('distill').filter((f) => f !== 'init'),
+  distill: trainingFlags('distill'),
   sample: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'class', 'guidance', 'guide-with', 'class-guidance', 'seed', 'out', 'raw'],
   classifier: ['epochs', 'batch', 'lr', 'seed', 'out'],
   eval: ['ckpt', 'n', 'batch', 'steps', 'sigmas', 'guidance', 'guide-with', 'class-guidance', 'seed', 'classifier', 'real', 'json', 'class-conditional'],

@@ -1,5 +1,6 @@
 // Consistency distillation (Song et al. 2023) from an EDM teacher file; the student starts from the
-// teacher's weights, as the official code does.
+// teacher's weights, as the official code does, or from an init file's (a student to go on with new
+// settings, such as a decaying rate).
 import { cdStep, type Distance } from '../distill';
 import type { Denoiser } from '../edm';
 import { checkGuidance } from '../guidance';
@@ -45,7 +46,6 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
   // the MNIST quick start, under 15 minutes on two cores, readable digits from the committed teacher (README)
   defaults: { steps: 1800, lr: 1e-4, lrDecay: 'none', emaRate: 0.999, ...CD_DEFAULTS },
   checkRun: (c, refuse) => {
-    if (c.init !== undefined) refuse('init', 'init: recipe cd starts from its teacher; leave init out (or give that file as teacher).');
     if (!c.teacher) refuse('teacher', 'teacher: recipe cd needs a teacher file (train one with recipe edm).');
     if (c.intervals !== undefined && !(Number.isInteger(c.intervals) && c.intervals >= 2)) refuse('intervals', `intervals must be an integer >= 2, got ${c.intervals}.`);
     if (c.targetEma !== undefined && !(c.targetEma >= 0 && c.targetEma < 1)) refuse('targetEma', `targetEma must be in [0, 1), got ${c.targetEma}.`);
