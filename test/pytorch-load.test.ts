@@ -51,10 +51,10 @@ describe.skipIf(!torch)('onestep files in PyTorch (examples/pytorch/onestep_torc
     expect(torchDifference(file, x, sigmas, noGrad(() => f(x, sigmas)))).toBeLessThan(1e-5);
   }, 60_000);
 
-  it('the committed teachers (parametrization edm; one class-conditional, one the weaker guide) and the guided class-conditional model: to 1e-5', () => {
+  it('the committed teachers (parametrization edm; class-conditional ones, the weaker guides) and the guided class-conditional model: to 1e-5', () => {
     const x = randn([4, 1, 32, 32], { generator: new Generator(3) }).mul(tensor([80, 5, 0.5, 0.01]).reshape([4, 1, 1, 1]));
     const labels = [3, 7, 10, 0];
-    for (const file of ['examples/checkpoints/mnist-edm-d32.safetensors', 'examples/checkpoints/mnist-edm-d32-cond.safetensors', 'examples/checkpoints/mnist-edm-d32-guide.safetensors']) {
+    for (const file of ['examples/checkpoints/mnist-edm-d32.safetensors', 'examples/checkpoints/mnist-edm-d32-cond.safetensors', 'examples/checkpoints/mnist-edm-d32-guide.safetensors', 'examples/checkpoints/mnist-edm-d32-cond-guide.safetensors']) {
       const { denoiser, classNames } = loadTeacher(file);
       const given = classNames ? labels : undefined;
       expect(torchDifference(file, x, sigmas, noGrad(() => denoiser(x, sigmas, given)), given), file).toBeLessThan(1e-5);
