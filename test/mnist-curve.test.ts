@@ -9,8 +9,8 @@ const classifier = metrics.loadClassifier('examples/checkpoints/mnist-classifier
 function digits(classConditional: boolean): data.ImageDataset {
   const g = new Generator(7);
   const images = Float32Array.from({ length: 10 * 32 * 32 }, () => g.uniform() * 2 - 1);
-  const labels = classConditional ? { labels: Uint8Array.from({ length: 10 }, (_, i) => i), classNames: '0123456789'.split('') } : {};
-  return { name: 'mnist-tiny', images, ...labels, count: 10, channels: 1, height: 32, width: 32 };
+  const labels = classConditional ? Uint8Array.from({ length: 10 }, (_, i) => i) : null;
+  return { name: 'mnist-tiny', images, labels, ...(classConditional && { classNames: '0123456789'.split('') }), count: 10, channels: 1, height: 32, width: 32 };
 }
 
 describe('mnistCurve', () => {
