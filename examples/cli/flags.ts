@@ -267,13 +267,13 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 // what a resumed run may change: the rest comes from the checkpoint
 const RESUME_FLAGS = ['resume', 'steps', 'out', 'sample-every', 'checkpoint-every', 'log-every', 'eval-every', 'eval-n', 'classifier', 'time-limit'];
 
-/** A flag's value by name (the recipes' flags are not in the Flags type). */
 /** Refuses guidance towards a class (--class-guidance, or --guidance without --guide-with) without classes to guide towards; `give` says how to give them. */
 export function checkClassGuidance(flags: Flags, hasClasses: boolean, give: string): void {
   const flag = flags['class-guidance'] !== undefined ? '--class-guidance' : flags.guidance !== undefined && !flags['guide-with'] ? '--guidance' : null;
   if (flag && !hasClasses) throw new UsageError(`${flag} moves each image towards its class: ${give} (or --guide-with FILE with --guidance alone: autoguidance).`);
 }
 
+/** A flag's value by name (the recipes' flags are not in the Flags type). */
 export const flagValue = (flags: Flags, name: string): string | boolean | undefined => (flags as Record<string, string | boolean | undefined>)[name];
 
 /**
