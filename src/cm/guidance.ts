@@ -14,6 +14,9 @@ import type { Denoiser } from './edm';
 // n = 1000) a = 2, g = 0.5 gave FD 37.9 at 98.0% class agreement, where classifier-free guidance alone
 // needed FD 51.4 and autoguidance alone 45.8 for the same agreement (README, class-conditional).
 
+/** The refusal of classGuidance without guideWith, in a run's settings and in a teacher's sampler alike. */
+export const CLASS_GUIDANCE_NEEDS_GUIDE = 'classGuidance adds classifier-free guidance to autoguidance: give the weaker teacher too (guideWith, --guide-with FILE), or use guidance alone for classifier-free guidance.';
+
 /** Checks a guidance weight w (the setting `name`): a finite number >= 0. */
 export function checkGuidance(guidance: number, name: 'guidance' | 'classGuidance' = 'guidance'): void {
   if (!(Number.isFinite(guidance) && guidance >= 0)) {

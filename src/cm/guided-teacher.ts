@@ -2,7 +2,7 @@
 // row of a class-conditional teacher), autoguided by a weaker teacher file, or both (guidance.ts).
 import { ConfigError, FormatError } from '../errors';
 import type { Denoiser } from './edm';
-import { autoAndClassGuidedDenoiser, autoguidedDenoiser, guidedDenoiser } from './guidance';
+import { autoAndClassGuidedDenoiser, autoguidedDenoiser, CLASS_GUIDANCE_NEEDS_GUIDE, guidedDenoiser } from './guidance';
 import { teacherFrom, type LoadedTeacher, type WeightsFile } from './load';
 import { isDenoiserParametrization } from './parametrization';
 
@@ -20,9 +20,7 @@ export interface TeacherGuidance {
 export function teacherDenoiser(teacher: LoadedTeacher, path: string, how: TeacherGuidance, readWeights: (path: string) => WeightsFile): Denoiser {
   const { guidance, guideWith, classGuidance } = how;
   if (classGuidance !== undefined) {
-    if (guideWith === undefined) {
-      throw new ConfigError('classGuidance', 'classGuidance adds classifier-free guidance to autoguidance: give the weaker teacher too (guideWith, --guide-with FILE), or use guidance alone for classifier-free guidance.');
-    }
+    if (guideWith === undefined) throw new ConfigError('classGuidance', CLASS_GUIDANCE_NEEDS_GUIDE);
     if (!teacher.spec.numClasses) throw new ConfigError('classGuidance', `classGuidance needs a class-conditional teacher; ${path} is not one (autoguide it with guidance alone).`);
   }
   if (guideWith !== undefined) {

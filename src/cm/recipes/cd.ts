@@ -3,7 +3,7 @@
 // settings, such as a decaying rate).
 import { cdStep, type Distance } from '../distill';
 import type { Denoiser } from '../edm';
-import { checkGuidance } from '../guidance';
+import { CLASS_GUIDANCE_NEEDS_GUIDE, checkGuidance } from '../guidance';
 import { teacherDenoiser } from '../guided-teacher';
 import { teacherFrom } from '../load';
 import type { Network } from '../network';
@@ -52,7 +52,7 @@ export const cd: TrainingRecipe<CdSettings, CdState> = {
     if (c.distance !== undefined && !DISTANCES.includes(c.distance)) refuse('distance', `distance must be l2, l1 or pseudo-huber, got '${c.distance}'.`);
     if (c.guideWith !== undefined && c.guidance === undefined) refuse('guideWith', 'guideWith guides the teacher with a weight: give guidance w too (--guidance W, 1-3 typical).');
     if (c.classGuidance !== undefined) {
-      if (c.guideWith === undefined) refuse('classGuidance', 'classGuidance adds classifier-free guidance to autoguidance: give the weaker teacher too (guideWith, --guide-with FILE), or use guidance alone for classifier-free guidance.');
+      if (c.guideWith === undefined) refuse('classGuidance', CLASS_GUIDANCE_NEEDS_GUIDE);
       if (!c.classConditional) refuse('classGuidance', 'classGuidance distills a class-conditional teacher into a class-conditional student: add classConditional (--class-conditional).');
       checkGuidance(c.classGuidance, 'classGuidance');
     }
